@@ -1,0 +1,125 @@
+//! `adminibot check` and `adminibot policy check`: judge without acting.
+
+use crate::cli::CheckArgs;
+use crate::config::{self, Config};
+use crate::error::Error;
+use crate::policy::Policy;
+use crate::report::{Judged, PageReport};
+use crate::rules::{evaluate, Request};
+use crate::wiki::facts::{fetch, FetchOptions};
+use crate::wiki::Wiki;
+use std::io::BufRead;
+use std::path::Path;
+use tracing::info;
+
+/// Titles from the command line, with `-` replaced by the lines of stdin.
+pub fn expand_titles(titles: &[String], stdin: impl BufRead) -> Result<Vec<String>, Error> {
+    if !titles.iter().any(|t| t == "-") {
+        return Ok(titles.to_vec());
+    }
+    let mut from_stdin = Vec::new();
+    for line in stdin.lines() {
+        let line = line.map_err(|e| Error::Usage(format!("cannot read titles from stdin: {e}")))?;
+        if !line.trim().is_empty() {
+            from_stdin.push(line.trim().to_string());
+        }
+    }
+    let mut all = Vec::new();
+    for title in titles {
+        if title == "-" {
+            all.append(&mut from_stdin);
+        } else {
+            all.push(title.clone());
+        }
+    }
+    Ok(all)
+}
+
+/// Whose request `check` evaluates: `--as`, else the main account of `$ADMINIBOT_USERNAME`.
+fn requester_name(args: &CheckArgs) -> Result<String, Error> {
+    if let Some(name) = &args.as_user {
+        return Ok(name.clone());
+    }
+    match std::env::var(config::env::USERNAME) {
+        Ok(login) if !login.trim().is_empty() => Ok(login.split('@').next().unwrap_or(&login).to_string()),
+        _ => Err(Error::Usage(
+            "say whose request to evaluate with `--as USER` (or set `ADMINIBOT_USERNAME`)".into(),
+        )),
+    }
+}
+
+/// Evaluates every title; per-title problems (bad title, unknown user) become
+/// failed reports, problems with the whole run (config, policy, wiki down) errors.
+pub async fn check(config_path: &Path, args: &CheckArgs) -> Result<Vec<PageReport>, Error> {
+    let config = Config::load(config_path)?;
+    let policy = Policy::load(&config.wiki.policy)?;
+    let titles = expand_titles(&args.titles, std::io::stdin().lock())?;
+    let requester = requester_name(args)?;
+    let login = config.bot_login()?;
+    let wiki = Wiki::connect(&config.wiki.api, login.as_ref().map(|(u, s)| (u.as_str(), s))).await?;
+    let options = FetchOptions {
+        requester: &requester,
+        bot_groups: &policy.bots.groups,
+        redirect_words: &policy.redirect_words,
+    };
+    let mut reports = Vec::new();
+    for title in titles {
+        let before = wiki.request_count();
+        let result = match fetch(&wiki, &title, &options).await {
+            Ok(fetched) => {
+                let request = Request {
+                    action: args.action,
+                    tier: args.tier,
+                    requester: fetched.requester.clone(),
+                    now: fetched.server_time,
+                };
+                let verdict = evaluate(&fetched.facts, &request, &policy);
+                Ok(Judged {
+                    title: fetched.facts.title.clone(),
+                    page_id: fetched.facts.page_id,
+                    latest_revid: fetched.facts.latest_revid,
+                    requester: fetched.requester.name,
+                    evaluated_at: fetched.server_time,
+                    verdict,
+                })
+            }
+            // The wiki being down ends the whole run; a bad title ends only its own.
+            Err(err) => match Error::from(err) {
+                err if err.status() == crate::error::ExitStatus::Wiki => return Err(err),
+                err => Err(err),
+            },
+        };
+        info!(title = %title, requests = wiki.request_count() - before, "judged");
+        reports.push(PageReport {
+            requested: title,
+            action: args.action,
+            tier: args.tier,
+            result,
+        });
+    }
+    info!(total_requests = wiki.request_count(), "done");
+    Ok(reports)
+}
+
+/// Validates a policy file; the file named in the config when `file` is `None`.
+pub fn policy_check(config_flag: Option<&Path>, file: Option<&Path>) -> Result<Policy, Error> {
+    let path = match file {
+        Some(file) => file.to_path_buf(),
+        None => Config::load(&config::locate(config_flag)?)?.wiki.policy,
+    };
+    Ok(Policy::load(&path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dash_reads_titles_from_stdin_in_place() {
+        let titles = vec!["A".to_string(), "-".to_string(), "D".to_string()];
+        let stdin = std::io::Cursor::new("B\n\n  C  \n");
+        assert_eq!(expand_titles(&titles, stdin).unwrap(), vec!["A", "B", "C", "D"]);
+        let plain = vec!["A".to_string()];
+        assert_eq!(expand_titles(&plain, std::io::Cursor::new("X")).unwrap(), vec!["A"]);
+    }
+}

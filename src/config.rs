@@ -1,0 +1,274 @@
+//! `adminibot.toml`, the environment, and secrets.
+//!
+//! Settings are resolved here into plain structs before any work starts. Every
+//! `ADMINIBOT_*` variable is declared in [`env`].
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Every environment variable adminibot reads.
+pub mod env {
+    /// Path of `adminibot.toml` when `--config` is not given.
+    pub const CONFIG: &str = "ADMINIBOT_CONFIG";
+    /// The bot's BotPassword secret, instead of `[bot] password_file`.
+    pub const BOT_PASSWORD: &str = "ADMINIBOT_BOT_PASSWORD";
+    /// The person running the command: their BotPassword login (`Name@app`).
+    pub const USERNAME: &str = "ADMINIBOT_USERNAME";
+    /// Their BotPassword secret.
+    pub const PASSWORD: &str = "ADMINIBOT_PASSWORD";
+    /// A 0600 file holding their BotPassword secret.
+    pub const PASSWORD_FILE: &str = "ADMINIBOT_PASSWORD_FILE";
+    /// Standard XDG base directory for the default config location.
+    pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+}
+
+/// A value that must never be printed: `Debug` shows `REDACTED` and there is no
+/// `Display`. [`Secret::expose`] marks the one place it is used.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the one call that sends it to the wiki.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(REDACTED)")
+    }
+}
+
+/// A problem with the configuration. Nothing was sent to the wiki.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No config file was given or found.
+    #[error("no configuration file: give `--config PATH`, set `ADMINIBOT_CONFIG`, or create `{0}`")]
+    NotFound(PathBuf),
+    /// The file could not be read.
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A secret file others could read.
+    #[error("`{0}` can be read by other users, so it cannot hold a secret")]
+    SecretReadable(PathBuf),
+}
+
+/// The resolved `adminibot.toml`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The wiki.
+    pub wiki: WikiConfig,
+    /// The admin bot's login, if configured.
+    pub bot: Option<BotConfig>,
+    /// The local store, if configured.
+    pub store: Option<StoreConfig>,
+}
+
+/// `[wiki]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WikiConfig {
+    /// Short name, as it appears in audit rows.
+    pub name: String,
+    /// URL of `api.php`.
+    pub api: String,
+    /// Policy file, relative to the config file.
+    pub policy: PathBuf,
+}
+
+/// `[bot]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotConfig {
+    /// BotPassword login of the admin bot (`AdminBot@adminibot`).
+    pub username: String,
+    /// File with the BotPassword secret (mode 0600), relative to the config file.
+    pub password_file: Option<PathBuf>,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite file, relative to the config file.
+    pub path: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    wiki: WikiConfig,
+    bot: Option<BotConfig>,
+    store: Option<StoreConfig>,
+}
+
+/// Where the config file is: `--config`, else `$ADMINIBOT_CONFIG`, else
+/// `$XDG_CONFIG_HOME/adminibot/adminibot.toml` (or `~/.config/...`).
+pub fn locate(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    if let Some(path) = flag {
+        return Ok(path.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os(env::CONFIG).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    let base = std::env::var_os(env::XDG_CONFIG_HOME)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from(".config"));
+    let default = base.join("adminibot").join("adminibot.toml");
+    if default.exists() {
+        Ok(default)
+    } else {
+        Err(ConfigError::NotFound(default))
+    }
+}
+
+impl Config {
+    /// Reads `path`; relative paths inside are made relative to its folder.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start).min(text.len());
+            let before = &text[..offset];
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: before.matches('\n').count() + 1,
+                column: before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
+                message: e.message().to_string(),
+            }
+        })?;
+        let folder = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { folder.join(p) };
+        let mut wiki = raw.wiki;
+        wiki.policy = resolve(&wiki.policy);
+        let bot = raw.bot.map(|mut bot| {
+            bot.password_file = bot.password_file.as_deref().map(resolve);
+            bot
+        });
+        let store = raw.store.map(|s| StoreConfig { path: resolve(&s.path) });
+        Ok(Config {
+            path: path.to_path_buf(),
+            wiki,
+            bot,
+            store,
+        })
+    }
+
+    /// The bot's login: `[bot] username` with `$ADMINIBOT_BOT_PASSWORD` or the
+    /// secret in `password_file`. `None` when no bot is configured.
+    pub fn bot_login(&self) -> Result<Option<(String, Secret)>, ConfigError> {
+        let Some(bot) = &self.bot else { return Ok(None) };
+        if let Some(value) = std::env::var_os(env::BOT_PASSWORD).filter(|v| !v.is_empty()) {
+            return Ok(Some((bot.username.clone(), Secret::new(value.to_string_lossy()))));
+        }
+        match &bot.password_file {
+            Some(file) => Ok(Some((bot.username.clone(), read_secret_file(file)?))),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Reads a secret from a file that only its owner may read (mode 0600 or stricter).
+pub fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let mut file = std::fs::File::open(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // Check the opened file, not the path again, so it cannot be swapped in between.
+    let mode = file
+        .metadata()
+        .map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(ConfigError::SecretReadable(path.to_path_buf()));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Secret::new(text.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret:?}"), "Secret(REDACTED)");
+        assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn secret_files_must_be_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bot.secret");
+        std::fs::write(&file, "abc\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(read_secret_file(&file), Err(ConfigError::SecretReadable(_))));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_secret_file(&file).unwrap().expose(), "abc");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("adminibot.toml");
+        std::fs::write(
+            &path,
+            "[wiki]\nname = \"t\"\napi = \"http://127.0.0.1:1/api.php\"\npolicy = \"p.toml\"\n[bot]\nusername = \"B@x\"\npassword_file = \"s\"\n",
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.wiki.policy, dir.path().join("p.toml"));
+        assert_eq!(config.bot.unwrap().password_file, Some(dir.path().join("s")));
+    }
+
+    #[test]
+    fn unknown_keys_are_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("adminibot.toml");
+        std::fs::write(&path, "[wiki]\nname = \"t\"\napi = \"x\"\npolicy = \"p\"\npolcy = \"p\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("adminibot.toml:5:1: unknown field `polcy`"), "{err}");
+    }
+}

@@ -1,0 +1,123 @@
+//! The one place that turns failures into messages and exit codes.
+//!
+//! Messages follow cargo's manners: `error: ...`, then `Caused by:` lines, then a
+//! `hint:` after a blank line. No trailing period; values in backticks.
+
+use crate::config::ConfigError;
+use crate::policy::PolicyErrors;
+use crate::wiki::title::TitleError;
+use crate::wiki::WikiError;
+use std::fmt::Write;
+
+/// Exit codes of the CLI contract (DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitStatus {
+    /// Done, or allowed (dry run / check).
+    Success = 0,
+    /// Refused by a rule, or no authority.
+    Refused = 1,
+    /// Usage or configuration error; nothing changed.
+    Usage = 2,
+    /// Wiki or network error; nothing changed, safe to retry.
+    Wiki = 3,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Anything that stops a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad command-line input.
+    #[error("{0}")]
+    Usage(String),
+    /// A problem with `adminibot.toml` or a secret.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A problem with the policy file.
+    #[error("the policy file has errors:\n{0}")]
+    Policy(#[from] PolicyErrors),
+    /// A problem talking to the wiki.
+    #[error(transparent)]
+    Wiki(#[from] WikiError),
+}
+
+impl Error {
+    /// The exit status this failure maps to.
+    pub fn status(&self) -> ExitStatus {
+        match self {
+            Error::Usage(_) | Error::Config(_) | Error::Policy(_) => ExitStatus::Usage,
+            Error::Wiki(WikiError::Title(_) | WikiError::UnknownUser(_) | WikiError::Login { .. }) => ExitStatus::Usage,
+            Error::Wiki(_) => ExitStatus::Wiki,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::Config(ConfigError::NotFound(_)) => {
+                "see README.md for a minimal `adminibot.toml`".into()
+            }
+            Error::Config(ConfigError::SecretReadable(path)) => format!("run `chmod 600 {}`", path.display()),
+            Error::Policy(_) => "fix the lines above, then run `adminibot policy check` again".into(),
+            Error::Wiki(WikiError::Unreachable { .. }) => {
+                "nothing was changed; check `[wiki] api` in the config and try again".into()
+            }
+            Error::Wiki(WikiError::Login { .. }) => {
+                "check the BotPassword name (`Account@app`) and secret; nothing was changed".into()
+            }
+            Error::Wiki(WikiError::Title(TitleError::Fragment(_))) => "drop the `#` and what follows it".into(),
+            Error::Wiki(WikiError::UnknownUser(_)) => "check the spelling; user names are case-sensitive after the first letter".into(),
+            _ => return None,
+        })
+    }
+}
+
+/// Renders an error for stderr: message, causes, hint.
+pub fn render(err: &Error) -> String {
+    let mut out = format!("error: {err}");
+    let mut source = std::error::Error::source(err);
+    // `transparent` variants share their message with their source; skip repeats.
+    let mut last = err.to_string();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text != last {
+            let _ = write!(out, "\nCaused by: {text}");
+        }
+        last = text;
+        source = cause.source();
+    }
+    if let Some(hint) = err.hint() {
+        let _ = write!(out, "\n\nhint: {hint}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_hint_names_the_fix() {
+        let err = Error::Config(ConfigError::SecretReadable("/x/bot.secret".into()));
+        assert_eq!(err.status(), ExitStatus::Usage);
+        assert_eq!(
+            render(&err),
+            "error: `/x/bot.secret` can be read by other users, so it cannot hold a secret\n\nhint: run `chmod 600 /x/bot.secret`"
+        );
+    }
+
+    #[test]
+    fn unreachable_wiki_is_exit_3_and_safe_to_retry() {
+        let err = Error::Wiki(WikiError::Unreachable {
+            api: "http://127.0.0.1:9/api.php".into(),
+            detail: "connection refused".into(),
+        });
+        assert_eq!(err.status().code(), 3);
+        assert!(render(&err).contains("nothing was changed"));
+    }
+}

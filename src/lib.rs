@@ -1,0 +1,17 @@
+//! adminibot: `sudo` for MediaWiki admin actions.
+//!
+//! A request flows through [`config`] (where the wiki is), [`wiki`] (the only
+//! HTTP: identity and [`facts::PageFacts`]), [`rules`] (pure safety rules giving a
+//! [`rules::Verdict`]) and [`report`] (text and JSON for people and scripts).
+//! [`error`] maps every failure to one message and exit code.
+
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod facts;
+pub mod policy;
+pub mod report;
+pub mod rules;
+pub mod when;
+pub mod wiki;

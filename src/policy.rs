@@ -1,0 +1,443 @@
+//! `policies/<wiki>.toml`: one wiki's recency windows, templates, bots and pages.
+//!
+//! Loading validates everything a rule will rely on, so a rule never meets a
+//! half-valid policy; errors point at `file:line:col` like `visudo -c`.
+
+use crate::rules::Action;
+use crate::when::parse_duration;
+use chrono::Duration;
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// A validated policy for one wiki.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Where it was loaded from (for messages).
+    pub path: PathBuf,
+    /// The wiki's short name, as in `adminibot.toml`.
+    pub wiki: String,
+    /// The admin bot account whose log entries count as adminibot's own.
+    pub bot: String,
+    /// Magic words that start a redirect (`#REDIRECT`), compared case-insensitively.
+    pub redirect_words: Vec<String>,
+    /// The pages adminibot reads and writes on the wiki.
+    pub pages: Pages,
+    /// Template families the rules look for.
+    pub templates: Templates,
+    /// Who counts as a bot when counting authors.
+    pub bots: Bots,
+    /// Recency windows per namespace id.
+    pub recency: BTreeMap<i64, Windows>,
+    /// If set, a page its single author blanked this long ago counts as a deletion request.
+    pub blank_request_after: Option<Duration>,
+}
+
+/// On-wiki pages named by the policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pages {
+    /// Where adminibot asks administrators for help (escalations, urgent reviews).
+    pub noticeboard: String,
+    /// Page the requester's dummy edit goes to; `{requester}` is replaced by their name.
+    pub attribution: String,
+    /// The special log every action is appended to.
+    pub log: String,
+    /// The emergency-off page: the bot runs only while it says `run_word`.
+    pub shutoff: String,
+    /// The exact text of the shutoff page that lets the bot run.
+    pub run_word: String,
+}
+
+/// Template families, written without the `Template:` prefix.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Templates {
+    /// Copyright-violation tags: a page that ever carried one is never acted on.
+    pub copyvio: Vec<String>,
+    /// Tags by which an author asks for deletion of their own page.
+    pub author_request: Vec<String>,
+}
+
+/// Who counts as a bot when counting a page's authors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bots {
+    /// Editors currently in any of these groups are bots.
+    #[serde(default = "default_bot_groups")]
+    pub groups: Vec<String>,
+    /// Further accounts recognised as maintenance bots.
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+fn default_bot_groups() -> Vec<String> {
+    vec!["bot".to_string()]
+}
+
+/// How long edits stay "recent" for each action in one namespace.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Windows {
+    /// For deleting: every edit to be deleted must be this recent.
+    pub delete: Window,
+    /// For undeleting: every edit to be restored must be this recent.
+    pub undelete: Window,
+}
+
+/// A recency window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Window {
+    /// Any age is recent enough (`"unlimited"`).
+    Unlimited,
+    /// Edits older than this are not recent.
+    Within(Duration),
+}
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text == "unlimited" {
+            return Ok(Window::Unlimited);
+        }
+        parse_duration(&text)
+            .map(Window::Within)
+            .map_err(|e| de::Error::custom(format!("bad window: {e}, or `unlimited`")))
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Window::Unlimited => f.write_str("unlimited"),
+            Window::Within(d) => f.write_str(&crate::when::format_duration(*d)),
+        }
+    }
+}
+
+impl Policy {
+    /// The recency window for `action` in namespace `ns`, if the policy sets one.
+    pub fn window(&self, ns: i64, action: Action) -> Option<Window> {
+        let windows = self.recency.get(&ns)?;
+        Some(match action {
+            Action::Undelete => windows.undelete,
+            Action::Delete | Action::DeleteRedirect => windows.delete,
+        })
+    }
+
+    /// Reads and validates a policy file.
+    pub fn load(path: &Path) -> Result<Policy, PolicyErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| PolicyErrors {
+            errors: vec![PolicyError {
+                path: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the policy file: {e}"),
+                source_line: String::new(),
+            }],
+        })?;
+        Policy::parse(path, &text)
+    }
+
+    /// Validates policy text; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
+        let located = |span: Option<Range<usize>>, message: String| {
+            PolicyError::at(path, text, span.map_or(0, |s| s.start), message)
+        };
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyErrors {
+            errors: vec![located(e.span(), e.message().to_string())],
+        })?;
+
+        let mut errors = Vec::new();
+        let mut recency = BTreeMap::new();
+        for (key, windows) in raw.recency.namespaces {
+            match key.get_ref().parse::<i64>() {
+                Ok(ns) => {
+                    recency.insert(ns, windows);
+                }
+                Err(_) => errors.push(located(
+                    Some(key.span()),
+                    format!("`{}` is not a namespace id: recency keys are numbers such as 0 (main) or 2 (User)", key.get_ref()),
+                )),
+            }
+        }
+        if recency.is_empty() {
+            errors.push(located(
+                None,
+                "no recency windows: add `[recency.namespaces]` with at least one namespace".into(),
+            ));
+        }
+        for (name, page) in [
+            ("noticeboard", &raw.pages.noticeboard),
+            ("attribution", &raw.pages.attribution),
+            ("log", &raw.pages.log),
+            ("shutoff", &raw.pages.shutoff),
+        ] {
+            let title = page.get_ref().trim();
+            if title.is_empty() || title.contains(['#', '[', ']', '{', '}', '|', '<', '>']) {
+                let allowed = if name == "attribution" { " (besides `{requester}`)" } else { "" };
+                if !(name == "attribution" && valid_pattern(title)) {
+                    errors.push(located(
+                        Some(page.span()),
+                        format!("`pages.{name}` must be a page title{allowed}, not `{title}`"),
+                    ));
+                }
+            }
+        }
+        if !raw.pages.attribution.get_ref().contains("{requester}") {
+            errors.push(located(
+                Some(raw.pages.attribution.span()),
+                "`pages.attribution` must contain `{requester}` so the dummy edit lands on the requester's own page".into(),
+            ));
+        }
+        if raw.pages.run_word.get_ref().trim().is_empty() {
+            errors.push(located(Some(raw.pages.run_word.span()), "`pages.run_word` must not be empty".into()));
+        }
+        for (name, list) in [
+            ("copyvio", &raw.templates.copyvio),
+            ("author_request", &raw.templates.author_request),
+        ] {
+            if list.get_ref().is_empty() {
+                errors.push(located(
+                    Some(list.span()),
+                    format!("`templates.{name}` must name at least one template"),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(PolicyErrors { errors });
+        }
+        Ok(Policy {
+            path: path.to_path_buf(),
+            wiki: raw.wiki.name,
+            bot: raw.wiki.bot,
+            redirect_words: raw
+                .wiki
+                .redirect_words
+                .unwrap_or_else(|| vec!["#REDIRECT".to_string()]),
+            pages: Pages {
+                noticeboard: raw.pages.noticeboard.into_inner(),
+                attribution: raw.pages.attribution.into_inner(),
+                log: raw.pages.log.into_inner(),
+                shutoff: raw.pages.shutoff.into_inner(),
+                run_word: raw.pages.run_word.into_inner(),
+            },
+            templates: Templates {
+                copyvio: raw.templates.copyvio.into_inner(),
+                author_request: raw.templates.author_request.into_inner(),
+            },
+            bots: raw.bots.unwrap_or(Bots {
+                groups: default_bot_groups(),
+                names: Vec::new(),
+            }),
+            recency,
+            blank_request_after: raw.blanking.map(|b| b.after.0),
+        })
+    }
+}
+
+fn valid_pattern(title: &str) -> bool {
+    let rest = title.replace("{requester}", "X");
+    !rest.trim().is_empty() && !rest.contains(['#', '[', ']', '{', '}', '|', '<', '>'])
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    wiki: RawWiki,
+    pages: RawPages,
+    templates: RawTemplates,
+    bots: Option<Bots>,
+    recency: RawRecency,
+    blanking: Option<RawBlanking>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWiki {
+    name: String,
+    bot: String,
+    redirect_words: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPages {
+    noticeboard: Spanned<String>,
+    attribution: Spanned<String>,
+    log: Spanned<String>,
+    shutoff: Spanned<String>,
+    run_word: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTemplates {
+    copyvio: Spanned<Vec<String>>,
+    author_request: Spanned<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecency {
+    namespaces: BTreeMap<Spanned<String>, Windows>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBlanking {
+    after: DurationField,
+}
+
+/// A plain duration value (`"7d"`).
+struct DurationField(Duration);
+
+impl<'de> Deserialize<'de> for DurationField {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_duration(&text).map(DurationField).map_err(de::Error::custom)
+    }
+}
+
+/// One problem in a policy file, located like a compiler error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line; 0 when the problem is the whole file.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong, and what to write instead.
+    pub message: String,
+    /// The offending line, to show under the message.
+    pub source_line: String,
+}
+
+impl PolicyError {
+    fn at(path: &Path, text: &str, offset: usize, message: String) -> Self {
+        let offset = offset.min(text.len());
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = text[line_start..offset].chars().count() + 1;
+        let source_line = text[line_start..].lines().next().unwrap_or("").to_string();
+        PolicyError {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+            source_line,
+        }
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.path.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}\n  | {}",
+                self.path.display(),
+                self.line,
+                self.column,
+                self.message,
+                self.source_line
+            )
+        }
+    }
+}
+
+/// Every problem found in one policy file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", self.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct PolicyErrors {
+    /// The problems, in file order where known.
+    pub errors: Vec<PolicyError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[wiki]
+name = "test"
+bot = "AdminBot"
+
+[pages]
+noticeboard = "Project:Noticeboard"
+attribution = "User:{requester}/adminibot"
+log = "User:AdminBot/Log"
+shutoff = "User:AdminBot/Shutoff"
+run_word = "run"
+
+[templates]
+copyvio = ["Db-copyvio"]
+author_request = ["Db-author"]
+
+[recency.namespaces]
+0 = { delete = "3d", undelete = "10m" }
+2 = { delete = "unlimited", undelete = "3d" }
+"#;
+
+    fn parse(text: &str) -> Result<Policy, PolicyErrors> {
+        Policy::parse(Path::new("p.toml"), text)
+    }
+
+    #[test]
+    fn a_complete_policy_loads() {
+        let policy = parse(GOOD).unwrap();
+        assert_eq!(policy.window(0, Action::Delete), Some(Window::Within(Duration::days(3))));
+        assert_eq!(policy.window(0, Action::Undelete), Some(Window::Within(Duration::minutes(10))));
+        assert_eq!(policy.window(2, Action::Delete), Some(Window::Unlimited));
+        assert_eq!(policy.window(4, Action::Delete), None);
+        assert_eq!(policy.bots.groups, vec!["bot"]);
+        assert_eq!(policy.redirect_words, vec!["#REDIRECT"]);
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let text = GOOD.replace("run_word = \"run\"", "run_word = \"run\"\nrunword = \"x\"");
+        let err = parse(&text).unwrap_err();
+        let first = &err.errors[0];
+        assert_eq!(first.line, 12, "{err}");
+        assert!(first.message.contains("unknown field `runword`"), "{err}");
+        assert!(err.to_string().starts_with("p.toml:12:1: "), "{err}");
+    }
+
+    #[test]
+    fn bad_window_is_located() {
+        let text = GOOD.replace("undelete = \"3d\"", "undelete = \"3 days\"");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.errors[0].line, 19, "{err}");
+        assert!(err.errors[0].message.contains("bad window"), "{err}");
+    }
+
+    #[test]
+    fn missing_page_is_an_error() {
+        let text = GOOD.replace("shutoff = \"User:AdminBot/Shutoff\"\n", "");
+        let err = parse(&text).unwrap_err();
+        assert!(err.errors[0].message.contains("missing field `shutoff`"), "{err}");
+    }
+
+    #[test]
+    fn bad_titles_and_namespace_keys_are_all_reported() {
+        let text = GOOD
+            .replace("Project:Noticeboard", "Project:Notice#board")
+            .replace("User:{requester}/adminibot", "User:AdminBot/Attribution")
+            .replace("2 = {", "user = {");
+        let err = parse(&text).unwrap_err();
+        let messages: Vec<_> = err.errors.iter().map(|e| (e.line, e.message.as_str())).collect();
+        assert_eq!(messages.len(), 3, "{err}");
+        assert!(messages.iter().any(|(l, m)| *l == 19 && m.contains("not a namespace id")), "{err}");
+        assert!(messages.iter().any(|(l, m)| *l == 7 && m.contains("pages.noticeboard")), "{err}");
+        assert!(messages.iter().any(|(l, m)| *l == 8 && m.contains("{requester}")), "{err}");
+    }
+}

@@ -1,0 +1,104 @@
+//! Durations and points in time as users write them: `90m`, `2h`, `7d`, or RFC 3339.
+
+use crate::facts::Timestamp;
+use chrono::{DateTime, Duration, Utc};
+
+/// Parses a duration such as `30s`, `90m`, `2h`, `7d` or `2w`.
+///
+/// The number must be a whole, non-negative integer and the unit is required, so
+/// `"3"` is refused rather than guessed.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` has no unit: write e.g. `90m`, `2h` or `7d`"))?;
+    let (digits, unit) = text.split_at(split);
+    let amount: i64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a whole number"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit `{unit}`: use s, m, h, d or w"
+            ))
+        }
+    };
+    amount
+        .checked_mul(seconds)
+        .and_then(Duration::try_seconds)
+        .ok_or_else(|| format!("`{text}` is too long a duration"))
+}
+
+/// Parses WHEN: a duration back from `now` (`90m`, `7d`) or an RFC 3339 time in UTC.
+pub fn parse_when(text: &str, now: Timestamp) -> Result<Timestamp, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    parse_duration(text)
+        .map(|ago| now - ago)
+        .map_err(|e| format!("{e}, or give an RFC 3339 time like `2026-11-21T00:00:00Z`"))
+}
+
+/// Renders a duration the way users write them (`3d`, `10m`, `1d 2h`).
+pub fn format_duration(duration: Duration) -> String {
+    let mut left = duration.num_seconds();
+    if left <= 0 {
+        return "0s".to_string();
+    }
+    let mut parts = Vec::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if left >= size {
+            parts.push(format!("{}{unit}", left / size));
+            left %= size;
+        }
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("90m"), Ok(Duration::minutes(90)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::hours(2)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::days(7)));
+        assert_eq!(parse_duration("2w"), Ok(Duration::days(14)));
+        assert_eq!(parse_duration(" 30s "), Ok(Duration::seconds(30)));
+    }
+
+    #[test]
+    fn durations_without_unit_or_number_are_refused() {
+        assert!(parse_duration("3").unwrap_err().contains("no unit"));
+        assert!(parse_duration("d").is_err());
+        assert!(parse_duration("3y").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("-3d").is_err());
+        assert!(parse_duration("99999999999999999d").is_err());
+    }
+
+    #[test]
+    fn when_accepts_durations_and_rfc3339() {
+        let now = DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(parse_when("2h", now).unwrap(), now - Duration::hours(2));
+        assert_eq!(
+            parse_when("2026-11-20T00:00:00Z", now).unwrap().to_rfc3339(),
+            "2026-11-20T00:00:00+00:00"
+        );
+        assert!(parse_when("yesterday", now).is_err());
+    }
+
+    #[test]
+    fn durations_render_compactly() {
+        assert_eq!(format_duration(Duration::days(3)), "3d");
+        assert_eq!(format_duration(Duration::minutes(10)), "10m");
+        assert_eq!(format_duration(Duration::minutes(1500)), "1d 1h");
+    }
+}

@@ -1,0 +1,386 @@
+//! Reads everything the rules need about one title into [`PageFacts`].
+//!
+//! Request 1 is one composite `action=query` (revisions with content, info with
+//! protection, templates, categories, deleted revisions and the title's log),
+//! continued only for very long histories. Request 2 asks `list=users` for the
+//! groups of every editor and the requester, together with the history of the
+//! first page the title ever redirected to; each further redirect target costs
+//! one more request. So a page with under 500 revisions costs 2 or 3 requests.
+
+use super::title::{precheck, TitleError};
+use super::{Wiki, WikiError};
+use crate::facts::{LogEvent, PageFacts, Protection, Revision, TargetHistory, Timestamp};
+use crate::rules::redirects::redirect_target;
+use crate::rules::Requester;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// The page's facts, the requester as the wiki knows them, and the wiki's clock.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// What the rules will judge.
+    pub facts: PageFacts,
+    /// The requester, resolved to a user id.
+    pub requester: Requester,
+    /// The wiki's clock at the time of the read (`curtimestamp`).
+    pub server_time: Timestamp,
+}
+
+/// What to read besides the page itself.
+pub struct FetchOptions<'a> {
+    /// User name of the person the request is for.
+    pub requester: &'a str,
+    /// Groups whose members count as bots.
+    pub bot_groups: &'a [String],
+    /// Redirect magic words, to find the pages the title ever redirected to.
+    pub redirect_words: &'a [String],
+}
+
+/// At most this many continuation rounds (a 500-revision page needs none).
+const MAX_ROUNDS: usize = 200;
+
+/// Reads the facts about `title` and resolves the requester.
+pub async fn fetch(wiki: &Wiki, title: &str, options: &FetchOptions<'_>) -> Result<Fetched, WikiError> {
+    let title = precheck(title)?;
+    // Anonymous sessions cannot read deleted revisions; a bot account without
+    // `deletedhistory` gets `permissiondenied`. Either way the rules see `None`.
+    let (response, with_deleted) = match composite_query(wiki, title, wiki.account().is_some()).await {
+        Err(WikiError::Api { code, .. }) if code == "permissiondenied" => {
+            (composite_query(wiki, title, false).await?, false)
+        }
+        other => (other?, wiki.account().is_some()),
+    };
+    let query = &response["query"];
+    if let Some(iw) = query["interwiki"].as_array().and_then(|a| a.first()) {
+        return Err(TitleError::Interwiki(text(&iw["title"]).unwrap_or(title).to_string()).into());
+    }
+    let page = query["pages"]
+        .get(0)
+        .ok_or_else(|| WikiError::Unexpected("no `pages` in the query answer".into()))?;
+    if page["invalid"].as_bool() == Some(true) {
+        return Err(TitleError::Invalid {
+            title: title.to_string(),
+            reason: text(&page["invalidreason"]).unwrap_or("no reason given").to_string(),
+        }
+        .into());
+    }
+    let namespace = page["ns"].as_i64().ok_or_else(|| WikiError::Unexpected("page without `ns`".into()))?;
+    let normalised = text(&page["title"]).unwrap_or(title).to_string();
+    if namespace < 0 {
+        return Err(TitleError::Special(normalised).into());
+    }
+    let server_time = timestamp(&response["curtimestamp"])?;
+    let exists = page["missing"].as_bool() != Some(true);
+    let mut facts = PageFacts {
+        title: normalised,
+        namespace,
+        page_id: page["pageid"].as_u64().filter(|id| *id > 0),
+        exists,
+        is_redirect: page["redirect"].as_bool() == Some(true),
+        latest_revid: page["lastrevid"].as_u64().filter(|_| exists),
+        revisions: revisions(&page["revisions"])?,
+        deleted_revisions: if with_deleted {
+            Some(revisions(&page["deletedrevisions"])?)
+        } else {
+            None
+        },
+        protections: protections(&page["protection"])?,
+        templates: strip_namespace(&page["templates"]),
+        categories: names(&page["categories"], "title"),
+        log_events: log_events(&query["logevents"])?,
+        bot_editors: BTreeSet::new(),
+        redirect_targets: Vec::new(),
+    };
+
+    let targets: Vec<String> = facts
+        .revisions
+        .iter()
+        .chain(facts.deleted_revisions.iter().flatten())
+        .filter_map(|r| r.content.as_deref())
+        .filter_map(|t| redirect_target(t, options.redirect_words))
+        .map(str::to_string)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut users: Vec<String> = vec![options.requester.to_string()];
+    users.extend(facts.editor_names().into_iter().filter(|u| !u.contains('>')));
+    users.truncate(50);
+
+    // Request 2: the editors' groups and the requester, with the first target.
+    let mut params = vec![
+        param("ususers", users.join("|")),
+        param("usprop", "groups"),
+        param("list", "users"),
+    ];
+    if let Some(first) = targets.first() {
+        params = target_params(first, with_deleted, params);
+    }
+    let answer = wiki.query(&params).await?;
+    let (requester, bots) = read_users(&answer["query"]["users"], options)?;
+    facts.bot_editors = bots;
+    if let Some(first) = targets.first() {
+        facts.redirect_targets.push(read_target(first, &answer, with_deleted)?);
+    }
+    for target in targets.iter().skip(1) {
+        let answer = wiki.query(&target_params(target, with_deleted, Vec::new())).await?;
+        facts.redirect_targets.push(read_target(target, &answer, with_deleted)?);
+    }
+    Ok(Fetched {
+        facts,
+        requester,
+        server_time,
+    })
+}
+
+async fn composite_query(wiki: &Wiki, title: &str, with_deleted: bool) -> Result<Value, WikiError> {
+    let mut props = vec!["revisions", "info", "templates", "categories"];
+    let mut params = vec![
+        param("titles", title),
+        param("rvprop", "ids|timestamp|user|userid|comment|tags|size|sha1|content"),
+        param("rvslots", "main"),
+        param("rvlimit", "max"),
+        param("rvdir", "newer"),
+        param("inprop", "protection"),
+        param("tlnamespace", "10"),
+        param("tllimit", "max"),
+        param("cllimit", "max"),
+        param("list", "logevents"),
+        param("letitle", title),
+        param("leprop", "ids|title|type|user|timestamp|comment|details"),
+        param("ledir", "newer"),
+        param("lelimit", "max"),
+        param("curtimestamp", "1"),
+    ];
+    if with_deleted {
+        props.push("deletedrevisions");
+        params.extend([
+            param("drvprop", "ids|timestamp|user|userid|comment|tags|size|sha1|content"),
+            param("drvslots", "main"),
+            param("drvlimit", "max"),
+            param("drvdir", "newer"),
+        ]);
+    }
+    params.push(param("prop", props.join("|")));
+    let mut merged = wiki.query(&params).await?;
+    let mut next = merged["continue"].take();
+    let mut rounds = 0;
+    while let Some(cont) = next.as_object().cloned() {
+        rounds += 1;
+        if rounds > MAX_ROUNDS {
+            return Err(WikiError::Unexpected(format!(
+                "the history of `{title}` did not end after {MAX_ROUNDS} continuations"
+            )));
+        }
+        let mut round = params.clone();
+        for (key, value) in cont {
+            let value = match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            round.retain(|(k, _)| *k != key);
+            round.push((key, value));
+        }
+        let mut more = wiki.query(&round).await?;
+        next = more["continue"].take();
+        merge(&mut merged, &more);
+    }
+    Ok(merged)
+}
+
+fn param(key: &str, value: impl Into<String>) -> (String, String) {
+    (key.to_string(), value.into())
+}
+
+/// Appends the arrays of a continuation answer to the first answer.
+fn merge(into: &mut Value, more: &Value) {
+    for (i, more_page) in more["query"]["pages"].as_array().into_iter().flatten().enumerate() {
+        for key in ["revisions", "deletedrevisions", "templates", "categories"] {
+            let Some(items) = more_page[key].as_array() else { continue };
+            let target = &mut into["query"]["pages"][i][key];
+            match target.as_array_mut() {
+                Some(existing) => existing.extend(items.iter().cloned()),
+                None => *target = Value::Array(items.clone()),
+            }
+        }
+    }
+    if let Some(events) = more["query"]["logevents"].as_array() {
+        match into["query"]["logevents"].as_array_mut() {
+            Some(existing) => existing.extend(events.iter().cloned()),
+            None => into["query"]["logevents"] = Value::Array(events.clone()),
+        }
+    }
+}
+
+/// Adds to `params` what tells whether `target` existed when: its first live and
+/// deleted revisions and its moves and deletions.
+fn target_params(target: &str, with_deleted: bool, mut params: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut props = vec!["info", "revisions"];
+    let lists = match params.iter().position(|(k, _)| k == "list") {
+        Some(i) => format!("{}|logevents", params.remove(i).1),
+        None => "logevents".to_string(),
+    };
+    params.push(param("list", lists));
+    params.extend([
+        param("titles", target),
+        param("rvprop", "timestamp"),
+        param("rvlimit", "1"),
+        param("rvdir", "newer"),
+        param("letitle", target),
+        param("leprop", "ids|type|timestamp"),
+        param("lelimit", "max"),
+    ]);
+    if with_deleted {
+        props.push("deletedrevisions");
+        params.extend([
+            param("drvprop", "timestamp"),
+            param("drvlimit", "1"),
+            param("drvdir", "newer"),
+        ]);
+    }
+    params.push(param("prop", props.join("|")));
+    params
+}
+
+fn read_target(written: &str, answer: &Value, with_deleted: bool) -> Result<TargetHistory, WikiError> {
+    let page = &answer["query"]["pages"][0];
+    let first = |key: &str| -> Result<Option<Timestamp>, WikiError> {
+        match page[key].get(0) {
+            Some(rev) => timestamp(&rev["timestamp"]).map(Some),
+            None => Ok(None),
+        }
+    };
+    let mut departures = Vec::new();
+    for event in answer["query"]["logevents"].as_array().into_iter().flatten() {
+        let kind = text(&event["type"]).unwrap_or("");
+        let action = text(&event["action"]).unwrap_or("");
+        if kind == "move" || (kind == "delete" && action == "delete") {
+            departures.push(timestamp(&event["timestamp"])?);
+        }
+    }
+    Ok(TargetHistory {
+        written: written.to_string(),
+        title: text(&page["title"]).unwrap_or(written).to_string(),
+        first_revision: first("revisions")?,
+        first_deleted_revision: first("deletedrevisions")?,
+        deleted_readable: with_deleted,
+        departures,
+    })
+}
+
+fn read_users(users: &Value, options: &FetchOptions) -> Result<(Requester, BTreeSet<String>), WikiError> {
+    let list = users
+        .as_array()
+        .ok_or_else(|| WikiError::Unexpected("no `users` in the user lookup".into()))?;
+    let mut requester = None;
+    let mut bots = BTreeSet::new();
+    for (i, user) in list.iter().enumerate() {
+        let name = text(&user["name"]).unwrap_or_default();
+        if i == 0 {
+            let id = user["userid"].as_u64().filter(|_| user["missing"].is_null() && user["invalid"].is_null());
+            match id {
+                Some(user_id) => {
+                    requester = Some(Requester {
+                        name: name.to_string(),
+                        user_id,
+                    })
+                }
+                None => return Err(WikiError::UnknownUser(options.requester.to_string())),
+            }
+        }
+        let groups = user["groups"].as_array().into_iter().flatten().filter_map(Value::as_str);
+        if groups.into_iter().any(|g| options.bot_groups.iter().any(|b| b == g)) {
+            bots.insert(name.to_string());
+        }
+    }
+    requester
+        .map(|r| (r, bots))
+        .ok_or_else(|| WikiError::UnknownUser(options.requester.to_string()))
+}
+
+fn text(value: &Value) -> Option<&str> {
+    value.as_str()
+}
+
+fn timestamp(value: &Value) -> Result<Timestamp, WikiError> {
+    let raw = value
+        .as_str()
+        .ok_or_else(|| WikiError::Unexpected(format!("expected a timestamp, got {value}")))?;
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| WikiError::Unexpected(format!("bad timestamp `{raw}`: {e}")))
+}
+
+fn revisions(list: &Value) -> Result<Vec<Revision>, WikiError> {
+    let mut out = Vec::new();
+    for rev in list.as_array().into_iter().flatten() {
+        let hidden = |flag: &str| rev[flag].as_bool() == Some(true);
+        let main = &rev["slots"]["main"];
+        out.push(Revision {
+            id: rev["revid"].as_u64().ok_or_else(|| WikiError::Unexpected("revision without `revid`".into()))?,
+            timestamp: timestamp(&rev["timestamp"])?,
+            user: if hidden("userhidden") { None } else { text(&rev["user"]).map(str::to_string) },
+            user_id: rev["userid"].as_u64().unwrap_or(0),
+            comment: if hidden("commenthidden") { None } else { Some(text(&rev["comment"]).unwrap_or("").to_string()) },
+            tags: rev["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
+            size: rev["size"].as_u64().unwrap_or(0),
+            sha1: if hidden("sha1hidden") { None } else { text(&rev["sha1"]).map(str::to_string) },
+            content: if main["texthidden"].as_bool() == Some(true) || hidden("texthidden") {
+                None
+            } else {
+                text(&main["content"]).map(str::to_string)
+            },
+        });
+    }
+    out.sort_by_key(|r| (r.timestamp, r.id));
+    Ok(out)
+}
+
+fn protections(list: &Value) -> Result<Vec<Protection>, WikiError> {
+    let mut out = Vec::new();
+    for p in list.as_array().into_iter().flatten() {
+        let expiry = match text(&p["expiry"]) {
+            Some("infinity") | Some("infinite") | None => None,
+            Some(_) => Some(timestamp(&p["expiry"])?),
+        };
+        out.push(Protection {
+            kind: text(&p["type"]).unwrap_or("").to_string(),
+            level: text(&p["level"]).unwrap_or("").to_string(),
+            expiry,
+            source: text(&p["source"]).map(str::to_string),
+        });
+    }
+    Ok(out)
+}
+
+fn names(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| text(&item[key]).map(str::to_string))
+        .collect()
+}
+
+fn strip_namespace(list: &Value) -> Vec<String> {
+    names(list, "title")
+        .into_iter()
+        .map(|t| t.split_once(':').map_or(t.clone(), |(_, rest)| rest.to_string()))
+        .collect()
+}
+
+fn log_events(list: &Value) -> Result<Vec<LogEvent>, WikiError> {
+    let mut out = Vec::new();
+    for event in list.as_array().into_iter().flatten() {
+        out.push(LogEvent {
+            id: event["logid"].as_u64().unwrap_or(0),
+            kind: text(&event["type"]).unwrap_or("").to_string(),
+            action: text(&event["action"]).unwrap_or("").to_string(),
+            user: if event["userhidden"].as_bool() == Some(true) { None } else { text(&event["user"]).map(str::to_string) },
+            timestamp: timestamp(&event["timestamp"])?,
+            comment: if event["commenthidden"].as_bool() == Some(true) { None } else { Some(text(&event["comment"]).unwrap_or("").to_string()) },
+            move_target: text(&event["params"]["target_title"]).map(str::to_string),
+        });
+    }
+    out.sort_by_key(|e| (e.timestamp, e.id));
+    Ok(out)
+}

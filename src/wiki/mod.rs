@@ -1,0 +1,153 @@
+//! The only code that speaks HTTP: a session with the wiki, and the reads that
+//! turn a title into [`PageFacts`](crate::facts::PageFacts).
+//!
+//! Sessions, BotPassword login, tokens and maxlag retries come from `mwapi`.
+//! Every request carries `maxlag=5` and, once logged in, `assert=user` and
+//! `assertuser=<account>`, so a lost or swapped session fails loudly instead of
+//! silently reading as someone else.
+
+pub mod facts;
+pub mod title;
+
+use crate::config::Secret;
+use serde_json::Value;
+use std::cell::Cell;
+use tracing::debug;
+
+/// Something went wrong talking to the wiki. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum WikiError {
+    /// No answer, or not an API answer (connection refused, timeout, HTTP 5xx, HTML).
+    #[error("cannot reach the wiki at `{api}`: {detail}")]
+    Unreachable {
+        /// The API URL tried.
+        api: String,
+        /// What the transport said.
+        detail: String,
+    },
+    /// The wiki refused the login.
+    #[error("the wiki refused the login of `{user}`: {detail}")]
+    Login {
+        /// The BotPassword user name (`Name@app`), never the secret.
+        user: String,
+        /// The wiki's reason.
+        detail: String,
+    },
+    /// The API answered with an error code.
+    #[error("the wiki answered `{code}`: {info}")]
+    Api {
+        /// MediaWiki error code.
+        code: String,
+        /// MediaWiki's message.
+        info: String,
+    },
+    /// The title cannot name a page the bot may act on.
+    #[error(transparent)]
+    Title(#[from] title::TitleError),
+    /// A user name the wiki does not know.
+    #[error("the wiki has no user `{0}`")]
+    UnknownUser(String),
+    /// The answer lacked something every MediaWiki 1.39 answer has.
+    #[error("unexpected answer from the wiki: {0}")]
+    Unexpected(String),
+}
+
+impl WikiError {
+    fn from_mwapi(api: &str, err: mwapi::Error) -> Self {
+        match err {
+            mwapi::Error::ApiError(e) | mwapi::Error::InternalException(e) => WikiError::Api {
+                code: e.code,
+                info: e.text,
+            },
+            mwapi::Error::NotLoggedIn => WikiError::Api {
+                code: "assertuserfailed".into(),
+                info: "the session was lost: the wiki no longer sees a logged-in user".into(),
+            },
+            other @ (mwapi::Error::HttpError(_)
+            | mwapi::Error::InvalidJson(_)
+            | mwapi::Error::TooManyRequests { .. }
+            | mwapi::Error::Maxlag { .. }
+            | mwapi::Error::Readonly { .. }) => WikiError::Unreachable {
+                api: api.to_string(),
+                detail: full_chain(&other),
+            },
+            other => WikiError::Unexpected(other.to_string()),
+        }
+    }
+}
+
+fn full_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A session with one wiki, anonymous or logged in with a BotPassword.
+pub struct Wiki {
+    client: mwapi::Client,
+    api: String,
+    account: Option<String>,
+    requests: Cell<usize>,
+}
+
+impl Wiki {
+    /// Opens a session; logs in when `login` (BotPassword name and secret) is given.
+    pub async fn connect(api: &str, login: Option<(&str, &Secret)>) -> Result<Wiki, WikiError> {
+        let mut builder = mwapi::Client::builder(api)
+            .set_user_agent(&format!(
+                "adminibot/{} (MediaWiki permission broker; {})",
+                env!("CARGO_PKG_VERSION"),
+                login.map_or("anonymous", |(user, _)| user)
+            ))
+            .set_maxlag(5)
+            .set_retry_limit(3);
+        if let Some((user, secret)) = login {
+            builder = builder.set_botpassword(user, secret.expose());
+        }
+        let client = builder.build().await.map_err(|err| match (login, err) {
+            (Some((user, _)), mwapi::Error::ApiError(e)) => WikiError::Login {
+                user: user.to_string(),
+                detail: e.text,
+            },
+            (_, err) => WikiError::from_mwapi(api, err),
+        })?;
+        let account = login.map(|(user, _)| user.split('@').next().unwrap_or(user).to_string());
+        let requests = Cell::new(if login.is_some() { 2 } else { 0 });
+        Ok(Wiki {
+            client,
+            api: api.to_string(),
+            account,
+            requests,
+        })
+    }
+
+    /// The main account this session is logged in as, if any.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
+
+    /// How many API requests this session has made (login included).
+    pub fn request_count(&self) -> usize {
+        self.requests.get()
+    }
+
+    /// One `action=query` GET; `params` must not contain `action`.
+    pub async fn query(&self, params: &[(String, String)]) -> Result<Value, WikiError> {
+        let mut all: Vec<(String, String)> = vec![("action".into(), "query".into())];
+        all.extend(params.iter().cloned());
+        if let Some(account) = &self.account {
+            all.push(("assertuser".into(), account.clone()));
+        }
+        self.requests.set(self.requests.get() + 1);
+        debug!(request = self.requests.get(), params = ?params, "query");
+        self.client
+            .get_value(all)
+            .await
+            .map_err(|err| WikiError::from_mwapi(&self.api, err))
+    }
+}
