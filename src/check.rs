@@ -41,7 +41,9 @@ fn requester_name(args: &CheckArgs) -> Result<String, Error> {
         return Ok(name.clone());
     }
     match std::env::var(config::env::USERNAME) {
-        Ok(login) if !login.trim().is_empty() => Ok(login.split('@').next().unwrap_or(&login).to_string()),
+        Ok(login) if !login.trim().is_empty() => {
+            Ok(login.split('@').next().unwrap_or(&login).to_string())
+        }
         _ => Err(Error::Usage(
             "say whose request to evaluate with `--as USER` (or set `ADMINIBOT_USERNAME`)".into(),
         )),
@@ -56,7 +58,11 @@ pub async fn check(config_path: &Path, args: &CheckArgs) -> Result<Vec<PageRepor
     let titles = expand_titles(&args.titles, std::io::stdin().lock())?;
     let requester = requester_name(args)?;
     let login = config.bot_login()?;
-    let wiki = Wiki::connect(&config.wiki.api, login.as_ref().map(|(u, s)| (u.as_str(), s))).await?;
+    let wiki = Wiki::connect(
+        &config.wiki.api,
+        login.as_ref().map(|(u, s)| (u.as_str(), s)),
+    )
+    .await?;
     let options = FetchOptions {
         requester: &requester,
         bot_groups: &policy.bots.groups,
@@ -118,8 +124,14 @@ mod tests {
     fn dash_reads_titles_from_stdin_in_place() {
         let titles = vec!["A".to_string(), "-".to_string(), "D".to_string()];
         let stdin = std::io::Cursor::new("B\n\n  C  \n");
-        assert_eq!(expand_titles(&titles, stdin).unwrap(), vec!["A", "B", "C", "D"]);
+        assert_eq!(
+            expand_titles(&titles, stdin).unwrap(),
+            vec!["A", "B", "C", "D"]
+        );
         let plain = vec!["A".to_string()];
-        assert_eq!(expand_titles(&plain, std::io::Cursor::new("X")).unwrap(), vec!["A"]);
+        assert_eq!(
+            expand_titles(&plain, std::io::Cursor::new("X")).unwrap(),
+            vec!["A"]
+        );
     }
 }

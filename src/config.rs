@@ -50,7 +50,9 @@ impl fmt::Debug for Secret {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// No config file was given or found.
-    #[error("no configuration file: give `--config PATH`, set `ADMINIBOT_CONFIG`, or create `{0}`")]
+    #[error(
+        "no configuration file: give `--config PATH`, set `ADMINIBOT_CONFIG`, or create `{0}`"
+    )]
     NotFound(PathBuf),
     /// The file could not be read.
     #[error("cannot read `{path}`: {source}")]
@@ -168,14 +170,22 @@ impl Config {
             }
         })?;
         let folder = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { folder.join(p) };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                folder.join(p)
+            }
+        };
         let mut wiki = raw.wiki;
         wiki.policy = resolve(&wiki.policy);
         let bot = raw.bot.map(|mut bot| {
             bot.password_file = bot.password_file.as_deref().map(resolve);
             bot
         });
-        let store = raw.store.map(|s| StoreConfig { path: resolve(&s.path) });
+        let store = raw.store.map(|s| StoreConfig {
+            path: resolve(&s.path),
+        });
         Ok(Config {
             path: path.to_path_buf(),
             wiki,
@@ -187,9 +197,14 @@ impl Config {
     /// The bot's login: `[bot] username` with `$ADMINIBOT_BOT_PASSWORD` or the
     /// secret in `password_file`. `None` when no bot is configured.
     pub fn bot_login(&self) -> Result<Option<(String, Secret)>, ConfigError> {
-        let Some(bot) = &self.bot else { return Ok(None) };
+        let Some(bot) = &self.bot else {
+            return Ok(None);
+        };
         if let Some(value) = std::env::var_os(env::BOT_PASSWORD).filter(|v| !v.is_empty()) {
-            return Ok(Some((bot.username.clone(), Secret::new(value.to_string_lossy()))));
+            return Ok(Some((
+                bot.username.clone(),
+                Secret::new(value.to_string_lossy()),
+            )));
         }
         match &bot.password_file {
             Some(file) => Ok(Some((bot.username.clone(), read_secret_file(file)?))),
@@ -219,10 +234,11 @@ pub fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
         return Err(ConfigError::SecretReadable(path.to_path_buf()));
     }
     let mut text = String::new();
-    file.read_to_string(&mut text).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    file.read_to_string(&mut text)
+        .map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
     Ok(Secret::new(text.trim()))
 }
 
@@ -244,7 +260,10 @@ mod tests {
         let file = dir.path().join("bot.secret");
         std::fs::write(&file, "abc\n").unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(read_secret_file(&file), Err(ConfigError::SecretReadable(_))));
+        assert!(matches!(
+            read_secret_file(&file),
+            Err(ConfigError::SecretReadable(_))
+        ));
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(read_secret_file(&file).unwrap().expose(), "abc");
     }
@@ -260,15 +279,25 @@ mod tests {
         .unwrap();
         let config = Config::load(&path).unwrap();
         assert_eq!(config.wiki.policy, dir.path().join("p.toml"));
-        assert_eq!(config.bot.unwrap().password_file, Some(dir.path().join("s")));
+        assert_eq!(
+            config.bot.unwrap().password_file,
+            Some(dir.path().join("s"))
+        );
     }
 
     #[test]
     fn unknown_keys_are_located() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("adminibot.toml");
-        std::fs::write(&path, "[wiki]\nname = \"t\"\napi = \"x\"\npolicy = \"p\"\npolcy = \"p\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "[wiki]\nname = \"t\"\napi = \"x\"\npolicy = \"p\"\npolcy = \"p\"\n",
+        )
+        .unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
-        assert!(err.contains("adminibot.toml:5:1: unknown field `polcy`"), "{err}");
+        assert!(
+            err.contains("adminibot.toml:5:1: unknown field `polcy`"),
+            "{err}"
+        );
     }
 }

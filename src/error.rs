@@ -51,7 +51,9 @@ impl Error {
     pub fn status(&self) -> ExitStatus {
         match self {
             Error::Usage(_) | Error::Config(_) | Error::Policy(_) => ExitStatus::Usage,
-            Error::Wiki(WikiError::Title(_) | WikiError::UnknownUser(_) | WikiError::Login { .. }) => ExitStatus::Usage,
+            Error::Wiki(
+                WikiError::Title(_) | WikiError::UnknownUser(_) | WikiError::Login { .. },
+            ) => ExitStatus::Usage,
             Error::Wiki(_) => ExitStatus::Wiki,
         }
     }
@@ -62,16 +64,24 @@ impl Error {
             Error::Config(ConfigError::NotFound(_)) => {
                 "see README.md for a minimal `adminibot.toml`".into()
             }
-            Error::Config(ConfigError::SecretReadable(path)) => format!("run `chmod 600 {}`", path.display()),
-            Error::Policy(_) => "fix the lines above, then run `adminibot policy check` again".into(),
+            Error::Config(ConfigError::SecretReadable(path)) => {
+                format!("run `chmod 600 {}`", path.display())
+            }
+            Error::Policy(_) => {
+                "fix the lines above, then run `adminibot policy check` again".into()
+            }
             Error::Wiki(WikiError::Unreachable { .. }) => {
                 "nothing was changed; check `[wiki] api` in the config and try again".into()
             }
             Error::Wiki(WikiError::Login { .. }) => {
                 "check the BotPassword name (`Account@app`) and secret; nothing was changed".into()
             }
-            Error::Wiki(WikiError::Title(TitleError::Fragment(_))) => "drop the `#` and what follows it".into(),
-            Error::Wiki(WikiError::UnknownUser(_)) => "check the spelling; user names are case-sensitive after the first letter".into(),
+            Error::Wiki(WikiError::Title(TitleError::Fragment(_))) => {
+                "drop the `#` and what follows it".into()
+            }
+            Error::Wiki(WikiError::UnknownUser(_)) => {
+                "check the spelling; user names are case-sensitive after the first letter".into()
+            }
             _ => return None,
         })
     }

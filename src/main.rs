@@ -15,7 +15,10 @@ fn main() -> ExitCode {
         Ok(status) => status,
         Err(err) => {
             if cli.format == Format::Json {
-                println!("{}", serde_json::json!({ "results": [], "error": err.to_string(), "exit_code": err.status().code() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "results": [], "error": err.to_string(), "exit_code": err.status().code() })
+                );
             }
             eprintln!("{}", render(&err));
             err.status()
@@ -42,7 +45,10 @@ fn run(cli: &Cli) -> Result<ExitStatus, Error> {
         Command::Policy(PolicyCommand::Check { file }) => {
             let policy = policy_check(cli.config.as_deref(), file.as_deref())?;
             match cli.format {
-                Format::Json => println!("{}", serde_json::json!({ "results": [], "policy": policy.path, "valid": true })),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({ "results": [], "policy": policy.path, "valid": true })
+                ),
                 Format::Text => println!("{}: ok", policy.path.display()),
             }
             Ok(ExitStatus::Success)
@@ -63,6 +69,9 @@ fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(
+            std::env::var_os("NO_COLOR").is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        )
         .init();
 }

@@ -179,7 +179,11 @@ impl Policy {
         ] {
             let title = page.get_ref().trim();
             if title.is_empty() || title.contains(['#', '[', ']', '{', '}', '|', '<', '>']) {
-                let allowed = if name == "attribution" { " (besides `{requester}`)" } else { "" };
+                let allowed = if name == "attribution" {
+                    " (besides `{requester}`)"
+                } else {
+                    ""
+                };
                 if !(name == "attribution" && valid_pattern(title)) {
                     errors.push(located(
                         Some(page.span()),
@@ -195,7 +199,10 @@ impl Policy {
             ));
         }
         if raw.pages.run_word.get_ref().trim().is_empty() {
-            errors.push(located(Some(raw.pages.run_word.span()), "`pages.run_word` must not be empty".into()));
+            errors.push(located(
+                Some(raw.pages.run_word.span()),
+                "`pages.run_word` must not be empty".into(),
+            ));
         }
         for (name, list) in [
             ("copyvio", &raw.templates.copyvio),
@@ -299,7 +306,9 @@ struct DurationField(Duration);
 impl<'de> Deserialize<'de> for DurationField {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse_duration(&text).map(DurationField).map_err(de::Error::custom)
+        parse_duration(&text)
+            .map(DurationField)
+            .map_err(de::Error::custom)
     }
 }
 
@@ -394,8 +403,14 @@ author_request = ["Db-author"]
     #[test]
     fn a_complete_policy_loads() {
         let policy = parse(GOOD).unwrap();
-        assert_eq!(policy.window(0, Action::Delete), Some(Window::Within(Duration::days(3))));
-        assert_eq!(policy.window(0, Action::Undelete), Some(Window::Within(Duration::minutes(10))));
+        assert_eq!(
+            policy.window(0, Action::Delete),
+            Some(Window::Within(Duration::days(3)))
+        );
+        assert_eq!(
+            policy.window(0, Action::Undelete),
+            Some(Window::Within(Duration::minutes(10)))
+        );
         assert_eq!(policy.window(2, Action::Delete), Some(Window::Unlimited));
         assert_eq!(policy.window(4, Action::Delete), None);
         assert_eq!(policy.bots.groups, vec!["bot"]);
@@ -424,7 +439,10 @@ author_request = ["Db-author"]
     fn missing_page_is_an_error() {
         let text = GOOD.replace("shutoff = \"User:AdminBot/Shutoff\"\n", "");
         let err = parse(&text).unwrap_err();
-        assert!(err.errors[0].message.contains("missing field `shutoff`"), "{err}");
+        assert!(
+            err.errors[0].message.contains("missing field `shutoff`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -434,10 +452,29 @@ author_request = ["Db-author"]
             .replace("User:{requester}/adminibot", "User:AdminBot/Attribution")
             .replace("2 = {", "user = {");
         let err = parse(&text).unwrap_err();
-        let messages: Vec<_> = err.errors.iter().map(|e| (e.line, e.message.as_str())).collect();
+        let messages: Vec<_> = err
+            .errors
+            .iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect();
         assert_eq!(messages.len(), 3, "{err}");
-        assert!(messages.iter().any(|(l, m)| *l == 19 && m.contains("not a namespace id")), "{err}");
-        assert!(messages.iter().any(|(l, m)| *l == 7 && m.contains("pages.noticeboard")), "{err}");
-        assert!(messages.iter().any(|(l, m)| *l == 8 && m.contains("{requester}")), "{err}");
+        assert!(
+            messages
+                .iter()
+                .any(|(l, m)| *l == 19 && m.contains("not a namespace id")),
+            "{err}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|(l, m)| *l == 7 && m.contains("pages.noticeboard")),
+            "{err}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|(l, m)| *l == 8 && m.contains("{requester}")),
+            "{err}"
+        );
     }
 }

@@ -61,7 +61,11 @@ impl PageReport {
 
 /// The exit status for several titles: the worst of them.
 pub fn overall_status(reports: &[PageReport]) -> ExitStatus {
-    reports.iter().map(PageReport::status).max().unwrap_or(ExitStatus::Success)
+    reports
+        .iter()
+        .map(PageReport::status)
+        .max()
+        .unwrap_or(ExitStatus::Success)
 }
 
 fn outcome_word(outcome: Outcome) -> &'static str {
@@ -83,7 +87,14 @@ pub fn render_text(reports: &[PageReport]) -> String {
         }
         match &report.result {
             Err(err) => {
-                let _ = writeln!(out, "{}: {} ({} under tier {})", report.requested, report.decision(), report.action, report.tier);
+                let _ = writeln!(
+                    out,
+                    "{}: {} ({} under tier {})",
+                    report.requested,
+                    report.decision(),
+                    report.action,
+                    report.tier
+                );
                 for line in render(err).lines() {
                     if line.is_empty() {
                         out.push('\n');
@@ -98,15 +109,31 @@ pub fn render_text(reports: &[PageReport]) -> String {
                     "{}: {}{} ({} for {} under tier {})",
                     judged.title,
                     report.decision(),
-                    if judged.verdict.flagged() { ", flagged for urgent admin review" } else { "" },
+                    if judged.verdict.flagged() {
+                        ", flagged for urgent admin review"
+                    } else {
+                        ""
+                    },
                     report.action,
                     judged.requester,
                     report.tier
                 );
                 for o in &judged.verdict.outcomes {
-                    let _ = writeln!(out, "  {:<8} {:<20} {}", outcome_word(o.outcome), o.rule.as_str(), o.reason);
+                    let _ = writeln!(
+                        out,
+                        "  {:<8} {:<20} {}",
+                        outcome_word(o.outcome),
+                        o.rule.as_str(),
+                        o.reason
+                    );
                     if !o.evidence.is_empty() {
-                        let _ = writeln!(out, "  {:<8} {:<20} evidence: {}", "", "", evidence_text(&o.evidence));
+                        let _ = writeln!(
+                            out,
+                            "  {:<8} {:<20} evidence: {}",
+                            "",
+                            "",
+                            evidence_text(&o.evidence)
+                        );
                     }
                 }
                 if judged.verdict.decision() == Decision::Refused {
@@ -135,7 +162,11 @@ fn evidence_text(evidence: &crate::rules::Evidence) -> String {
         let first = evidence.timestamps.iter().min().unwrap();
         let last = evidence.timestamps.iter().max().unwrap();
         let fmt = |t: &Timestamp| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        parts.push(if first == last { fmt(first) } else { format!("{} .. {}", fmt(first), fmt(last)) });
+        parts.push(if first == last {
+            fmt(first)
+        } else {
+            format!("{} .. {}", fmt(first), fmt(last))
+        });
     }
     parts.join("; ")
 }
@@ -197,7 +228,10 @@ mod tests {
     use crate::wiki::WikiError;
 
     fn reports() -> Vec<PageReport> {
-        let mut facts = page(vec![rev(1, ALICE, hours_ago(80), "a"), rev(2, BOB, hours_ago(2), "b")]);
+        let mut facts = page(vec![
+            rev(1, ALICE, hours_ago(80), "a"),
+            rev(2, BOB, hours_ago(2), "b"),
+        ]);
         facts.title = "Shared page".into();
         let verdict = evaluate(&facts, &request(Action::Delete, Tier::Own), &policy());
         vec![

@@ -89,7 +89,9 @@ mod tests {
             .with_timezone(&Utc);
         assert_eq!(parse_when("2h", now).unwrap(), now - Duration::hours(2));
         assert_eq!(
-            parse_when("2026-11-20T00:00:00Z", now).unwrap().to_rfc3339(),
+            parse_when("2026-11-20T00:00:00Z", now)
+                .unwrap()
+                .to_rfc3339(),
             "2026-11-20T00:00:00+00:00"
         );
         assert!(parse_when("yesterday", now).is_err());

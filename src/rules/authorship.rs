@@ -41,7 +41,9 @@ pub fn attribute(revisions: &[&Revision], is_bot: impl Fn(&str) -> bool) -> Attr
     let mut reverting = vec![false; n];
     let mut first_seen: HashMap<&str, usize> = HashMap::new();
     for (j, revision) in revisions.iter().enumerate() {
-        let Some(sha1) = revision.sha1.as_deref() else { continue };
+        let Some(sha1) = revision.sha1.as_deref() else {
+            continue;
+        };
         match first_seen.get(sha1) {
             Some(&i) => {
                 reverting[j] = true;
@@ -65,7 +67,11 @@ pub fn attribute(revisions: &[&Revision], is_bot: impl Fn(&str) -> bool) -> Attr
         } else if reverting[k] {
             attribution.reverting.push(revision.id);
         } else {
-            attribution.authors.entry(user.to_string()).or_default().push(revision.id);
+            attribution
+                .authors
+                .entry(user.to_string())
+                .or_default()
+                .push(revision.id);
         }
     }
     attribution
@@ -77,8 +83,13 @@ pub fn is_recognised_bot(ctx: &Context, user: &str) -> bool {
         || ctx.policy.bots.names.iter().any(|b| same_user(b, user))
 }
 
-/// The not-self author of the revisions in scope, or the outcome explaining why there is none.
-pub fn sole_author(ctx: &Context) -> Result<(String, Attribution), RuleOutcome> {
+/// The not-self author of the revisions in scope, or the outcome explaining why
+/// there is none. Worked out once per evaluation.
+pub fn sole_author<'c>(ctx: &'c Context) -> &'c Result<(String, Attribution), RuleOutcome> {
+    ctx.author.get_or_init(|| find_sole_author(ctx))
+}
+
+fn find_sole_author(ctx: &Context) -> Result<(String, Attribution), RuleOutcome> {
     let rule = RuleName::SingleAuthor;
     let revisions = ctx
         .scope
@@ -102,7 +113,11 @@ pub fn sole_author(ctx: &Context) -> Result<(String, Attribution), RuleOutcome> 
             "no edit counts towards an author (only bot edits and reverts)",
         )),
         None => {
-            let names: Vec<_> = attribution.authors.keys().map(|n| format!("`{n}`")).collect();
+            let names: Vec<_> = attribution
+                .authors
+                .keys()
+                .map(|n| format!("`{n}`"))
+                .collect();
             let revids: Vec<u64> = attribution.authors.values().flatten().copied().collect();
             Err(RuleOutcome::new(
                 rule,
@@ -161,6 +176,7 @@ pub fn single_author(ctx: &Context) -> RuleOutcome {
     } else {
         match sole_author(ctx) {
             Ok((author, attribution)) => {
+                let author = author.clone();
                 let set_aside = attribution.bot_edits.len()
                     + attribution.reverted.len()
                     + attribution.reverting.len();
@@ -176,7 +192,7 @@ pub fn single_author(ctx: &Context) -> RuleOutcome {
                 };
                 (author, note)
             }
-            Err(outcome) => return outcome,
+            Err(outcome) => return outcome.clone(),
         }
     };
     let foreign: Vec<&LogEvent> = ctx
@@ -217,14 +233,18 @@ pub fn single_author(ctx: &Context) -> RuleOutcome {
 /// Log entries a single-author page may carry: its creation by the author, and
 /// deletion-type entries this bot made on behalf of the author or the requester.
 fn own_log_entry(ctx: &Context, event: &LogEvent, author: &str) -> bool {
-    let Some(user) = event.user.as_deref() else { return false };
+    let Some(user) = event.user.as_deref() else {
+        return false;
+    };
     if event.kind == "create" {
         return same_user(user, author);
     }
     let for_whom = event.comment.as_deref().and_then(on_behalf_of);
     event.kind == "delete"
         && same_user(user, &ctx.policy.bot)
-        && for_whom.is_some_and(|who| same_user(who, author) || same_user(who, &ctx.request.requester.name))
+        && for_whom.is_some_and(|who| {
+            same_user(who, author) || same_user(who, &ctx.request.requester.name)
+        })
 }
 
 fn evidence(revids: &[u64]) -> Evidence {
@@ -248,7 +268,10 @@ mod tests {
     /// "The affected page only has edits by the requesting author"
     #[test]
     fn self_passes_when_every_edit_is_the_requesters() {
-        let facts = page(vec![rev(1, ALICE, hours_ago(3), "a"), rev(2, ALICE, hours_ago(2), "b")]);
+        let facts = page(vec![
+            rev(1, ALICE, hours_ago(3), "a"),
+            rev(2, ALICE, hours_ago(2), "b"),
+        ]);
         let o = outcome(&facts, ALICE, Tier::Own);
         assert_eq!(o.outcome, Outcome::Pass, "{o:?}");
     }
@@ -256,7 +279,10 @@ mod tests {
     /// "The affected page only has edits by the requesting author"
     #[test]
     fn self_fails_when_anyone_else_edited() {
-        let facts = page(vec![rev(1, ALICE, hours_ago(3), "a"), rev(2, BOB, hours_ago(2), "b")]);
+        let facts = page(vec![
+            rev(1, ALICE, hours_ago(3), "a"),
+            rev(2, BOB, hours_ago(2), "b"),
+        ]);
         let o = outcome(&facts, ALICE, Tier::Own);
         assert_eq!(o.outcome, Outcome::Fail);
         assert_eq!(o.evidence.revisions, vec![2]);
@@ -266,7 +292,10 @@ mod tests {
     /// Self has no bot exception: "only has edits by the requesting author".
     #[test]
     fn self_counts_bot_edits_too() {
-        let facts = page(vec![rev(1, ALICE, hours_ago(3), "a"), rev(2, MAINTBOT, hours_ago(2), "a [[Category:X]]")]);
+        let facts = page(vec![
+            rev(1, ALICE, hours_ago(3), "a"),
+            rev(2, MAINTBOT, hours_ago(2), "a [[Category:X]]"),
+        ]);
         assert_eq!(outcome(&facts, ALICE, Tier::Own).outcome, Outcome::Fail);
     }
 
@@ -284,11 +313,20 @@ mod tests {
             "On behalf of [[User:Alice|Alice]] (adminibot tier self, request x): G7",
         )];
         assert_eq!(outcome(&facts, ALICE, Tier::Own).outcome, Outcome::Pass);
-        facts.log_events.push(log(8, "delete", "delete", "Admin", hours_ago(4), "G7"));
+        facts
+            .log_events
+            .push(log(8, "delete", "delete", "Admin", hours_ago(4), "G7"));
         let o = outcome(&facts, ALICE, Tier::Own);
         assert_eq!(o.outcome, Outcome::Fail);
         assert_eq!(o.evidence.log_ids, vec![8]);
-        facts.log_events[1] = log(8, "delete", "delete", "AdminBot", hours_ago(4), "On behalf of [[User:Bob|Bob]] (x): y");
+        facts.log_events[1] = log(
+            8,
+            "delete",
+            "delete",
+            "AdminBot",
+            hours_ago(4),
+            "On behalf of [[User:Bob|Bob]] (x): y",
+        );
         assert_eq!(outcome(&facts, ALICE, Tier::Own).outcome, Outcome::Fail);
     }
 
@@ -315,8 +353,18 @@ mod tests {
             rev(3, ALICE, hours_ago(45), text),
             rev(4, MAINTBOT, hours_ago(44), ""),
             rev(5, CAROL, hours_ago(43), text),
-            rev(6, MAINTBOT, hours_ago(42), "Carol's article text.\n[[Category:Maintained]]"),
-            rev(7, CAROL, hours_ago(41), "{{db-author}}\nCarol's article text.\n[[Category:Maintained]]"),
+            rev(
+                6,
+                MAINTBOT,
+                hours_ago(42),
+                "Carol's article text.\n[[Category:Maintained]]",
+            ),
+            rev(
+                7,
+                CAROL,
+                hours_ago(41),
+                "{{db-author}}\nCarol's article text.\n[[Category:Maintained]]",
+            ),
         ]);
         let o = outcome(&facts, ALICE, Tier::NotSelf);
         assert_eq!(o.outcome, Outcome::Pass, "{o:?}");
@@ -336,10 +384,17 @@ mod tests {
     /// — an unreverted edit by a second human still counts.
     #[test]
     fn not_self_fails_with_two_human_authors() {
-        let facts = page(vec![rev(1, CAROL, hours_ago(5), "a"), rev(2, BOB, hours_ago(4), "a b")]);
+        let facts = page(vec![
+            rev(1, CAROL, hours_ago(5), "a"),
+            rev(2, BOB, hours_ago(4), "a b"),
+        ]);
         let o = outcome(&facts, ALICE, Tier::NotSelf);
         assert_eq!(o.outcome, Outcome::Fail);
-        assert!(o.reason.contains("`Bob`") && o.reason.contains("`Carol`"), "{}", o.reason);
+        assert!(
+            o.reason.contains("`Bob`") && o.reason.contains("`Carol`"),
+            "{}",
+            o.reason
+        );
     }
 
     #[test]
@@ -347,13 +402,19 @@ mod tests {
         let mut hidden = rev(2, BOB, hours_ago(4), "x");
         hidden.user = None;
         let facts = page(vec![rev(1, CAROL, hours_ago(5), "a"), hidden]);
-        assert_eq!(outcome(&facts, ALICE, Tier::NotSelf).outcome, Outcome::Unknown);
+        assert_eq!(
+            outcome(&facts, ALICE, Tier::NotSelf).outcome,
+            Outcome::Unknown
+        );
         assert_eq!(outcome(&facts, ALICE, Tier::Own).outcome, Outcome::Fail);
     }
 
     #[test]
     fn bots_on_the_wiki_count_as_bots() {
-        let mut facts = page(vec![rev(1, CAROL, hours_ago(5), "a"), rev(2, BOB, hours_ago(4), "a b")]);
+        let mut facts = page(vec![
+            rev(1, CAROL, hours_ago(5), "a"),
+            rev(2, BOB, hours_ago(4), "a b"),
+        ]);
         facts.bot_editors.insert("Bob".into());
         assert_eq!(outcome(&facts, ALICE, Tier::NotSelf).outcome, Outcome::Pass);
     }

@@ -1,7 +1,9 @@
 //! Rules about deletions: `page_exists`, `previously_deleted`, `own_deletion`,
 //! `irreversible`, and which deleted revisions an undeletion would restore.
 
-use super::{on_behalf_of, same_user, Action, Context, Evidence, Outcome, RuleName, RuleOutcome, Scope, Tier};
+use super::{
+    on_behalf_of, same_user, Action, Context, Evidence, Outcome, RuleName, RuleOutcome, Scope, Tier,
+};
 use crate::facts::{LogEvent, PageFacts, Revision};
 use crate::policy::Window;
 use crate::when::format_duration;
@@ -21,9 +23,10 @@ fn last_two_deletions(facts: &PageFacts) -> (Option<&LogEvent>, Option<&LogEvent
 /// which revisions the latest deletion removed, and says so.
 pub fn restorable(facts: &PageFacts) -> Scope<'_> {
     let revisions = (|| {
-        let deleted = facts.deleted_revisions.as_ref().ok_or(
-            "the bot cannot read deleted revisions (its account needs `deletedhistory`)",
-        )?;
+        let deleted = facts
+            .deleted_revisions
+            .as_ref()
+            .ok_or("the bot cannot read deleted revisions (its account needs `deletedhistory`)")?;
         let (Some(last), previous) = last_two_deletions(facts) else {
             return Err("no deletion of this title is logged");
         };
@@ -138,7 +141,9 @@ pub fn own_deletion(ctx: &Context) -> RuleOutcome {
         return RuleOutcome::new(
             rule,
             Outcome::Fail,
-            format!("the last deletion was made by `{performer}`, not by this bot for `{requester}`"),
+            format!(
+                "the last deletion was made by `{performer}`, not by this bot for `{requester}`"
+            ),
         )
         .with(evidence);
     }
@@ -187,18 +192,23 @@ pub fn own_deletion(ctx: &Context) -> RuleOutcome {
         None => RuleOutcome::new(
             rule,
             Outcome::Unknown,
-            format!("the policy sets no undelete window for namespace {}", facts.namespace),
-        ),
-        Some(Window::Within(limit)) if deletion.timestamp < ctx.request.now - limit => RuleOutcome::new(
-            rule,
-            Outcome::Fail,
             format!(
-                "the bot deleted this for `{requester}` {} ago, past the {} undelete window",
-                format_duration(ctx.request.now - deletion.timestamp),
-                Window::Within(limit)
+                "the policy sets no undelete window for namespace {}",
+                facts.namespace
             ),
-        )
-        .with(evidence),
+        ),
+        Some(Window::Within(limit)) if deletion.timestamp < ctx.request.now - limit => {
+            RuleOutcome::new(
+                rule,
+                Outcome::Fail,
+                format!(
+                    "the bot deleted this for `{requester}` {} ago, past the {} undelete window",
+                    format_duration(ctx.request.now - deletion.timestamp),
+                    Window::Within(limit)
+                ),
+            )
+            .with(evidence)
+        }
         Some(_) => RuleOutcome::new(
             rule,
             Outcome::Pass,
@@ -215,20 +225,33 @@ pub fn irreversible(ctx: &Context) -> RuleOutcome {
     let confirm = |why: String| RuleOutcome::new(rule, Outcome::Confirm, why);
     match (ctx.request.tier, ctx.request.action) {
         (Tier::NotSelf, _) => {
-            return confirm("the bot cannot undo a not-self deletion: only an administrator could restore it".into())
+            return confirm(
+                "the bot cannot undo a not-self deletion: only an administrator could restore it"
+                    .into(),
+            )
         }
         (Tier::Extended, _) | (_, Action::DeleteRedirect) => {
-            return confirm("the bot does not restore deleted redirects: only an administrator could".into())
+            return confirm(
+                "the bot does not restore deleted redirects: only an administrator could".into(),
+            )
         }
         (Tier::RetiredAdmin, _) => {
-            return RuleOutcome::new(rule, Outcome::Pass, "a retired administrator can undo this with `adminibot undelete`")
+            return RuleOutcome::new(
+                rule,
+                Outcome::Pass,
+                "a retired administrator can undo this with `adminibot undelete`",
+            )
         }
         _ => {}
     }
     let ns = ctx.facts.namespace;
     let revisions = ctx.scope.revisions.as_deref().unwrap_or(&[]);
     match ctx.policy.window(ns, Action::Undelete) {
-        Some(Window::Unlimited) => RuleOutcome::new(rule, Outcome::Pass, "the requester can undo this with `adminibot undelete` at any time"),
+        Some(Window::Unlimited) => RuleOutcome::new(
+            rule,
+            Outcome::Pass,
+            "the requester can undo this with `adminibot undelete` at any time",
+        ),
         Some(Window::Within(limit)) => {
             let too_old: Vec<&Revision> = revisions
                 .iter()
@@ -250,7 +273,9 @@ pub fn irreversible(ctx: &Context) -> RuleOutcome {
                 .with(Evidence::of_revisions(too_old))
             }
         }
-        None => confirm(format!("the bot could not undo this: the policy sets no undelete window for namespace {ns}")),
+        None => confirm(format!(
+            "the bot could not undo this: the policy sets no undelete window for namespace {ns}"
+        )),
     }
 }
 
@@ -260,16 +285,30 @@ mod tests {
     use super::super::{evaluate, Decision, Request};
     use super::*;
 
-    const FOR_ALICE: &str = "On behalf of [[User:Alice|Alice]] (adminibot tier self, request x): oops";
+    const FOR_ALICE: &str =
+        "On behalf of [[User:Alice|Alice]] (adminibot tier self, request x): oops";
 
     fn run(facts: &PageFacts, request: &Request, rule: RuleName) -> RuleOutcome {
-        evaluate(facts, request, &policy()).outcome_of(rule).unwrap().clone()
+        evaluate(facts, request, &policy())
+            .outcome_of(rule)
+            .unwrap()
+            .clone()
     }
 
     fn deleted_user_page(deleted_by: &str, reason: &str, hours: i64) -> PageFacts {
         let mut facts = PageFacts::missing("User:Alice/Notes", 2);
-        facts.deleted_revisions = Some(vec![rev(1, ALICE, hours_ago(hours + 2), "a"), rev(2, ALICE, hours_ago(hours + 1), "b")]);
-        facts.log_events = vec![log(9, "delete", "delete", deleted_by, hours_ago(hours), reason)];
+        facts.deleted_revisions = Some(vec![
+            rev(1, ALICE, hours_ago(hours + 2), "a"),
+            rev(2, ALICE, hours_ago(hours + 1), "b"),
+        ]);
+        facts.log_events = vec![log(
+            9,
+            "delete",
+            "delete",
+            deleted_by,
+            hours_ago(hours),
+            reason,
+        )];
         facts
     }
 
@@ -279,7 +318,14 @@ mod tests {
     fn previously_deleted_revisions_flag_but_allow() {
         let mut facts = page(vec![rev(5, ALICE, minutes_ago(2), "new")]);
         facts.deleted_revisions = Some(vec![rev(1, ALICE, hours_ago(30), "old")]);
-        facts.log_events = vec![log(3, "delete", "delete", "AdminBot", hours_ago(20), FOR_ALICE)];
+        facts.log_events = vec![log(
+            3,
+            "delete",
+            "delete",
+            "AdminBot",
+            hours_ago(20),
+            FOR_ALICE,
+        )];
         let verdict = evaluate(&facts, &request(Action::Delete, Tier::Own), &policy());
         let o = verdict.outcome_of(RuleName::PreviouslyDeleted).unwrap();
         assert_eq!(o.outcome, Outcome::Flag);
@@ -292,7 +338,11 @@ mod tests {
     fn unreadable_deleted_revisions_are_doubt() {
         let mut facts = page(vec![rev(5, ALICE, hours_ago(2), "new")]);
         facts.deleted_revisions = None;
-        let o = run(&facts, &request(Action::Delete, Tier::Own), RuleName::PreviouslyDeleted);
+        let o = run(
+            &facts,
+            &request(Action::Delete, Tier::Own),
+            RuleName::PreviouslyDeleted,
+        );
         assert_eq!(o.outcome, Outcome::Unknown);
     }
 
@@ -308,7 +358,11 @@ mod tests {
     #[test]
     fn own_deletion_fails_for_an_admins_deletion() {
         let facts = deleted_user_page("Admin", "U1", 12);
-        let o = run(&facts, &request(Action::Undelete, Tier::Own), RuleName::OwnDeletion);
+        let o = run(
+            &facts,
+            &request(Action::Undelete, Tier::Own),
+            RuleName::OwnDeletion,
+        );
         assert_eq!(o.outcome, Outcome::Fail);
         assert!(o.reason.contains("`Admin`"), "{}", o.reason);
         assert_eq!(o.evidence.log_ids, vec![9]);
@@ -318,9 +372,17 @@ mod tests {
     #[test]
     fn own_deletion_fails_for_the_bots_deletion_for_someone_else() {
         let facts = deleted_user_page("AdminBot", FOR_ALICE, 12);
-        let o = run(&facts, &request_by(BOB, Action::Undelete, Tier::Own), RuleName::OwnDeletion);
+        let o = run(
+            &facts,
+            &request_by(BOB, Action::Undelete, Tier::Own),
+            RuleName::OwnDeletion,
+        );
         assert_eq!(o.outcome, Outcome::Fail);
-        assert!(o.reason.contains("for `Alice`, not for `Bob`"), "{}", o.reason);
+        assert!(
+            o.reason.contains("for `Alice`, not for `Bob`"),
+            "{}",
+            o.reason
+        );
     }
 
     /// "Should an administrator reviewing the deleted material discover copyright
@@ -329,8 +391,19 @@ mod tests {
     #[test]
     fn any_later_log_entry_blocks_undeletion() {
         let mut facts = deleted_user_page("AdminBot", FOR_ALICE, 12);
-        facts.log_events.push(log(10, "delete", "revision", "Admin", hours_ago(6), "copyvio"));
-        let o = run(&facts, &request(Action::Undelete, Tier::Own), RuleName::OwnDeletion);
+        facts.log_events.push(log(
+            10,
+            "delete",
+            "revision",
+            "Admin",
+            hours_ago(6),
+            "copyvio",
+        ));
+        let o = run(
+            &facts,
+            &request(Action::Undelete, Tier::Own),
+            RuleName::OwnDeletion,
+        );
         assert_eq!(o.outcome, Outcome::Fail);
         assert_eq!(o.evidence.log_ids, vec![10]);
     }
@@ -339,16 +412,28 @@ mod tests {
     #[test]
     fn own_deletion_fails_after_the_undelete_window() {
         let facts = deleted_user_page("AdminBot", FOR_ALICE, 24 * 4);
-        let o = run(&facts, &request(Action::Undelete, Tier::Own), RuleName::OwnDeletion);
+        let o = run(
+            &facts,
+            &request(Action::Undelete, Tier::Own),
+            RuleName::OwnDeletion,
+        );
         assert_eq!(o.outcome, Outcome::Fail);
-        assert!(o.reason.contains("past the 3d undelete window"), "{}", o.reason);
+        assert!(
+            o.reason.contains("past the 3d undelete window"),
+            "{}",
+            o.reason
+        );
     }
 
     #[test]
     fn undelete_needs_a_free_title() {
         let mut facts = deleted_user_page("AdminBot", FOR_ALICE, 12);
         facts.exists = true;
-        let o = run(&facts, &request(Action::Undelete, Tier::Own), RuleName::PageExists);
+        let o = run(
+            &facts,
+            &request(Action::Undelete, Tier::Own),
+            RuleName::PageExists,
+        );
         assert_eq!(o.outcome, Outcome::Fail);
     }
 
@@ -358,11 +443,15 @@ mod tests {
         let mut deleted = vec![rev(20, BOB, hours_ago(100), "bob's")];
         deleted.extend(facts.deleted_revisions.take().unwrap());
         facts.deleted_revisions = Some(deleted);
-        facts.log_events.insert(0, log(4, "delete", "delete", "Admin", hours_ago(90), "G7"));
+        facts
+            .log_events
+            .insert(0, log(4, "delete", "delete", "Admin", hours_ago(90), "G7"));
         let scope = restorable(&facts);
         let ids: Vec<u64> = scope.revisions.unwrap().iter().map(|r| r.id).collect();
         assert_eq!(ids, vec![1, 2]);
-        facts.log_events.insert(1, log(5, "delete", "restore", "Admin", hours_ago(80), ""));
+        facts
+            .log_events
+            .insert(1, log(5, "delete", "restore", "Admin", hours_ago(80), ""));
         assert!(restorable(&facts).revisions.is_err());
     }
 
@@ -372,7 +461,11 @@ mod tests {
     #[test]
     fn not_self_deletions_need_confirmation() {
         let facts = page(vec![rev(1, CAROL, hours_ago(2), "{{db-author}} x")]);
-        let o = run(&facts, &request(Action::Delete, Tier::NotSelf), RuleName::Irreversible);
+        let o = run(
+            &facts,
+            &request(Action::Delete, Tier::NotSelf),
+            RuleName::Irreversible,
+        );
         assert_eq!(o.outcome, Outcome::Confirm);
     }
 
@@ -381,10 +474,22 @@ mod tests {
     #[test]
     fn self_deletions_past_the_undelete_window_need_confirmation() {
         let facts = page(vec![rev(1, ALICE, hours_ago(2), "x")]);
-        let o = run(&facts, &request(Action::Delete, Tier::Own), RuleName::Irreversible);
-        assert_eq!(o.outcome, Outcome::Confirm, "main space undelete window is 10m");
+        let o = run(
+            &facts,
+            &request(Action::Delete, Tier::Own),
+            RuleName::Irreversible,
+        );
+        assert_eq!(
+            o.outcome,
+            Outcome::Confirm,
+            "main space undelete window is 10m"
+        );
         let fresh = page(vec![rev(1, ALICE, minutes_ago(2), "x")]);
-        let o = run(&fresh, &request(Action::Delete, Tier::Own), RuleName::Irreversible);
+        let o = run(
+            &fresh,
+            &request(Action::Delete, Tier::Own),
+            RuleName::Irreversible,
+        );
         assert_eq!(o.outcome, Outcome::Pass);
     }
 }

@@ -361,6 +361,7 @@ pub fn evaluate(facts: &PageFacts, request: &Request, policy: &Policy) -> Verdic
         request,
         policy,
         scope: &scope,
+        author: std::cell::OnceCell::new(),
     };
     Verdict {
         outcomes: rules.iter().map(|rule| run(*rule, &ctx)).collect(),
@@ -377,6 +378,8 @@ pub struct Context<'a> {
     pub policy: &'a Policy,
     /// The revisions the action touches.
     pub scope: &'a Scope<'a>,
+    /// The not-self author of the scope, worked out once for all rules that need it.
+    pub author: std::cell::OnceCell<Result<(String, authorship::Attribution), RuleOutcome>>,
 }
 
 fn run(rule: RuleName, ctx: &Context) -> RuleOutcome {
@@ -452,14 +455,21 @@ mod tests {
 
     #[test]
     fn self_cannot_delete_redirects_as_such() {
-        let verdict = evaluate(&page(vec![]), &request(Action::DeleteRedirect, Tier::Own), &policy());
+        let verdict = evaluate(
+            &page(vec![]),
+            &request(Action::DeleteRedirect, Tier::Own),
+            &policy(),
+        );
         assert_eq!(verdict.decision(), Decision::Refused);
         assert!(verdict.outcomes[0].reason.contains("extended"));
     }
 
     #[test]
     fn a_clean_own_page_is_allowed() {
-        let facts = page(vec![rev(1, ALICE, minutes_ago(5), "Draft."), rev(2, ALICE, minutes_ago(3), "Draft, more.")]);
+        let facts = page(vec![
+            rev(1, ALICE, minutes_ago(5), "Draft."),
+            rev(2, ALICE, minutes_ago(3), "Draft, more."),
+        ]);
         let verdict = evaluate(&facts, &request(Action::Delete, Tier::Own), &policy());
         assert_eq!(verdict.decision(), Decision::Allowed, "{verdict:#?}");
         assert!(!verdict.flagged());
@@ -473,9 +483,18 @@ mod tests {
                 .map(|o| RuleOutcome::new(RuleName::Recent, *o, ""))
                 .collect(),
         };
-        assert_eq!(mk(&[Outcome::Pass, Outcome::Flag]).decision(), Decision::Allowed);
-        assert_eq!(mk(&[Outcome::Pass, Outcome::Confirm]).decision(), Decision::NeedsConfirmation);
-        assert_eq!(mk(&[Outcome::Confirm, Outcome::Unknown]).decision(), Decision::Refused);
+        assert_eq!(
+            mk(&[Outcome::Pass, Outcome::Flag]).decision(),
+            Decision::Allowed
+        );
+        assert_eq!(
+            mk(&[Outcome::Pass, Outcome::Confirm]).decision(),
+            Decision::NeedsConfirmation
+        );
+        assert_eq!(
+            mk(&[Outcome::Confirm, Outcome::Unknown]).decision(),
+            Decision::Refused
+        );
         assert_eq!(mk(&[Outcome::Fail]).decision(), Decision::Refused);
     }
 }

@@ -20,7 +20,10 @@ pub fn not_protected(ctx: &Context) -> RuleOutcome {
             let until = p.expiry.map_or("indefinitely".to_string(), |t| {
                 format!("until {}", t.format("%Y-%m-%dT%H:%M:%SZ"))
             });
-            let from = p.source.as_ref().map_or(String::new(), |s| format!(", cascading from `{s}`"));
+            let from = p
+                .source
+                .as_ref()
+                .map_or(String::new(), |s| format!(", cascading from `{s}`"));
             format!("{}={} {until}{from}", p.kind, p.level)
         })
         .collect();
@@ -63,13 +66,22 @@ mod tests {
     fn any_protection_in_force_fails() {
         assert_eq!(outcome(&protected(None, "edit")), Outcome::Fail);
         assert_eq!(outcome(&protected(None, "move")), Outcome::Fail);
-        assert_eq!(outcome(&protected(Some(hours_ago(-5)), "edit")), Outcome::Fail);
+        assert_eq!(
+            outcome(&protected(Some(hours_ago(-5)), "edit")),
+            Outcome::Fail
+        );
     }
 
     /// "The page in question must not have any form of protection on it."
     #[test]
     fn expired_or_absent_protection_passes() {
-        assert_eq!(outcome(&protected(Some(hours_ago(5)), "edit")), Outcome::Pass);
-        assert_eq!(outcome(&page(vec![rev(1, ALICE, minutes_ago(5), "x")])), Outcome::Pass);
+        assert_eq!(
+            outcome(&protected(Some(hours_ago(5)), "edit")),
+            Outcome::Pass
+        );
+        assert_eq!(
+            outcome(&page(vec![rev(1, ALICE, minutes_ago(5), "x")])),
+            Outcome::Pass
+        );
     }
 }

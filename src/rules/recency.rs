@@ -24,7 +24,11 @@ pub fn recent(ctx: &Context) -> RuleOutcome {
         Ok(revisions) => revisions,
         Err(why) => return RuleOutcome::new(rule, Outcome::Unknown, why.clone()),
     };
-    let verb = if action == Action::Undelete { "undeleting" } else { "deleting" };
+    let verb = if action == Action::Undelete {
+        "undeleting"
+    } else {
+        "deleting"
+    };
     let limit = match window {
         Window::Unlimited => {
             return RuleOutcome::new(
@@ -45,7 +49,10 @@ pub fn recent(ctx: &Context) -> RuleOutcome {
         RuleOutcome::new(
             rule,
             Outcome::Pass,
-            format!("all {} edit(s) are within the {window} window for {verb} in namespace {ns}", revisions.len()),
+            format!(
+                "all {} edit(s) are within the {window} window for {verb} in namespace {ns}",
+                revisions.len()
+            ),
         )
     } else {
         RuleOutcome::new(
@@ -83,7 +90,10 @@ mod tests {
     /// "As an example, in "main space" recent would be a few days for deletion"
     #[test]
     fn main_space_edits_older_than_the_delete_window_fail() {
-        let facts = page(vec![rev(1, ALICE, hours_ago(80), "a"), rev(2, ALICE, hours_ago(1), "b")]);
+        let facts = page(vec![
+            rev(1, ALICE, hours_ago(80), "a"),
+            rev(2, ALICE, hours_ago(1), "b"),
+        ]);
         let o = outcome(&facts, Action::Delete);
         assert_eq!(o.outcome, Outcome::Fail);
         assert_eq!(o.evidence.revisions, vec![1]);
@@ -112,7 +122,14 @@ mod tests {
         let mut facts = page(vec![]);
         facts.exists = false;
         let bot_reason = "On behalf of [[User:Alice|Alice]] (adminibot tier self, request x): oops";
-        facts.log_events = vec![log(5, "delete", "delete", "AdminBot", minutes_ago(2), bot_reason)];
+        facts.log_events = vec![log(
+            5,
+            "delete",
+            "delete",
+            "AdminBot",
+            minutes_ago(2),
+            bot_reason,
+        )];
         facts.deleted_revisions = Some(vec![rev(1, ALICE, minutes_ago(5), "a")]);
         assert_eq!(outcome(&facts, Action::Undelete).outcome, Outcome::Pass);
         facts.deleted_revisions = Some(vec![rev(1, ALICE, minutes_ago(15), "a")]);

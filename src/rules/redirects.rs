@@ -50,7 +50,11 @@ pub fn never_redirect(ctx: &Context) -> RuleOutcome {
     let rule = RuleName::NeverRedirect;
     let facts = ctx.facts;
     let Some(deleted) = &facts.deleted_revisions else {
-        return RuleOutcome::new(rule, Outcome::Unknown, "the bot cannot read deleted revisions, so it cannot tell whether one was a redirect");
+        return RuleOutcome::new(
+            rule,
+            Outcome::Unknown,
+            "the bot cannot read deleted revisions, so it cannot tell whether one was a redirect",
+        );
     };
     let mut history: Vec<&Revision> = facts.revisions.iter().chain(deleted).collect();
     history.sort_by_key(|r| r.timestamp);
@@ -61,8 +65,12 @@ pub fn never_redirect(ctx: &Context) -> RuleOutcome {
             doubt.push((*revision, "its text is hidden".to_string()));
             continue;
         };
-        let Some(written) = redirect_target(text, words) else { continue };
-        let end = history.get(i + 1).map_or(ctx.request.now, |next| next.timestamp);
+        let Some(written) = redirect_target(text, words) else {
+            continue;
+        };
+        let end = history
+            .get(i + 1)
+            .map_or(ctx.request.now, |next| next.timestamp);
         let target = facts.redirect_targets.iter().find(|t| t.written == written);
         match target.map(|t| existed_during(t, revision.timestamp, end)) {
             Some(Existed::Yes) => existed.push((*revision, written)),
@@ -71,14 +79,28 @@ pub fn never_redirect(ctx: &Context) -> RuleOutcome {
             None => doubt.push((*revision, format!("nothing is known about `{written}`"))),
         }
     }
-    if facts.is_redirect && facts.revisions.last().and_then(|r| r.content.as_deref()).and_then(|t| redirect_target(t, words)).is_none() {
-        return RuleOutcome::new(rule, Outcome::Unknown, "the wiki says the page is a redirect but the bot cannot read its target");
+    if facts.is_redirect
+        && facts
+            .revisions
+            .last()
+            .and_then(|r| r.content.as_deref())
+            .and_then(|t| redirect_target(t, words))
+            .is_none()
+    {
+        return RuleOutcome::new(
+            rule,
+            Outcome::Unknown,
+            "the wiki says the page is a redirect but the bot cannot read its target",
+        );
     }
     if let Some((first, target)) = existed.first() {
         return RuleOutcome::new(
             rule,
             Outcome::Fail,
-            format!("revision {} was a redirect to `{target}`, which existed at the time", first.id),
+            format!(
+                "revision {} was a redirect to `{target}`, which existed at the time",
+                first.id
+            ),
         )
         .with(Evidence::of_revisions(existed.iter().map(|(r, _)| *r)));
     }
@@ -86,7 +108,10 @@ pub fn never_redirect(ctx: &Context) -> RuleOutcome {
         return RuleOutcome::new(
             rule,
             Outcome::Unknown,
-            format!("cannot tell whether revision {} was a redirect to an existing page: {why}", first.id),
+            format!(
+                "cannot tell whether revision {} was a redirect to an existing page: {why}",
+                first.id
+            ),
         )
         .with(Evidence::of_revisions(doubt.iter().map(|(r, _)| *r)));
     }
@@ -96,7 +121,10 @@ pub fn never_redirect(ctx: &Context) -> RuleOutcome {
         RuleOutcome::new(
             rule,
             Outcome::Pass,
-            format!("{} revision(s) were redirects, but to pages that did not exist then", harmless.len()),
+            format!(
+                "{} revision(s) were redirects, but to pages that did not exist then",
+                harmless.len()
+            ),
         )
         .with(Evidence::of_revisions(harmless))
     }
@@ -118,33 +146,51 @@ pub fn own_move_redirect(ctx: &Context) -> RuleOutcome {
         return RuleOutcome::new(
             rule,
             Outcome::Fail,
-            format!("the page has {} revisions; a redirect left by a move has exactly one", facts.revisions.len()),
+            format!(
+                "the page has {} revisions; a redirect left by a move has exactly one",
+                facts.revisions.len()
+            ),
         )
         .with(Evidence::of_revisions(&facts.revisions));
     };
     let evidence = Evidence::of_revisions([only]);
-    let Some(target) = only.content.as_deref().and_then(|t| redirect_target(t, &ctx.policy.redirect_words)) else {
+    let Some(target) = only
+        .content
+        .as_deref()
+        .and_then(|t| redirect_target(t, &ctx.policy.redirect_words))
+    else {
         return RuleOutcome::new(rule, Outcome::Fail, "the page is not a redirect").with(evidence);
     };
     if only.user_id == 0 || only.user_id != requester.user_id {
         return RuleOutcome::new(
             rule,
             Outcome::Fail,
-            format!("the redirect was saved by `{}`, not by `{}`", only.user.as_deref().unwrap_or("(hidden)"), requester.name),
+            format!(
+                "the redirect was saved by `{}`, not by `{}`",
+                only.user.as_deref().unwrap_or("(hidden)"),
+                requester.name
+            ),
         )
         .with(evidence);
     }
     let made_by_move = facts.log_events.iter().rev().find(|e| {
         e.kind == "move"
-            && e.user.as_deref().is_some_and(|u| same_user(u, &requester.name))
-            && e.move_target.as_deref().is_some_and(|t| same_title(t, target))
+            && e.user
+                .as_deref()
+                .is_some_and(|u| same_user(u, &requester.name))
+            && e.move_target
+                .as_deref()
+                .is_some_and(|t| same_title(t, target))
             && (e.timestamp - only.timestamp).abs() <= Duration::seconds(5)
     });
     match made_by_move {
         Some(event) => RuleOutcome::new(
             rule,
             Outcome::Pass,
-            format!("`{}` left this redirect when moving the page to `{target}`", requester.name),
+            format!(
+                "`{}` left this redirect when moving the page to `{target}`",
+                requester.name
+            ),
         )
         .with(Evidence {
             log_ids: vec![event.id],
@@ -153,7 +199,10 @@ pub fn own_move_redirect(ctx: &Context) -> RuleOutcome {
         None => RuleOutcome::new(
             rule,
             Outcome::Fail,
-            format!("no move by `{}` to `{target}` created this redirect", requester.name),
+            format!(
+                "no move by `{}` to `{target}` created this redirect",
+                requester.name
+            ),
         )
         .with(evidence),
     }
@@ -182,16 +231,28 @@ mod tests {
     }
 
     fn run(facts: &PageFacts, rule: RuleName, action: Action, tier: Tier) -> RuleOutcome {
-        evaluate(facts, &request(action, tier), &policy()).outcome_of(rule).unwrap().clone()
+        evaluate(facts, &request(action, tier), &policy())
+            .outcome_of(rule)
+            .unwrap()
+            .clone()
     }
 
     #[test]
     fn redirect_targets_are_parsed() {
-        assert_eq!(redirect_target("#REDIRECT [[Foo bar]]", &words()), Some("Foo bar"));
-        assert_eq!(redirect_target("  #redirect:[[Foo#Sec|x]]\n{{R}}", &words()), Some("Foo"));
+        assert_eq!(
+            redirect_target("#REDIRECT [[Foo bar]]", &words()),
+            Some("Foo bar")
+        );
+        assert_eq!(
+            redirect_target("  #redirect:[[Foo#Sec|x]]\n{{R}}", &words()),
+            Some("Foo")
+        );
         assert_eq!(redirect_target("Text #REDIRECT [[Foo]]", &words()), None);
         assert_eq!(redirect_target("#REDIRECT Foo", &words()), None);
-        assert_eq!(redirect_target("#REDIRECTION [[Foo]]", &["#REDIRECTION".to_string()]), Some("Foo"));
+        assert_eq!(
+            redirect_target("#REDIRECTION [[Foo]]", &["#REDIRECTION".to_string()]),
+            Some("Foo")
+        );
     }
 
     /// "No deletion of any page that was once a redirect, unless the target of the
@@ -221,15 +282,25 @@ mod tests {
         assert_eq!(o.outcome, Outcome::Pass, "{o:?}");
         facts.redirect_targets[0].departures = vec![hours_ago(30)];
         let o = run(&facts, RuleName::NeverRedirect, Action::Delete, Tier::Own);
-        assert_eq!(o.outcome, Outcome::Unknown, "a target moved away during the period is doubt");
+        assert_eq!(
+            o.outcome,
+            Outcome::Unknown,
+            "a target moved away during the period is doubt"
+        );
         facts.redirect_targets.clear();
-        assert_eq!(run(&facts, RuleName::NeverRedirect, Action::Delete, Tier::Own).outcome, Outcome::Unknown);
+        assert_eq!(
+            run(&facts, RuleName::NeverRedirect, Action::Delete, Tier::Own).outcome,
+            Outcome::Unknown
+        );
     }
 
     #[test]
     fn pages_that_never_redirected_pass() {
         let facts = page(vec![rev(1, ALICE, hours_ago(2), "Plain.")]);
-        assert_eq!(run(&facts, RuleName::NeverRedirect, Action::Delete, Tier::Own).outcome, Outcome::Pass);
+        assert_eq!(
+            run(&facts, RuleName::NeverRedirect, Action::Delete, Tier::Own).outcome,
+            Outcome::Pass
+        );
     }
 
     fn moved(who: (&str, u64), mover: &str) -> PageFacts {
@@ -245,7 +316,12 @@ mod tests {
     /// "Deleting redirects left over after the user moves a page"
     #[test]
     fn the_redirect_left_by_the_requesters_move_passes() {
-        let o = run(&moved(ALICE, "Alice"), RuleName::OwnMoveRedirect, Action::DeleteRedirect, Tier::Extended);
+        let o = run(
+            &moved(ALICE, "Alice"),
+            RuleName::OwnMoveRedirect,
+            Action::DeleteRedirect,
+            Tier::Extended,
+        );
         assert_eq!(o.outcome, Outcome::Pass, "{o:?}");
         assert_eq!(o.evidence.log_ids, vec![4]);
     }
@@ -254,15 +330,32 @@ mod tests {
     /// else's move, and not a redirect that was edited since.
     #[test]
     fn redirects_from_other_moves_or_with_edits_fail() {
-        let o = run(&moved(BOB, "Bob"), RuleName::OwnMoveRedirect, Action::DeleteRedirect, Tier::Extended);
+        let o = run(
+            &moved(BOB, "Bob"),
+            RuleName::OwnMoveRedirect,
+            Action::DeleteRedirect,
+            Tier::Extended,
+        );
         assert_eq!(o.outcome, Outcome::Fail);
         let mut facts = moved(ALICE, "Alice");
-        facts.revisions.push(rev(2, ALICE, hours_ago(1), "#REDIRECT [[Other]]"));
-        let o = run(&facts, RuleName::OwnMoveRedirect, Action::DeleteRedirect, Tier::Extended);
+        facts
+            .revisions
+            .push(rev(2, ALICE, hours_ago(1), "#REDIRECT [[Other]]"));
+        let o = run(
+            &facts,
+            RuleName::OwnMoveRedirect,
+            Action::DeleteRedirect,
+            Tier::Extended,
+        );
         assert_eq!(o.outcome, Outcome::Fail);
         let mut facts = moved(ALICE, "Alice");
         facts.log_events[0].move_target = Some("Elsewhere".into());
-        let o = run(&facts, RuleName::OwnMoveRedirect, Action::DeleteRedirect, Tier::Extended);
+        let o = run(
+            &facts,
+            RuleName::OwnMoveRedirect,
+            Action::DeleteRedirect,
+            Tier::Extended,
+        );
         assert_eq!(o.outcome, Outcome::Fail);
     }
 }

@@ -10,46 +10,69 @@ pub fn template_calls(wikitext: &str) -> impl Iterator<Item = &str> {
     wikitext.split("{{").skip(1).filter_map(|rest| {
         let end = rest.find(['|', '}', '\n', '{']).unwrap_or(rest.len());
         let mut name = rest[..end].trim();
-        loop {
-            let lower = name.to_ascii_lowercase();
-            let prefix = ["subst:", "safesubst:", "msg:", "template:"]
-                .iter()
-                .find(|p| lower.starts_with(*p));
-            match prefix {
-                Some(p) => name = name[p.len()..].trim(),
-                None => break,
-            }
+        while let Some(prefix) = ["subst:", "safesubst:", "msg:", "template:"]
+            .iter()
+            .find(|p| {
+                name.get(..p.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(p))
+            })
+        {
+            name = name[prefix.len()..].trim();
         }
         (!name.is_empty() && !name.starts_with('#')).then_some(name)
     })
 }
 
+/// A template name in comparable form: spaces and underscores are equal, runs of
+/// them collapse, and the first letter is lowercased (the wiki ignores its case).
+fn comparable(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for word in name.split([' ', '_']).filter(|w| !w.is_empty()) {
+        if out.is_empty() {
+            let mut chars = word.chars();
+            if let Some(first) = chars.next() {
+                out.extend(first.to_lowercase());
+                out.push_str(chars.as_str());
+            }
+        } else {
+            out.push(' ');
+            out.push_str(word);
+        }
+    }
+    out
+}
+
 /// Whether two template names are the same page: spaces and underscores are
 /// equal, runs of them collapse, and the first letter's case does not matter.
 pub fn same_template(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        let words: Vec<&str> = s.split([' ', '_']).filter(|w| !w.is_empty()).collect();
-        let joined = words.join(" ");
-        let mut chars = joined.chars();
-        match chars.next() {
-            Some(first) => first.to_lowercase().chain(chars).collect::<String>(),
-            None => String::new(),
-        }
-    };
-    norm(a) == norm(b)
+    comparable(a) == comparable(b)
 }
 
-fn calls_any(wikitext: &str, family: &[String]) -> Option<String> {
-    template_calls(wikitext)
-        .find(|name| family.iter().any(|t| same_template(t, name)))
-        .map(str::to_string)
+/// A family of templates (copyvio tags, author requests), ready for fast lookups.
+struct Family(std::collections::HashSet<String>);
+
+impl Family {
+    fn new(names: &[String]) -> Self {
+        Family(names.iter().map(|n| comparable(n)).collect())
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.0.contains(&comparable(name))
+    }
+
+    /// The first template of the family the wikitext calls.
+    fn called_in(&self, wikitext: &str) -> Option<String> {
+        template_calls(wikitext)
+            .find(|name| self.contains(name))
+            .map(str::to_string)
+    }
 }
 
 /// "The page in question never had a {{db-copyvio}} or similar tag on it as far as
 /// the bot can tell."
 pub fn never_copyvio(ctx: &Context) -> RuleOutcome {
     let rule = RuleName::NeverCopyvio;
-    let family = &ctx.policy.templates.copyvio;
+    let family = Family::new(&ctx.policy.templates.copyvio);
     let Some(deleted) = &ctx.facts.deleted_revisions else {
         return RuleOutcome::new(
             rule,
@@ -58,10 +81,19 @@ pub fn never_copyvio(ctx: &Context) -> RuleOutcome {
         );
     };
     let all: Vec<&Revision> = ctx.facts.revisions.iter().chain(deleted).collect();
-    let hidden: Vec<&Revision> = all.iter().copied().filter(|r| r.content.is_none()).collect();
+    let hidden: Vec<&Revision> = all
+        .iter()
+        .copied()
+        .filter(|r| r.content.is_none())
+        .collect();
     let tagged: Vec<(&Revision, String)> = all
         .iter()
-        .filter_map(|r| r.content.as_deref().and_then(|c| calls_any(c, family)).map(|t| (*r, t)))
+        .filter_map(|r| {
+            r.content
+                .as_deref()
+                .and_then(|c| family.called_in(c))
+                .map(|t| (*r, t))
+        })
         .collect();
     if let Some((first, name)) = tagged.first() {
         return RuleOutcome::new(
@@ -74,12 +106,7 @@ pub fn never_copyvio(ctx: &Context) -> RuleOutcome {
         )
         .with(Evidence::of_revisions(tagged.iter().map(|(r, _)| *r)));
     }
-    if let Some(name) = ctx
-        .facts
-        .templates
-        .iter()
-        .find(|t| family.iter().any(|f| same_template(f, t)))
-    {
+    if let Some(name) = ctx.facts.templates.iter().find(|t| family.contains(t)) {
         return RuleOutcome::new(
             rule,
             Outcome::Fail,
@@ -107,7 +134,7 @@ pub fn never_copyvio(ctx: &Context) -> RuleOutcome {
 pub fn tagged_for_deletion(ctx: &Context) -> RuleOutcome {
     let rule = RuleName::TaggedForDeletion;
     let author = match sole_author(ctx) {
-        Ok((author, _)) => author,
+        Ok((author, _)) => author.clone(),
         Err(_) => {
             return RuleOutcome::new(
                 rule,
@@ -116,20 +143,29 @@ pub fn tagged_for_deletion(ctx: &Context) -> RuleOutcome {
             )
         }
     };
-    let family = &ctx.policy.templates.author_request;
+    let names = &ctx.policy.templates.author_request;
+    let family = Family::new(names);
     let revisions = &ctx.facts.revisions;
     let Some(latest) = revisions.last() else {
         return RuleOutcome::new(rule, Outcome::Unknown, "the page has no revisions");
     };
     let Some(text) = latest.content.as_deref() else {
-        return RuleOutcome::new(rule, Outcome::Unknown, "the text of the latest revision is hidden");
+        return RuleOutcome::new(
+            rule,
+            Outcome::Unknown,
+            "the text of the latest revision is hidden",
+        );
     };
-    if let Some(name) = calls_any(text, family) {
+    if let Some(name) = family.called_in(text) {
         // The tag's author is whoever saved the first revision of the latest run carrying it.
         let tagger = revisions
             .iter()
             .rev()
-            .take_while(|r| r.content.as_deref().is_some_and(|c| calls_any(c, family).is_some()))
+            .take_while(|r| {
+                r.content
+                    .as_deref()
+                    .is_some_and(|c| family.called_in(c).is_some())
+            })
             .last()
             .unwrap_or(latest);
         let who = tagger.user.as_deref().unwrap_or("(hidden)");
@@ -138,7 +174,10 @@ pub fn tagged_for_deletion(ctx: &Context) -> RuleOutcome {
             RuleOutcome::new(
                 rule,
                 Outcome::Pass,
-                format!("the author `{author}` tagged it `{{{{{name}}}}}` in revision {}", tagger.id),
+                format!(
+                    "the author `{author}` tagged it `{{{{{name}}}}}` in revision {}",
+                    tagger.id
+                ),
             )
             .with(evidence)
         } else {
@@ -152,7 +191,10 @@ pub fn tagged_for_deletion(ctx: &Context) -> RuleOutcome {
     }
     if let Some(after) = ctx.policy.blank_request_after {
         if latest.size == 0
-            && latest.user.as_deref().is_some_and(|u| same_user(u, &author))
+            && latest
+                .user
+                .as_deref()
+                .is_some_and(|u| same_user(u, &author))
             && latest.timestamp <= ctx.request.now - after
         {
             return RuleOutcome::new(
@@ -172,7 +214,11 @@ pub fn tagged_for_deletion(ctx: &Context) -> RuleOutcome {
         Outcome::Fail,
         format!(
             "the page carries no author-request tag (one of {})",
-            family.iter().map(|t| format!("`{{{{{t}}}}}`")).collect::<Vec<_>>().join(", ")
+            names
+                .iter()
+                .map(|t| format!("`{{{{{t}}}}}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     )
 }
@@ -194,7 +240,9 @@ mod tests {
         let text = "{{ subst:db_author |x}} {{#if:a|b}} {{Template:Db-g12}}\n{{copyvio}}";
         let names: Vec<&str> = template_calls(text).collect();
         assert_eq!(names, vec!["db_author", "Db-g12", "copyvio"]);
-        assert!(same_template("db_author", "Db author") && !same_template("Db-author", "Db-authors"));
+        assert!(
+            same_template("db_author", "Db author") && !same_template("Db-author", "Db-authors")
+        );
         assert!(same_template("Db  author", "db author"));
     }
 
@@ -203,7 +251,12 @@ mod tests {
     #[test]
     fn a_copyvio_tag_in_an_old_revision_fails() {
         let facts = page(vec![
-            rev(1, ALICE, minutes_ago(9), "{{db-copyvio|url=http://example.org}}\nCopied."),
+            rev(
+                1,
+                ALICE,
+                minutes_ago(9),
+                "{{db-copyvio|url=http://example.org}}\nCopied.",
+            ),
             rev(2, ALICE, minutes_ago(5), "Rewritten."),
         ]);
         let o = run(&facts, Tier::Own, RuleName::NeverCopyvio);
@@ -216,15 +269,29 @@ mod tests {
     fn a_copyvio_tag_in_a_deleted_revision_fails() {
         let mut facts = page(vec![rev(2, ALICE, minutes_ago(5), "Clean.")]);
         facts.deleted_revisions = Some(vec![rev(1, ALICE, hours_ago(9), "{{Copyvio}}")]);
-        assert_eq!(run(&facts, Tier::Own, RuleName::NeverCopyvio).outcome, Outcome::Fail);
+        assert_eq!(
+            run(&facts, Tier::Own, RuleName::NeverCopyvio).outcome,
+            Outcome::Fail
+        );
     }
 
     #[test]
     fn clean_histories_pass_and_hidden_text_is_doubt() {
-        let mut facts = page(vec![rev(1, ALICE, minutes_ago(5), "Clean {{cite web|url=x}}.")]);
-        assert_eq!(run(&facts, Tier::Own, RuleName::NeverCopyvio).outcome, Outcome::Pass);
+        let mut facts = page(vec![rev(
+            1,
+            ALICE,
+            minutes_ago(5),
+            "Clean {{cite web|url=x}}.",
+        )]);
+        assert_eq!(
+            run(&facts, Tier::Own, RuleName::NeverCopyvio).outcome,
+            Outcome::Pass
+        );
         facts.revisions[0].content = None;
-        assert_eq!(run(&facts, Tier::Own, RuleName::NeverCopyvio).outcome, Outcome::Unknown);
+        assert_eq!(
+            run(&facts, Tier::Own, RuleName::NeverCopyvio).outcome,
+            Outcome::Unknown
+        );
     }
 
     /// "The page must be tagged in a way that the bot clearly knows that the single
@@ -264,11 +331,17 @@ mod tests {
     /// of time qualfies as a request for deletion."
     #[test]
     fn blanking_counts_only_when_the_policy_says_so_and_long_enough() {
-        let facts = page(vec![rev(1, CAROL, hours_ago(30), "Text."), rev(2, CAROL, hours_ago(25), "")]);
+        let facts = page(vec![
+            rev(1, CAROL, hours_ago(30), "Text."),
+            rev(2, CAROL, hours_ago(25), ""),
+        ]);
         let mut policy = policy();
         let check = |policy: &crate::policy::Policy| {
             let verdict = evaluate(&facts, &request(Action::Delete, Tier::NotSelf), policy);
-            verdict.outcome_of(RuleName::TaggedForDeletion).unwrap().outcome
+            verdict
+                .outcome_of(RuleName::TaggedForDeletion)
+                .unwrap()
+                .outcome
         };
         assert_eq!(check(&policy), Outcome::Fail);
         policy.blank_request_after = Some(chrono::Duration::hours(24));

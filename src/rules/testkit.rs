@@ -10,8 +10,6 @@ pub const ALICE: (&str, u64) = ("Alice", 10);
 pub const BOB: (&str, u64) = ("Bob", 11);
 pub const CAROL: (&str, u64) = ("Carol", 12);
 pub const MAINTBOT: (&str, u64) = ("MaintBot", 13);
-pub const ADMIN: (&str, u64) = ("Admin", 1);
-pub const ADMINBOT: (&str, u64) = ("AdminBot", 2);
 
 pub const POLICY: &str = r#"
 [wiki]

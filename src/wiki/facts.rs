@@ -41,16 +41,21 @@ pub struct FetchOptions<'a> {
 const MAX_ROUNDS: usize = 200;
 
 /// Reads the facts about `title` and resolves the requester.
-pub async fn fetch(wiki: &Wiki, title: &str, options: &FetchOptions<'_>) -> Result<Fetched, WikiError> {
+pub async fn fetch(
+    wiki: &Wiki,
+    title: &str,
+    options: &FetchOptions<'_>,
+) -> Result<Fetched, WikiError> {
     let title = precheck(title)?;
     // Anonymous sessions cannot read deleted revisions; a bot account without
     // `deletedhistory` gets `permissiondenied`. Either way the rules see `None`.
-    let (response, with_deleted) = match composite_query(wiki, title, wiki.account().is_some()).await {
-        Err(WikiError::Api { code, .. }) if code == "permissiondenied" => {
-            (composite_query(wiki, title, false).await?, false)
-        }
-        other => (other?, wiki.account().is_some()),
-    };
+    let (response, with_deleted) =
+        match composite_query(wiki, title, wiki.account().is_some()).await {
+            Err(WikiError::Api { code, .. }) if code == "permissiondenied" => {
+                (composite_query(wiki, title, false).await?, false)
+            }
+            other => (other?, wiki.account().is_some()),
+        };
     let query = &response["query"];
     if let Some(iw) = query["interwiki"].as_array().and_then(|a| a.first()) {
         return Err(TitleError::Interwiki(text(&iw["title"]).unwrap_or(title).to_string()).into());
@@ -61,11 +66,15 @@ pub async fn fetch(wiki: &Wiki, title: &str, options: &FetchOptions<'_>) -> Resu
     if page["invalid"].as_bool() == Some(true) {
         return Err(TitleError::Invalid {
             title: title.to_string(),
-            reason: text(&page["invalidreason"]).unwrap_or("no reason given").to_string(),
+            reason: text(&page["invalidreason"])
+                .unwrap_or("no reason given")
+                .to_string(),
         }
         .into());
     }
-    let namespace = page["ns"].as_i64().ok_or_else(|| WikiError::Unexpected("page without `ns`".into()))?;
+    let namespace = page["ns"]
+        .as_i64()
+        .ok_or_else(|| WikiError::Unexpected("page without `ns`".into()))?;
     let normalised = text(&page["title"]).unwrap_or(title).to_string();
     if namespace < 0 {
         return Err(TitleError::Special(normalised).into());
@@ -104,7 +113,12 @@ pub async fn fetch(wiki: &Wiki, title: &str, options: &FetchOptions<'_>) -> Resu
         .into_iter()
         .collect();
     let mut users: Vec<String> = vec![options.requester.to_string()];
-    users.extend(facts.editor_names().into_iter().filter(|u| !u.contains('>')));
+    users.extend(
+        facts
+            .editor_names()
+            .into_iter()
+            .filter(|u| !u.contains('>')),
+    );
     users.truncate(50);
 
     // Request 2: the editors' groups and the requester, with the first target.
@@ -120,11 +134,17 @@ pub async fn fetch(wiki: &Wiki, title: &str, options: &FetchOptions<'_>) -> Resu
     let (requester, bots) = read_users(&answer["query"]["users"], options)?;
     facts.bot_editors = bots;
     if let Some(first) = targets.first() {
-        facts.redirect_targets.push(read_target(first, &answer, with_deleted)?);
+        facts
+            .redirect_targets
+            .push(read_target(first, &answer, with_deleted)?);
     }
     for target in targets.iter().skip(1) {
-        let answer = wiki.query(&target_params(target, with_deleted, Vec::new())).await?;
-        facts.redirect_targets.push(read_target(target, &answer, with_deleted)?);
+        let answer = wiki
+            .query(&target_params(target, with_deleted, Vec::new()))
+            .await?;
+        facts
+            .redirect_targets
+            .push(read_target(target, &answer, with_deleted)?);
     }
     Ok(Fetched {
         facts,
@@ -137,7 +157,10 @@ async fn composite_query(wiki: &Wiki, title: &str, with_deleted: bool) -> Result
     let mut props = vec!["revisions", "info", "templates", "categories"];
     let mut params = vec![
         param("titles", title),
-        param("rvprop", "ids|timestamp|user|userid|comment|tags|size|sha1|content"),
+        param(
+            "rvprop",
+            "ids|timestamp|user|userid|comment|tags|size|sha1|content",
+        ),
         param("rvslots", "main"),
         param("rvlimit", "max"),
         param("rvdir", "newer"),
@@ -155,7 +178,10 @@ async fn composite_query(wiki: &Wiki, title: &str, with_deleted: bool) -> Result
     if with_deleted {
         props.push("deletedrevisions");
         params.extend([
-            param("drvprop", "ids|timestamp|user|userid|comment|tags|size|sha1|content"),
+            param(
+                "drvprop",
+                "ids|timestamp|user|userid|comment|tags|size|sha1|content",
+            ),
             param("drvslots", "main"),
             param("drvlimit", "max"),
             param("drvdir", "newer"),
@@ -194,9 +220,16 @@ fn param(key: &str, value: impl Into<String>) -> (String, String) {
 
 /// Appends the arrays of a continuation answer to the first answer.
 fn merge(into: &mut Value, more: &Value) {
-    for (i, more_page) in more["query"]["pages"].as_array().into_iter().flatten().enumerate() {
+    for (i, more_page) in more["query"]["pages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         for key in ["revisions", "deletedrevisions", "templates", "categories"] {
-            let Some(items) = more_page[key].as_array() else { continue };
+            let Some(items) = more_page[key].as_array() else {
+                continue;
+            };
             let target = &mut into["query"]["pages"][i][key];
             match target.as_array_mut() {
                 Some(existing) => existing.extend(items.iter().cloned()),
@@ -214,7 +247,11 @@ fn merge(into: &mut Value, more: &Value) {
 
 /// Adds to `params` what tells whether `target` existed when: its first live and
 /// deleted revisions and its moves and deletions.
-fn target_params(target: &str, with_deleted: bool, mut params: Vec<(String, String)>) -> Vec<(String, String)> {
+fn target_params(
+    target: &str,
+    with_deleted: bool,
+    mut params: Vec<(String, String)>,
+) -> Vec<(String, String)> {
     let mut props = vec!["info", "revisions"];
     let lists = match params.iter().position(|(k, _)| k == "list") {
         Some(i) => format!("{}|logevents", params.remove(i).1),
@@ -242,7 +279,11 @@ fn target_params(target: &str, with_deleted: bool, mut params: Vec<(String, Stri
     params
 }
 
-fn read_target(written: &str, answer: &Value, with_deleted: bool) -> Result<TargetHistory, WikiError> {
+fn read_target(
+    written: &str,
+    answer: &Value,
+    with_deleted: bool,
+) -> Result<TargetHistory, WikiError> {
     let page = &answer["query"]["pages"][0];
     let first = |key: &str| -> Result<Option<Timestamp>, WikiError> {
         match page[key].get(0) {
@@ -251,7 +292,11 @@ fn read_target(written: &str, answer: &Value, with_deleted: bool) -> Result<Targ
         }
     };
     let mut departures = Vec::new();
-    for event in answer["query"]["logevents"].as_array().into_iter().flatten() {
+    for event in answer["query"]["logevents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let kind = text(&event["type"]).unwrap_or("");
         let action = text(&event["action"]).unwrap_or("");
         if kind == "move" || (kind == "delete" && action == "delete") {
@@ -268,7 +313,10 @@ fn read_target(written: &str, answer: &Value, with_deleted: bool) -> Result<Targ
     })
 }
 
-fn read_users(users: &Value, options: &FetchOptions) -> Result<(Requester, BTreeSet<String>), WikiError> {
+fn read_users(
+    users: &Value,
+    options: &FetchOptions,
+) -> Result<(Requester, BTreeSet<String>), WikiError> {
     let list = users
         .as_array()
         .ok_or_else(|| WikiError::Unexpected("no `users` in the user lookup".into()))?;
@@ -277,7 +325,9 @@ fn read_users(users: &Value, options: &FetchOptions) -> Result<(Requester, BTree
     for (i, user) in list.iter().enumerate() {
         let name = text(&user["name"]).unwrap_or_default();
         if i == 0 {
-            let id = user["userid"].as_u64().filter(|_| user["missing"].is_null() && user["invalid"].is_null());
+            let id = user["userid"]
+                .as_u64()
+                .filter(|_| user["missing"].is_null() && user["invalid"].is_null());
             match id {
                 Some(user_id) => {
                     requester = Some(Requester {
@@ -288,8 +338,15 @@ fn read_users(users: &Value, options: &FetchOptions) -> Result<(Requester, BTree
                 None => return Err(WikiError::UnknownUser(options.requester.to_string())),
             }
         }
-        let groups = user["groups"].as_array().into_iter().flatten().filter_map(Value::as_str);
-        if groups.into_iter().any(|g| options.bot_groups.iter().any(|b| b == g)) {
+        let groups = user["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
+        if groups
+            .into_iter()
+            .any(|g| options.bot_groups.iter().any(|b| b == g))
+        {
             bots.insert(name.to_string());
         }
     }
@@ -317,14 +374,34 @@ fn revisions(list: &Value) -> Result<Vec<Revision>, WikiError> {
         let hidden = |flag: &str| rev[flag].as_bool() == Some(true);
         let main = &rev["slots"]["main"];
         out.push(Revision {
-            id: rev["revid"].as_u64().ok_or_else(|| WikiError::Unexpected("revision without `revid`".into()))?,
+            id: rev["revid"]
+                .as_u64()
+                .ok_or_else(|| WikiError::Unexpected("revision without `revid`".into()))?,
             timestamp: timestamp(&rev["timestamp"])?,
-            user: if hidden("userhidden") { None } else { text(&rev["user"]).map(str::to_string) },
+            user: if hidden("userhidden") {
+                None
+            } else {
+                text(&rev["user"]).map(str::to_string)
+            },
             user_id: rev["userid"].as_u64().unwrap_or(0),
-            comment: if hidden("commenthidden") { None } else { Some(text(&rev["comment"]).unwrap_or("").to_string()) },
-            tags: rev["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
+            comment: if hidden("commenthidden") {
+                None
+            } else {
+                Some(text(&rev["comment"]).unwrap_or("").to_string())
+            },
+            tags: rev["tags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
             size: rev["size"].as_u64().unwrap_or(0),
-            sha1: if hidden("sha1hidden") { None } else { text(&rev["sha1"]).map(str::to_string) },
+            sha1: if hidden("sha1hidden") {
+                None
+            } else {
+                text(&rev["sha1"]).map(str::to_string)
+            },
             content: if main["texthidden"].as_bool() == Some(true) || hidden("texthidden") {
                 None
             } else {
@@ -364,7 +441,10 @@ fn names(list: &Value, key: &str) -> Vec<String> {
 fn strip_namespace(list: &Value) -> Vec<String> {
     names(list, "title")
         .into_iter()
-        .map(|t| t.split_once(':').map_or(t.clone(), |(_, rest)| rest.to_string()))
+        .map(|t| {
+            t.split_once(':')
+                .map_or(t.clone(), |(_, rest)| rest.to_string())
+        })
         .collect()
 }
 
@@ -375,9 +455,17 @@ fn log_events(list: &Value) -> Result<Vec<LogEvent>, WikiError> {
             id: event["logid"].as_u64().unwrap_or(0),
             kind: text(&event["type"]).unwrap_or("").to_string(),
             action: text(&event["action"]).unwrap_or("").to_string(),
-            user: if event["userhidden"].as_bool() == Some(true) { None } else { text(&event["user"]).map(str::to_string) },
+            user: if event["userhidden"].as_bool() == Some(true) {
+                None
+            } else {
+                text(&event["user"]).map(str::to_string)
+            },
             timestamp: timestamp(&event["timestamp"])?,
-            comment: if event["commenthidden"].as_bool() == Some(true) { None } else { Some(text(&event["comment"]).unwrap_or("").to_string()) },
+            comment: if event["commenthidden"].as_bool() == Some(true) {
+                None
+            } else {
+                Some(text(&event["comment"]).unwrap_or("").to_string())
+            },
             move_target: text(&event["params"]["target_title"]).map(str::to_string),
         });
     }

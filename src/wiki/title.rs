@@ -79,9 +79,21 @@ mod tests {
     fn impossible_titles_are_refused() {
         assert_eq!(precheck(" "), Err(TitleError::Empty));
         assert!(matches!(precheck("Foo#Bar"), Err(TitleError::Fragment(_))));
-        assert!(matches!(precheck("Foo|Bar"), Err(TitleError::IllegalCharacter { character: '|', .. })));
-        assert!(matches!(precheck("a[[b]]"), Err(TitleError::IllegalCharacter { character: '[', .. })));
-        assert!(matches!(precheck("a\u{7}b"), Err(TitleError::IllegalCharacter { .. })));
-        assert!(matches!(precheck(&"x".repeat(400)), Err(TitleError::TooLong(400))));
+        assert!(matches!(
+            precheck("Foo|Bar"),
+            Err(TitleError::IllegalCharacter { character: '|', .. })
+        ));
+        assert!(matches!(
+            precheck("a[[b]]"),
+            Err(TitleError::IllegalCharacter { character: '[', .. })
+        ));
+        assert!(matches!(
+            precheck("a\u{7}b"),
+            Err(TitleError::IllegalCharacter { .. })
+        ));
+        assert!(matches!(
+            precheck(&"x".repeat(400)),
+            Err(TitleError::TooLong(400))
+        ));
     }
 }

@@ -1,0 +1,390 @@
+//! `adminibot check` against the real test wiki: every fixture page, both ways.
+//!
+//! Each case runs the real binary with `--format json` and asserts the decision
+//! and exactly which rules did not pass. Fixture pages are described in
+//! `fixtures/`; the policy is `policies/localtest.toml`.
+
+mod support;
+
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::{account, TestWiki};
+
+const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/localtest.toml");
+
+/// A config folder for one wiki: `adminibot.toml` and the bot's 0600 secret.
+struct Setup {
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+fn setup(wiki: &TestWiki, with_bot: bool) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = account("AdminBot");
+    let secret = dir.path().join("bot.secret");
+    std::fs::write(&secret, &bot.botpassword_secret).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let bot_section = if with_bot {
+        format!(
+            "[bot]\nusername = \"{}\"\npassword_file = \"bot.secret\"\n",
+            bot.botpassword_user
+        )
+    } else {
+        String::new()
+    };
+    let config = dir.path().join("adminibot.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[wiki]\nname = \"localtest\"\napi = \"{}\"\npolicy = \"{POLICY}\"\n{bot_section}",
+            wiki.api
+        ),
+    )
+    .unwrap();
+    Setup { _dir: dir, config }
+}
+
+fn adminibot(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_adminibot"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("ADMINIBOT_BOT_PASSWORD")
+        .env_remove("ADMINIBOT_USERNAME")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run adminibot")
+}
+
+/// Runs `check` as JSON; returns the exit code and the single result.
+fn check(config: &Path, title: &str, who: &str, tier: &str, action: &str) -> (i32, Value) {
+    let out = adminibot(
+        config,
+        &[
+            "check", title, "--as", who, "--tier", tier, "--action", action, "--format", "json",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let results = doc["results"].as_array().expect("results array");
+    assert_eq!(results.len(), 1, "{doc:#}");
+    (out.status.code().unwrap(), results[0].clone())
+}
+
+fn failing_rules(result: &Value) -> Vec<String> {
+    result["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["passed"] == false)
+        .map(|r| r["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// One `check` on a fresh wiki: the decision and exactly the rules that failed.
+fn expect(
+    title: &str,
+    who: &str,
+    tier: &str,
+    action: &str,
+    decision: &str,
+    failing: &[&str],
+) -> Value {
+    let wiki = TestWiki::start();
+    let setup = setup(&wiki, true);
+    let (code, result) = check(&setup.config, title, who, tier, action);
+    assert_eq!(result["decision"], decision, "{result:#}");
+    assert_eq!(failing_rules(&result), failing, "{result:#}");
+    let expected_code = match decision {
+        "refused" => 1,
+        "allowed" | "needs-confirmation" => 0,
+        other => panic!("unexpected decision {other}"),
+    };
+    assert_eq!(code, expected_code, "{result:#}");
+    result
+}
+
+macro_rules! case {
+    ($name:ident: $title:expr, as $who:expr, $tier:expr, $action:expr => $decision:expr, failing [$($rule:expr),*]) => {
+        #[test]
+        fn $name() {
+            expect($title, $who, $tier, $action, $decision, &[$($rule),*]);
+        }
+    };
+}
+
+// single_author
+case!(own_recent_draft_is_allowed: "Draft:Alice sandbox", as "Alice", "self", "delete" => "allowed", failing []);
+case!(someone_elses_draft_is_refused: "Draft:Alice sandbox", as "Bob", "self", "delete" => "refused", failing ["single_author"]);
+case!(page_edited_by_bob_is_refused: "Shared page", as "Alice", "self", "delete" => "refused", failing ["single_author"]);
+case!(deleted_before_by_an_admin_is_refused: "Deleted by admin before", as "Alice", "self", "delete" => "refused", failing ["single_author"]);
+// recent
+case!(old_main_space_edits_are_refused: "Old article", as "Alice", "self", "delete" => "refused", failing ["recent"]);
+case!(old_user_space_edits_are_fine_but_irreversible: "User:Alice/Old notes", as "Alice", "self", "delete" => "needs-confirmation", failing []);
+case!(main_space_day_old_edits_need_confirmation: "Alice draft", as "Alice", "self", "delete" => "needs-confirmation", failing []);
+// never_redirect
+case!(former_redirect_to_existing_page_is_refused: "Former redirect", as "Alice", "self", "delete" => "refused", failing ["never_redirect"]);
+case!(former_redirect_to_later_page_is_fine: "Redirect before target", as "Alice", "self", "delete" => "needs-confirmation", failing []);
+case!(own_move_redirect_is_not_self_deletable: "Alice old title", as "Alice", "self", "delete" => "refused", failing ["single_author", "never_redirect"]);
+// not_protected, never_copyvio
+case!(protected_page_is_refused: "Protected page", as "Alice", "self", "delete" => "refused", failing ["not_protected"]);
+case!(copyvio_in_old_revision_is_refused: "Copyvio history", as "Alice", "self", "delete" => "refused", failing ["never_copyvio"]);
+// not-self: the proposal's worked example, tags
+case!(worked_example_is_single_author_for_not_self: "Worked example", as "Alice", "not-self", "delete" => "needs-confirmation", failing []);
+case!(worked_example_is_not_self_for_its_author: "Worked example", as "Carol", "self", "delete" => "refused", failing ["single_author"]);
+case!(untagged_page_is_refused_for_not_self: "Carol untagged", as "Alice", "not-self", "delete" => "refused", failing ["tagged_for_deletion"]);
+case!(tag_by_another_editor_is_refused: "Carol tagged by Bob", as "Alice", "not-self", "delete" => "refused", failing ["single_author", "tagged_for_deletion"]);
+case!(two_authors_are_refused_for_not_self: "Shared page", as "Carol", "not-self", "delete" => "refused", failing ["single_author", "tagged_for_deletion"]);
+// undelete: own_deletion
+case!(own_recent_deletion_can_be_undeleted: "User:Alice/Deleted notes", as "Alice", "self", "undelete" => "allowed", failing []);
+case!(someone_elses_deletion_cannot_be_undeleted: "User:Alice/Deleted notes", as "Bob", "self", "undelete" => "refused", failing ["own_deletion", "single_author"]);
+case!(admins_deletion_cannot_be_undeleted: "User:Alice/Deleted by admin", as "Alice", "self", "undelete" => "refused", failing ["own_deletion", "single_author"]);
+case!(old_deletion_cannot_be_undeleted: "User:Alice/Deleted long ago", as "Alice", "self", "undelete" => "refused", failing ["own_deletion", "recent"]);
+case!(not_self_cannot_undelete: "User:Alice/Deleted notes", as "Alice", "not-self", "undelete" => "refused", failing ["tier_covers_action"]);
+case!(existing_page_cannot_be_undeleted: "Alice draft", as "Alice", "self", "undelete" => "refused", failing ["page_exists", "own_deletion", "single_author", "recent"]);
+// delete-redirect (extended)
+case!(redirect_left_by_own_move_is_deletable: "Alice old title", as "Alice", "extended", "delete-redirect" => "needs-confirmation", failing []);
+case!(redirect_left_by_anothers_move_is_refused: "Alice old title", as "Bob", "extended", "delete-redirect" => "refused", failing ["own_move_redirect"]);
+case!(non_redirect_is_refused_for_delete_redirect: "Alice draft", as "Alice", "extended", "delete-redirect" => "refused", failing ["own_move_redirect"]);
+case!(missing_page_is_refused: "No such page here", as "Alice", "self", "delete" => "refused", failing ["page_exists", "single_author"]);
+
+/// "If there is a deletion request with previously deleted revisions, it will be
+/// made but it will be flagged for urgent review by a live administrator."
+#[test]
+fn previously_deleted_page_is_allowed_but_flagged() {
+    let result = expect(
+        "Previously deleted page",
+        "Alice",
+        "self",
+        "delete",
+        "needs-confirmation",
+        &[],
+    );
+    assert_eq!(result["flagged"], true, "{result:#}");
+    let rule = result["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "previously_deleted")
+        .unwrap();
+    assert_eq!(rule["outcome"], "flag");
+    assert!(!rule["evidence"]["revisions"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn the_wiki_normalises_titles_and_single_author_evidence_names_revisions() {
+    let result = expect(
+        "draft:Alice_sandbox",
+        "alice",
+        "self",
+        "delete",
+        "allowed",
+        &[],
+    );
+    assert_eq!(result["title"], "Draft:Alice sandbox");
+    assert_eq!(result["requested_title"], "draft:Alice_sandbox");
+    assert_eq!(result["requester"], "Alice");
+    assert!(result["page_id"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn bad_titles_and_users_are_usage_errors() {
+    let wiki = TestWiki::start();
+    let setup = setup(&wiki, true);
+    for (title, who, needle) in [
+        ("Foo#Section", "Alice", "names a section"),
+        ("Special:Random", "Alice", "special page"),
+        ("Media:Foo.png", "Alice", "special page"),
+        ("wikipedia:Foo", "Alice", "another wiki"),
+        ("Foo[bar]", "Alice", "contains `[`"),
+        ("Talk:File:X", "Alice", "not a valid title"),
+        ("Alice draft", "Nobody at all", "no user `Nobody at all`"),
+    ] {
+        let (code, result) = check(&setup.config, title, who, "self", "delete");
+        assert_eq!(code, 2, "{title}: {result:#}");
+        assert_eq!(result["decision"], "failed", "{title}: {result:#}");
+        let error = result["error"].as_str().unwrap();
+        assert!(error.contains(needle), "{title}: {error}");
+    }
+}
+
+/// Target: at most 3 HTTP requests per check after login, for under 500 revisions.
+#[test]
+fn a_check_costs_at_most_three_requests_after_login() {
+    let wiki = TestWiki::start();
+    let setup = setup(&wiki, true);
+    for (title, limit) in [
+        ("Long history", 3),
+        ("Former redirect", 3),
+        ("Alice draft", 3),
+    ] {
+        let before = wiki.request_count();
+        let (code, result) = check(&setup.config, title, "Alice", "self", "delete");
+        assert!(code <= 1, "{result:#}");
+        let used = wiki.request_count() - before;
+        // Login is two requests: a login token and `action=login`.
+        assert!(
+            used - 2 <= limit,
+            "{title}: {used} requests, {} after login",
+            used - 2
+        );
+        eprintln!("{title}: {used} HTTP requests ({} after login)", used - 2);
+    }
+    let (_, long) = check(&setup.config, "Long history", "Alice", "self", "delete");
+    let single = long["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "single_author")
+        .unwrap();
+    assert_eq!(
+        single["detail"], "all 450 revision(s) are by `Alice`",
+        "{long:#}"
+    );
+}
+
+/// Without the bot's login, deleted revisions cannot be read: doubt, so refuse.
+#[test]
+fn without_bot_credentials_deleted_history_is_doubt() {
+    let wiki = TestWiki::start();
+    let setup = setup(&wiki, false);
+    let (code, result) = check(
+        &setup.config,
+        "Draft:Alice sandbox",
+        "Alice",
+        "self",
+        "delete",
+    );
+    assert_eq!(code, 1, "{result:#}");
+    assert_eq!(
+        failing_rules(&result),
+        ["never_redirect", "previously_deleted", "never_copyvio"],
+        "{result:#}"
+    );
+    let rule = result["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "previously_deleted")
+        .unwrap();
+    assert_eq!(rule["outcome"], "unknown");
+}
+
+#[test]
+fn text_output_explains_every_rule() {
+    let wiki = TestWiki::start();
+    let setup = setup(&wiki, true);
+    let out = adminibot(&setup.config, &["check", "Shared page", "--as", "Alice"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("Shared page: refused (delete for Alice under tier self)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  FAIL     single_author        1 of 2 revisions are not by `Alice` (by `Bob`)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  pass     not_protected"), "{text}");
+    assert!(text.contains("evidence: revisions r"), "{text}");
+}
+
+#[test]
+fn an_unreachable_wiki_is_exit_3() {
+    let wiki = TestWiki::start();
+    let setup = setup(&wiki, true);
+    drop(wiki);
+    let out = adminibot(&setup.config, &["check", "Alice draft", "--as", "Alice"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot reach the wiki at `http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: nothing was changed"), "{stderr}");
+}
+
+#[test]
+fn a_readable_bot_secret_is_refused_before_any_request() {
+    let wiki = TestWiki::start();
+    let setup = setup(&wiki, true);
+    let secret = setup.config.parent().unwrap().join("bot.secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let before = wiki.request_count();
+    let out = adminibot(&setup.config, &["check", "Alice draft", "--as", "Alice"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("hint: run `chmod 600 {}`", secret.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&account("AdminBot").botpassword_secret));
+    assert_eq!(wiki.request_count(), before, "no request may be sent");
+}
+
+#[test]
+fn a_wrong_bot_password_is_a_clear_login_error() {
+    let wiki = TestWiki::start();
+    let setup = setup(&wiki, true);
+    let secret = setup.config.parent().unwrap().join("bot.secret");
+    std::fs::write(&secret, "wrongpassword0123456789abcdefghi").unwrap();
+    let out = adminibot(&setup.config, &["check", "Alice draft", "--as", "Alice"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the wiki refused the login of `AdminBot@adminibot`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("wrongpassword0123456789abcdefghi"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn policy_check_reports_file_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(POLICY)
+        .unwrap()
+        .replace("undelete = \"3d\"", "undelete = \"soon\"");
+    std::fs::write(&bad, text).unwrap();
+    let out = adminibot(
+        Path::new("/nonexistent.toml"),
+        &["policy", "check", bad.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:27:", bad.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bad window"), "{stderr}");
+    for shipped in ["policies/localtest.toml", "policies/enwiki.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(shipped);
+        let out = adminibot(
+            Path::new("/nonexistent.toml"),
+            &["policy", "check", path.to_str().unwrap()],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{shipped}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
