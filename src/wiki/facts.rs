@@ -54,6 +54,10 @@ pub async fn fetch(
             Err(WikiError::Api { code, .. }) if code == "permissiondenied" => {
                 (composite_query(wiki, title, false).await?, false)
             }
+            // `letitle` refuses interwiki and invalid titles outright; `titles=` says why.
+            Err(WikiError::Api { code, .. }) if code == "invalidtitle" => {
+                return Err(explain_bad_title(wiki, title).await);
+            }
             other => (other?, wiki.account().is_some()),
         };
     let query = &response["query"];
@@ -151,6 +155,24 @@ pub async fn fetch(
         requester,
         server_time,
     })
+}
+
+/// Asks the wiki why `letitle` refused `title`.
+async fn explain_bad_title(wiki: &Wiki, title: &str) -> WikiError {
+    let answer = match wiki.query(&[param("titles", title)]).await {
+        Ok(answer) => answer,
+        Err(err) => return err,
+    };
+    let query = &answer["query"];
+    if query["interwiki"].as_array().is_some_and(|a| !a.is_empty()) {
+        return TitleError::Interwiki(title.to_string()).into();
+    }
+    let reason = text(&query["pages"][0]["invalidreason"]).unwrap_or("the wiki refused it");
+    TitleError::Invalid {
+        title: title.to_string(),
+        reason: reason.to_string(),
+    }
+    .into()
 }
 
 async fn composite_query(wiki: &Wiki, title: &str, with_deleted: bool) -> Result<Value, WikiError> {

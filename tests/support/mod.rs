@@ -1,0 +1,319 @@
+//! Shared helpers of the integration tests: a real MediaWiki on 127.0.0.1.
+//!
+//! [`TestWiki::start`] builds the golden wiki once (`scripts/testwiki golden`: the
+//! accounts of `fixtures/accounts.toml` and the histories of `fixtures/`), then serves
+//! a fresh copy of it with `php -S` on a free port. Each instance is private to its
+//! test and is gone when the `TestWiki` is dropped, also on panic. Fixture times are
+//! relative to [`TestWiki::fixture_time`], the moment the instance started.
+//!
+//! A missing MediaWiki fails the test: there is no skipping.
+#![allow(dead_code)] // not every test binary uses every helper
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testwiki");
+const ACCOUNTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/accounts.toml");
+
+/// Cookies of one wiki session, by name (the names are the same on every instance).
+pub type Cookies = BTreeMap<String, String>;
+
+/// A running, private copy of the golden test wiki.
+pub struct TestWiki {
+    /// `http://127.0.0.1:PORT/api.php`
+    pub api: String,
+    pub port: u16,
+    /// The instance: `LocalSettings.php`, `data/wikidb.sqlite`, `server.log`; write
+    /// `fake-lag` (seconds) or `Extra.php` (settings) here, both are re-read per request.
+    pub dir: PathBuf,
+    /// Unix seconds the fixtures count back from: P1's newest revision is
+    /// `fixture_time - 3600`, and so on.
+    pub fixture_time: i64,
+    pgid: i32,
+    /// Write end of the pipe the instance's watchdog shell reads: when it closes,
+    /// even because this process was killed, the instance removes itself.
+    _lifeline: ChildStdin,
+}
+
+impl TestWiki {
+    /// Builds the golden wiki if needed (once per test binary) and starts an instance.
+    /// Panics with the script's message if either fails.
+    pub fn start() -> TestWiki {
+        static GOLDEN: OnceLock<Result<(), String>> = OnceLock::new();
+        if let Err(e) = GOLDEN.get_or_init(|| script(&["golden"])) {
+            panic!("the test wiki is not available: {e}");
+        }
+
+        let mut child = Command::new(SCRIPT)
+            .args(["start", "--watch-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
+        let lifeline = child.stdin.take().expect("piped stdin");
+        let out = child.wait_with_output().expect("scripts/testwiki start");
+        if !out.status.success() {
+            panic!(
+                "scripts/testwiki start failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        #[derive(Deserialize)]
+        struct Started {
+            api: String,
+            port: u16,
+            pgid: i32,
+            dir: PathBuf,
+            fixture_time: i64,
+        }
+        let s: Started = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "scripts/testwiki start printed {:?}: {e}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        TestWiki {
+            api: s.api,
+            port: s.port,
+            dir: s.dir,
+            fixture_time: s.fixture_time,
+            pgid: s.pgid,
+            _lifeline: lifeline,
+        }
+    }
+
+    /// Anonymous GET of api.php with `format=json&formatversion=2`; panics unless
+    /// the answer is HTTP 200 with JSON (API errors are JSON: check `["error"]`).
+    pub fn api_get(&self, params: &[(&str, &str)]) -> Value {
+        self.http("GET", params, &mut Cookies::new())
+    }
+
+    /// POST to api.php within the session `cookies`, which it updates.
+    pub fn api_post(&self, params: &[(&str, &str)], cookies: &mut Cookies) -> Value {
+        self.http("POST", params, cookies)
+    }
+
+    /// Logs `account` in with its BotPassword; returns the session's cookies.
+    pub fn login(&self, account: &Account) -> Cookies {
+        let mut cookies = Cookies::new();
+        let token = self.api_post(
+            &[("action", "query"), ("meta", "tokens"), ("type", "login")],
+            &mut cookies,
+        );
+        let token = token["query"]["tokens"]["logintoken"]
+            .as_str()
+            .expect("login token")
+            .to_owned();
+        let login = self.api_post(
+            &[
+                ("action", "login"),
+                ("lgname", &account.botpassword_user),
+                ("lgpassword", &account.botpassword_secret),
+                ("lgtoken", &token),
+            ],
+            &mut cookies,
+        );
+        assert_eq!(
+            login["login"]["result"], "Success",
+            "login of {}: {login}",
+            account.botpassword_user
+        );
+        cookies
+    }
+
+    /// How many HTTP requests the server has answered so far (lines like
+    /// `[...] 127.0.0.1:PORT [200]: GET /api.php?...` in `server.log`).
+    pub fn request_count(&self) -> usize {
+        let log = std::fs::read_to_string(self.dir.join("server.log")).expect("server.log");
+        log.lines()
+            .filter(|line| {
+                line.split_once("]: ")
+                    .is_some_and(|(_, rest)| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+            })
+            .count()
+    }
+
+    /// Runs SQL on the instance's database with the sqlite3 shell; returns its output.
+    pub fn sql(&self, sql: &str) -> String {
+        let out = Command::new("sqlite3")
+            .args(["-cmd", ".timeout 10000"])
+            .arg(self.dir.join("data/wikidb.sqlite"))
+            .arg(sql)
+            .output()
+            .expect("sqlite3");
+        assert!(
+            out.status.success(),
+            "sqlite3 {sql:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 from sqlite3")
+    }
+
+    fn http(&self, method: &str, params: &[(&str, &str)], cookies: &mut Cookies) -> Value {
+        let form = params
+            .iter()
+            .chain(&[("format", "json"), ("formatversion", "2")])
+            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let (target, body) = match method {
+            "GET" => (format!("/api.php?{form}"), String::new()),
+            _ => ("/api.php".to_owned(), form),
+        };
+        let mut request = format!(
+            "{method} {target} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nUser-Agent: adminibot-tests\r\n",
+            self.port
+        );
+        if !cookies.is_empty() {
+            let pairs: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            request += &format!("Cookie: {}\r\n", pairs.join("; "));
+        }
+        if method == "POST" {
+            request += &format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            );
+        }
+        request += "\r\n";
+        request += &body;
+
+        // php -S closes every connection after one response (no keep-alive)
+        let mut stream =
+            TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the test wiki");
+        stream.write_all(request.as_bytes()).expect("send request");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).expect("read response");
+        let response = String::from_utf8(response).expect("UTF-8 response");
+        let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
+        let mut lines = head.lines();
+        let status = lines.next().unwrap_or_default();
+        assert!(
+            status.contains(" 200 "),
+            "{method} {target}: {status}\n{body}"
+        );
+        for line in lines {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            if !name.eq_ignore_ascii_case("set-cookie") {
+                continue;
+            }
+            let pair = value.trim().split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                if v == "deleted" || v.is_empty() {
+                    cookies.remove(k);
+                } else {
+                    cookies.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+        serde_json::from_str(body)
+            .unwrap_or_else(|e| panic!("{method} {target}: not JSON ({e}):\n{body}"))
+    }
+}
+
+impl Drop for TestWiki {
+    /// Kills the server's whole process group (php -S may have forked workers),
+    /// waits until it is gone, and removes the instance directory.
+    fn drop(&mut self) {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            // SAFETY: as above; signal 0 only checks whether the group still exists.
+            let group_gone = unsafe { libc::kill(-self.pgid, 0) } != 0;
+            if group_gone || TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A test account from `fixtures/accounts.toml`.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub name: String,
+    /// Explicit groups only (not `*`, `user`, `autoconfirmed`).
+    pub groups: Vec<String>,
+    /// Main-account password.
+    pub password: String,
+    /// BotPassword login name, e.g. `Alice@adminibot`.
+    pub botpassword_user: String,
+    pub botpassword_secret: String,
+}
+
+/// The account `name` of `fixtures/accounts.toml`; panics if there is none.
+pub fn account(name: &str) -> Account {
+    accounts()
+        .into_iter()
+        .find(|a| a.name == name)
+        .unwrap_or_else(|| panic!("no account {name} in {ACCOUNTS}"))
+}
+
+/// Every account of `fixtures/accounts.toml`, in file order.
+pub fn accounts() -> Vec<Account> {
+    #[derive(Deserialize)]
+    struct File {
+        account: Vec<Entry>,
+    }
+    #[derive(Deserialize)]
+    struct Entry {
+        name: String,
+        groups: Vec<String>,
+        password: String,
+        botpassword_appid: String,
+        botpassword_secret: String,
+    }
+    let text = std::fs::read_to_string(ACCOUNTS).expect(ACCOUNTS);
+    let file: File = toml::from_str(&text).unwrap_or_else(|e| panic!("{ACCOUNTS}: {e}"));
+    file.account
+        .into_iter()
+        .map(|e| Account {
+            botpassword_user: format!("{}@{}", e.name, e.botpassword_appid),
+            name: e.name,
+            groups: e.groups,
+            password: e.password,
+            botpassword_secret: e.botpassword_secret,
+        })
+        .collect()
+}
+
+/// Runs `scripts/testwiki ARGS`; Err carries its stderr.
+fn script(args: &[&str]) -> Result<(), String> {
+    let out = Command::new(SCRIPT)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {SCRIPT}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`scripts/testwiki {}` failed ({}):\n{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
