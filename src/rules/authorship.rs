@@ -226,7 +226,11 @@ pub fn single_author(ctx: &Context) -> RuleOutcome {
     RuleOutcome::new(
         rule,
         Outcome::Pass,
-        format!("all {revisions} revision(s) are by `{author}`{note}"),
+        if note.is_empty() {
+            format!("all {revisions} revision(s) are by `{author}`")
+        } else {
+            format!("`{author}` is the only author of the {revisions} revision(s){note}")
+        },
     )
 }
 
