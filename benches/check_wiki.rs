@@ -7,36 +7,16 @@
 mod support;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
-use support::{account, TestWiki};
+use support::{adminibot, TestWiki};
 
 fn bench(c: &mut Criterion) {
     let wiki = TestWiki::start();
-    let dir = tempfile::tempdir().unwrap();
-    let bot = account("AdminBot");
-    let secret = dir.path().join("bot.secret");
-    std::fs::write(&secret, &bot.botpassword_secret).unwrap();
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let config = dir.path().join("adminibot.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[wiki]\nname = \"localtest\"\napi = \"{}\"\npolicy = \"{}/policies/localtest.toml\"\n[bot]\nusername = \"{}\"\npassword_file = \"bot.secret\"\n",
-            wiki.api,
-            env!("CARGO_MANIFEST_DIR"),
-            bot.botpassword_user
-        ),
-    )
-    .unwrap();
+    let config = wiki.adminibot_config(true);
     let check = |title: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_adminibot"))
-            .arg("--config")
-            .arg(&config)
-            .args(["check", title, "--as", "Alice", "--format", "json"])
-            .env_remove("ADMINIBOT_BOT_PASSWORD")
-            .output()
-            .expect("run adminibot");
+        let out = adminibot(
+            &config.path,
+            &["check", title, "--as", "Alice", "--format", "json"],
+        );
         assert!(
             out.status.code().is_some_and(|c| c <= 1),
             "{}",

@@ -8,55 +8,10 @@ mod support;
 
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use support::{account, TestWiki};
+use std::path::Path;
+use support::{account, adminibot, TestWiki};
 
 const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/localtest.toml");
-
-/// A config folder for one wiki: `adminibot.toml` and the bot's 0600 secret.
-struct Setup {
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-fn setup(wiki: &TestWiki, with_bot: bool) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let bot = account("AdminBot");
-    let secret = dir.path().join("bot.secret");
-    std::fs::write(&secret, &bot.botpassword_secret).unwrap();
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let bot_section = if with_bot {
-        format!(
-            "[bot]\nusername = \"{}\"\npassword_file = \"bot.secret\"\n",
-            bot.botpassword_user
-        )
-    } else {
-        String::new()
-    };
-    let config = dir.path().join("adminibot.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[wiki]\nname = \"localtest\"\napi = \"{}\"\npolicy = \"{POLICY}\"\n{bot_section}",
-            wiki.api
-        ),
-    )
-    .unwrap();
-    Setup { _dir: dir, config }
-}
-
-fn adminibot(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_adminibot"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("ADMINIBOT_BOT_PASSWORD")
-        .env_remove("ADMINIBOT_USERNAME")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run adminibot")
-}
 
 /// Runs `check` as JSON; returns the exit code and the single result.
 fn check(config: &Path, title: &str, who: &str, tier: &str, action: &str) -> (i32, Value) {
@@ -98,8 +53,8 @@ fn expect(
     failing: &[&str],
 ) -> Value {
     let wiki = TestWiki::start();
-    let setup = setup(&wiki, true);
-    let (code, result) = check(&setup.config, title, who, tier, action);
+    let setup = wiki.adminibot_config(true);
+    let (code, result) = check(&setup.path, title, who, tier, action);
     assert_eq!(result["decision"], decision, "{result:#}");
     assert_eq!(failing_rules(&result), failing, "{result:#}");
     let expected_code = match decision {
@@ -197,7 +152,7 @@ fn the_wiki_normalises_titles_and_single_author_evidence_names_revisions() {
 #[test]
 fn bad_titles_and_users_are_usage_errors() {
     let wiki = TestWiki::start();
-    let setup = setup(&wiki, true);
+    let setup = wiki.adminibot_config(true);
     for (title, who, needle) in [
         ("Foo#Section", "Alice", "names a section"),
         ("Special:Random", "Alice", "special page"),
@@ -207,7 +162,7 @@ fn bad_titles_and_users_are_usage_errors() {
         ("Talk:File:X", "Alice", "not a valid title"),
         ("Alice draft", "Nobody at all", "no user `Nobody at all`"),
     ] {
-        let (code, result) = check(&setup.config, title, who, "self", "delete");
+        let (code, result) = check(&setup.path, title, who, "self", "delete");
         assert_eq!(code, 2, "{title}: {result:#}");
         assert_eq!(result["decision"], "failed", "{title}: {result:#}");
         let error = result["error"].as_str().unwrap();
@@ -219,14 +174,14 @@ fn bad_titles_and_users_are_usage_errors() {
 #[test]
 fn a_check_costs_at_most_three_requests_after_login() {
     let wiki = TestWiki::start();
-    let setup = setup(&wiki, true);
+    let setup = wiki.adminibot_config(true);
     for (title, limit) in [
         ("Long history", 3),
         ("Former redirect", 3),
         ("Alice draft", 3),
     ] {
         let before = wiki.request_count();
-        let (code, result) = check(&setup.config, title, "Alice", "self", "delete");
+        let (code, result) = check(&setup.path, title, "Alice", "self", "delete");
         assert!(code <= 1, "{result:#}");
         let used = wiki.request_count() - before;
         // Login is two requests: a login token and `action=login`.
@@ -237,7 +192,7 @@ fn a_check_costs_at_most_three_requests_after_login() {
         );
         eprintln!("{title}: {used} HTTP requests ({} after login)", used - 2);
     }
-    let (_, long) = check(&setup.config, "Long history", "Alice", "self", "delete");
+    let (_, long) = check(&setup.path, "Long history", "Alice", "self", "delete");
     let single = long["rules"]
         .as_array()
         .unwrap()
@@ -254,9 +209,9 @@ fn a_check_costs_at_most_three_requests_after_login() {
 #[test]
 fn without_bot_credentials_deleted_history_is_doubt() {
     let wiki = TestWiki::start();
-    let setup = setup(&wiki, false);
+    let setup = wiki.adminibot_config(false);
     let (code, result) = check(
-        &setup.config,
+        &setup.path,
         "Draft:Alice sandbox",
         "Alice",
         "self",
@@ -280,8 +235,8 @@ fn without_bot_credentials_deleted_history_is_doubt() {
 #[test]
 fn text_output_explains_every_rule() {
     let wiki = TestWiki::start();
-    let setup = setup(&wiki, true);
-    let out = adminibot(&setup.config, &["check", "Shared page", "--as", "Alice"]);
+    let setup = wiki.adminibot_config(true);
+    let out = adminibot(&setup.path, &["check", "Shared page", "--as", "Alice"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -301,9 +256,9 @@ fn text_output_explains_every_rule() {
 #[test]
 fn an_unreachable_wiki_is_exit_3() {
     let wiki = TestWiki::start();
-    let setup = setup(&wiki, true);
+    let setup = wiki.adminibot_config(true);
     drop(wiki);
-    let out = adminibot(&setup.config, &["check", "Alice draft", "--as", "Alice"]);
+    let out = adminibot(&setup.path, &["check", "Alice draft", "--as", "Alice"]);
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -321,11 +276,11 @@ fn an_unreachable_wiki_is_exit_3() {
 #[test]
 fn a_readable_bot_secret_is_refused_before_any_request() {
     let wiki = TestWiki::start();
-    let setup = setup(&wiki, true);
-    let secret = setup.config.parent().unwrap().join("bot.secret");
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let setup = wiki.adminibot_config(true);
+    let secret = &setup.bot_secret;
+    std::fs::set_permissions(secret, std::fs::Permissions::from_mode(0o644)).unwrap();
     let before = wiki.request_count();
-    let out = adminibot(&setup.config, &["check", "Alice draft", "--as", "Alice"]);
+    let out = adminibot(&setup.path, &["check", "Alice draft", "--as", "Alice"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -339,10 +294,10 @@ fn a_readable_bot_secret_is_refused_before_any_request() {
 #[test]
 fn a_wrong_bot_password_is_a_clear_login_error() {
     let wiki = TestWiki::start();
-    let setup = setup(&wiki, true);
-    let secret = setup.config.parent().unwrap().join("bot.secret");
-    std::fs::write(&secret, "wrongpassword0123456789abcdefghi").unwrap();
-    let out = adminibot(&setup.config, &["check", "Alice draft", "--as", "Alice"]);
+    let setup = wiki.adminibot_config(true);
+    let secret = &setup.bot_secret;
+    std::fs::write(secret, "wrongpassword0123456789abcdefghi").unwrap();
+    let out = adminibot(&setup.path, &["check", "Alice draft", "--as", "Alice"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

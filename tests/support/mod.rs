@@ -240,6 +240,70 @@ impl Drop for TestWiki {
     }
 }
 
+/// A folder with an `adminibot.toml` for one test wiki (and the bot's 0600
+/// secret), removed when dropped.
+pub struct AdminibotConfig {
+    _dir: tempfile::TempDir,
+    /// The `adminibot.toml`.
+    pub path: PathBuf,
+    /// The bot's secret file (`bot.secret`, mode 0600), even when not configured.
+    pub bot_secret: PathBuf,
+}
+
+impl TestWiki {
+    /// An `adminibot.toml` for this wiki with `policies/localtest.toml`; with
+    /// `bot`, the `[bot]` section logs in as `AdminBot@adminibot`.
+    pub fn adminibot_config(&self, bot: bool) -> AdminibotConfig {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let admin_bot = account("AdminBot");
+        let bot_secret = dir.path().join("bot.secret");
+        std::fs::write(&bot_secret, &admin_bot.botpassword_secret).expect("write secret");
+        std::fs::set_permissions(&bot_secret, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod secret");
+        let bot_section = if bot {
+            format!(
+                "[bot]\nusername = \"{}\"\npassword_file = \"bot.secret\"\n",
+                admin_bot.botpassword_user
+            )
+        } else {
+            String::new()
+        };
+        let path = dir.path().join("adminibot.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[wiki]\nname = \"localtest\"\napi = \"{}\"\npolicy = \"{}/policies/localtest.toml\"\n{bot_section}",
+                self.api,
+                env!("CARGO_MANIFEST_DIR")
+            ),
+        )
+        .expect("write adminibot.toml");
+        AdminibotConfig {
+            _dir: dir,
+            path,
+            bot_secret,
+        }
+    }
+}
+
+/// Runs the `adminibot` binary with `--config CONFIG ARGS`, with no `ADMINIBOT_*`
+/// or `RUST_LOG` inherited from the test's environment.
+pub fn adminibot(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_adminibot"));
+    command
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("RUST_LOG");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("ADMINIBOT_") {
+            command.env_remove(key);
+        }
+    }
+    command.output().expect("run adminibot")
+}
+
 /// A test account from `fixtures/accounts.toml`.
 #[derive(Debug, Clone)]
 pub struct Account {
