@@ -3,6 +3,7 @@
 //! Settings are resolved here into plain structs before any work starts. Every
 //! `ADMINIBOT_*` variable is declared in [`env`].
 
+use crate::located::FileError;
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -63,17 +64,8 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid.
-    #[error("{path}:{line}:{column}: {message}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] FileError),
     /// A secret file others could read.
     #[error("`{0}` can be read by other users, so it cannot hold a secret")]
     SecretReadable(PathBuf),
@@ -159,16 +151,8 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        let raw: RawConfig = toml::from_str(&text).map_err(|e| {
-            let offset = e.span().map_or(0, |s| s.start).min(text.len());
-            let before = &text[..offset];
-            ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line: before.matches('\n').count() + 1,
-                column: before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
-                message: e.message().to_string(),
-            }
-        })?;
+        let raw: RawConfig =
+            toml::from_str(&text).map_err(|e| FileError::from_toml(path, &text, &e))?;
         let folder = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &Path| {
             if p.is_absolute() {

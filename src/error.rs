@@ -4,7 +4,7 @@
 //! `hint:` after a blank line. No trailing period; values in backticks.
 
 use crate::config::ConfigError;
-use crate::policy::PolicyErrors;
+use crate::located::FileErrors;
 use crate::wiki::title::TitleError;
 use crate::wiki::WikiError;
 use std::fmt::Write;
@@ -40,7 +40,7 @@ pub enum Error {
     Config(#[from] ConfigError),
     /// A problem with the policy file.
     #[error("the policy file has errors:\n{0}")]
-    Policy(#[from] PolicyErrors),
+    Policy(#[from] FileErrors),
     /// A problem talking to the wiki.
     #[error(transparent)]
     Wiki(#[from] WikiError),

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod facts;
+pub mod located;
 pub mod policy;
 pub mod report;
 pub mod rules;

@@ -3,6 +3,7 @@
 //! Loading validates everything a rule will rely on, so a rule never meets a
 //! half-valid policy; errors point at `file:line:col` like `visudo -c`.
 
+use crate::located::{FileError, FileErrors};
 use crate::rules::Action;
 use crate::when::parse_duration;
 use chrono::Duration;
@@ -130,27 +131,18 @@ impl Policy {
     }
 
     /// Reads and validates a policy file.
-    pub fn load(path: &Path) -> Result<Policy, PolicyErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyErrors {
-            errors: vec![PolicyError {
-                path: path.to_path_buf(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read the policy file: {e}"),
-                source_line: String::new(),
-            }],
-        })?;
+    pub fn load(path: &Path) -> Result<Policy, FileErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| FileError::unreadable(path, &e))?;
         Policy::parse(path, &text)
     }
 
     /// Validates policy text; `path` is only used in messages.
-    pub fn parse(path: &Path, text: &str) -> Result<Policy, PolicyErrors> {
+    pub fn parse(path: &Path, text: &str) -> Result<Policy, FileErrors> {
         let located = |span: Option<Range<usize>>, message: String| {
-            PolicyError::at(path, text, span.map_or(0, |s| s.start), message)
+            FileError::at_span(path, text, span, message)
         };
-        let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyErrors {
-            errors: vec![located(e.span(), e.message().to_string())],
-        })?;
+        let raw: RawPolicy =
+            toml::from_str(text).map_err(|e| FileError::from_toml(path, text, &e))?;
 
         let mut errors = Vec::new();
         let mut recency = BTreeMap::new();
@@ -216,7 +208,7 @@ impl Policy {
             }
         }
         if !errors.is_empty() {
-            return Err(PolicyErrors { errors });
+            return Err(FileErrors { errors });
         }
         Ok(Policy {
             path: path.to_path_buf(),
@@ -312,65 +304,6 @@ impl<'de> Deserialize<'de> for DurationField {
     }
 }
 
-/// One problem in a policy file, located like a compiler error.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PolicyError {
-    /// The file.
-    pub path: PathBuf,
-    /// 1-based line; 0 when the problem is the whole file.
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-    /// What is wrong, and what to write instead.
-    pub message: String,
-    /// The offending line, to show under the message.
-    pub source_line: String,
-}
-
-impl PolicyError {
-    fn at(path: &Path, text: &str, offset: usize, message: String) -> Self {
-        let offset = offset.min(text.len());
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = text[line_start..offset].chars().count() + 1;
-        let source_line = text[line_start..].lines().next().unwrap_or("").to_string();
-        PolicyError {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message,
-            source_line,
-        }
-    }
-}
-
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.path.display(), self.message)
-        } else {
-            write!(
-                f,
-                "{}:{}:{}: {}\n  | {}",
-                self.path.display(),
-                self.line,
-                self.column,
-                self.message,
-                self.source_line
-            )
-        }
-    }
-}
-
-/// Every problem found in one policy file.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}", self.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
-pub struct PolicyErrors {
-    /// The problems, in file order where known.
-    pub errors: Vec<PolicyError>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,7 +329,7 @@ author_request = ["Db-author"]
 2 = { delete = "unlimited", undelete = "3d" }
 "#;
 
-    fn parse(text: &str) -> Result<Policy, PolicyErrors> {
+    fn parse(text: &str) -> Result<Policy, FileErrors> {
         Policy::parse(Path::new("p.toml"), text)
     }
 

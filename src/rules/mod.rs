@@ -73,6 +73,28 @@ impl fmt::Display for Tier {
     }
 }
 
+impl std::str::FromStr for Tier {
+    type Err = String;
+
+    /// Parses the names used on the command line and in the store (`not-self`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        <Tier as clap::ValueEnum>::from_str(text, false).map_err(|_| {
+            format!("unknown tier `{text}`: use self, not-self, retired-admin or extended")
+        })
+    }
+}
+
+impl std::str::FromStr for Action {
+    type Err = String;
+
+    /// Parses the names used on the command line and in charters (`delete-redirect`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        <Action as clap::ValueEnum>::from_str(text, false).map_err(|_| {
+            format!("unknown action `{text}`: use delete, undelete or delete-redirect")
+        })
+    }
+}
+
 /// The person the action is for, as the wiki knows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requester {
@@ -434,6 +456,20 @@ pub(crate) mod testkit;
 mod tests {
     use super::testkit::*;
     use super::*;
+
+    #[test]
+    fn tiers_and_actions_parse_their_display_names() {
+        for tier in [Tier::Own, Tier::NotSelf, Tier::RetiredAdmin, Tier::Extended] {
+            assert_eq!(tier.to_string().parse::<Tier>(), Ok(tier));
+        }
+        for action in [Action::Delete, Action::Undelete, Action::DeleteRedirect] {
+            assert_eq!(action.to_string().parse::<Action>(), Ok(action));
+        }
+        assert!("admin"
+            .parse::<Tier>()
+            .unwrap_err()
+            .contains("unknown tier"));
+    }
 
     #[test]
     fn behalf_reason_round_trips() {
