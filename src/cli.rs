@@ -58,6 +58,180 @@ pub enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Grant a tier to a user (administrators; see the tier table in --help of `list`).
+    ///
+    /// `self` by any administrator; `not-self` and `retired-admin` only by
+    /// administrators a bureaucrat appointed as issuers (`adminibot issuers`);
+    /// `extended` by a bureaucrat or an appointed administrator. `not-self` and
+    /// `extended` need `--charter`. A `retired-admin` grant waits for a bureaucrat's
+    /// `adminibot approve` unless a bureaucrat issued it, and only goes to users the
+    /// rights log shows were once administrators. Your groups are read from the wiki.
+    ///
+    /// Example: adminibot grant --user Alice --tier self --reason "rollbacker in good standing"
+    Grant(GrantArgs),
+    /// Approve a pending `retired-admin` grant (bureaucrats).
+    Approve {
+        /// The grant's number, as `adminibot list` shows it
+        grant_id: i64,
+    },
+    /// Revoke a user's grants (any administrator; bureaucrats too for `retired-admin`).
+    Revoke {
+        /// Whose grants
+        #[arg(long, value_name = "USER")]
+        user: String,
+        /// Only grants of this tier [default: every grant in force]
+        #[arg(long, value_enum)]
+        tier: Option<Tier>,
+        /// Why, for the audit log
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+    },
+    /// Stop a user from using adminibot for a while (administrators, emergencies).
+    Suspend {
+        /// Who
+        #[arg(long, value_name = "USER")]
+        user: String,
+        /// Until when: a duration from now (`2h`, `7d`) or an RFC 3339 time [default: until lifted]
+        #[arg(long, value_name = "WHEN")]
+        until: Option<String>,
+        /// Why, for the audit log and the user
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Lift a suspension (administrators).
+    Unsuspend {
+        /// Who
+        #[arg(long, value_name = "USER")]
+        user: String,
+    },
+    /// Emergency off: nobody's request is acted on until an administrator resumes.
+    /// Anyone with a valid, unblocked login may press it.
+    Stop {
+        /// Why, for the audit log and everyone refused meanwhile
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Turn adminibot back on after `stop` (administrators).
+    Resume,
+    /// Who may issue which tier (bureaucrats appoint and remove).
+    #[command(subcommand)]
+    Issuers(IssuersCommand),
+    /// Pages and users adminibot never acts on, with exceptions (administrators).
+    #[command(subcommand)]
+    Blocklist(BlocklistCommand),
+    /// What may I (or USER) do, like `sudo -l`: each grant, its charter and expiry,
+    /// and why it is or is not in force now.
+    List {
+        /// Whose grants [default: yours, from your login]
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+    },
+    /// The local audit log: every grant, revocation, suspension, stop and request.
+    Audit(AuditArgs),
+}
+
+/// Arguments of `adminibot grant`.
+#[derive(Debug, clap::Args)]
+pub struct GrantArgs {
+    /// Who receives the grant
+    #[arg(long, value_name = "USER")]
+    pub user: String,
+    /// The tier
+    #[arg(long, value_enum)]
+    pub tier: Tier,
+    /// The charter file (`charters/*.toml`); required for `not-self` and `extended`
+    #[arg(long, value_name = "FILE")]
+    pub charter: Option<PathBuf>,
+    /// When the grant ends: a duration from now (`30d`) or an RFC 3339 time [default: never, or the charter's end]
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// Why, for the audit log
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+}
+
+/// `adminibot issuers ...`
+#[derive(Debug, Subcommand)]
+pub enum IssuersCommand {
+    /// Appoint USER to issue TIER (bureaucrats).
+    Add {
+        /// Who
+        user: String,
+        /// Which tier they may issue
+        #[arg(long, value_enum)]
+        tier: Tier,
+    },
+    /// Withdraw an appointment (bureaucrats).
+    Remove {
+        /// Who
+        user: String,
+        /// Which tier
+        #[arg(long, value_enum)]
+        tier: Tier,
+    },
+    /// Show every appointment.
+    List,
+}
+
+/// `adminibot blocklist ...`
+#[derive(Debug, Subcommand)]
+pub enum BlocklistCommand {
+    /// Add a page (or a prefix ending in `*`, like `User:Alice/*`) or a user.
+    Add {
+        #[command(flatten)]
+        target: BlockTargetArgs,
+        /// Why, for the audit log and the refused requester
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+    },
+    /// Remove an entry.
+    Remove {
+        #[command(flatten)]
+        target: BlockTargetArgs,
+    },
+    /// Show every entry and exception.
+    List,
+}
+
+/// What a blocklist entry names: exactly one of `--page` and `--user`.
+#[derive(Debug, clap::Args)]
+pub struct BlockTargetArgs {
+    /// A page title, or a prefix ending in `*`
+    #[arg(
+        long,
+        value_name = "TITLE",
+        conflicts_with = "user",
+        required_unless_present = "user"
+    )]
+    pub page: Option<String>,
+    /// A user name
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// An exception: let this page or user through although an entry matches it
+    #[arg(long)]
+    pub exception: bool,
+}
+
+/// Arguments of `adminibot audit`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    /// Only rows by or about USER
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Only rows since WHEN: a duration back from now (`90m`, `7d`) or an RFC 3339 time
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// `verify`: walk the hash chain; exit 0 with the head hash, or 1 naming the first broken row
+    #[command(subcommand)]
+    pub verify: Option<AuditCommand>,
+}
+
+/// `adminibot audit verify`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and name the first broken row.
+    Verify,
 }
 
 /// Arguments of `adminibot check`.
@@ -75,9 +249,10 @@ pub struct CheckArgs {
     #[arg(long = "as", value_name = "USER")]
     pub as_user: Option<String>,
 
-    /// The permission tier to evaluate under
-    #[arg(long, value_enum, default_value_t = Tier::Own)]
-    pub tier: Tier,
+    /// Evaluate under this tier only [default: the least privileged of USER's grants
+    /// that covers the request; `self` when no `[store]` is configured]
+    #[arg(long, value_enum)]
+    pub tier: Option<Tier>,
 }
 
 /// `adminibot policy ...`

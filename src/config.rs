@@ -66,6 +66,9 @@ pub enum ConfigError {
     /// The file is not valid.
     #[error(transparent)]
     Invalid(#[from] FileError),
+    /// The command needs the caller's own login and none was given.
+    #[error("this command needs your own wiki login: set `ADMINIBOT_USERNAME` to your BotPassword name (`You@app`) and `ADMINIBOT_PASSWORD_FILE` (or `ADMINIBOT_PASSWORD`)")]
+    NoCallerLogin,
     /// A secret file others could read.
     #[error("`{0}` can be read by other users, so it cannot hold a secret")]
     SecretReadable(PathBuf),
@@ -194,6 +197,24 @@ impl Config {
             Some(file) => Ok(Some((bot.username.clone(), read_secret_file(file)?))),
             None => Ok(None),
         }
+    }
+}
+
+/// The caller's own BotPassword login: `$ADMINIBOT_USERNAME` with the secret in
+/// `$ADMINIBOT_PASSWORD_FILE` (mode 0600) or `$ADMINIBOT_PASSWORD`.
+pub fn caller_login() -> Result<(String, Secret), ConfigError> {
+    let username = std::env::var(env::USERNAME)
+        .ok()
+        .filter(|u| !u.trim().is_empty());
+    let Some(username) = username else {
+        return Err(ConfigError::NoCallerLogin);
+    };
+    if let Some(file) = std::env::var_os(env::PASSWORD_FILE).filter(|f| !f.is_empty()) {
+        return Ok((username, read_secret_file(Path::new(&file))?));
+    }
+    match std::env::var(env::PASSWORD) {
+        Ok(secret) if !secret.is_empty() => Ok((username, Secret::new(secret))),
+        _ => Err(ConfigError::NoCallerLogin),
     }
 }
 

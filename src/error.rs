@@ -5,6 +5,7 @@
 
 use crate::config::ConfigError;
 use crate::located::FileErrors;
+use crate::store::StoreError;
 use crate::wiki::title::TitleError;
 use crate::wiki::WikiError;
 use std::fmt::Write;
@@ -18,7 +19,7 @@ pub enum ExitStatus {
     Refused = 1,
     /// Usage or configuration error; nothing changed.
     Usage = 2,
-    /// Wiki or network error; nothing changed, safe to retry.
+    /// Wiki, network or busy-store error; nothing changed, safe to retry.
     Wiki = 3,
 }
 
@@ -44,13 +45,37 @@ pub enum Error {
     /// A problem talking to the wiki.
     #[error(transparent)]
     Wiki(#[from] WikiError),
+    /// A problem with the local store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The caller lacks the authority for this command.
+    #[error("{0}")]
+    Denied(String),
+    /// The login belongs to someone else than `ADMINIBOT_USERNAME` says.
+    #[error("`ADMINIBOT_USERNAME` names `{claimed}`, but the wiki says this login is `{proven}`")]
+    IdentityMismatch {
+        /// The name in the environment.
+        claimed: String,
+        /// The name the wiki proved.
+        proven: String,
+    },
+    /// The command needs `[store]` in the config.
+    #[error("`{}` has no `[store]` section, and this command needs the local store", .0.display())]
+    NoStore(std::path::PathBuf),
 }
 
 impl Error {
     /// The exit status this failure maps to.
     pub fn status(&self) -> ExitStatus {
         match self {
-            Error::Usage(_) | Error::Config(_) | Error::Policy(_) => ExitStatus::Usage,
+            Error::Denied(_) => ExitStatus::Refused,
+            Error::Store(StoreError::Sqlite(e)) if is_busy(e) => ExitStatus::Wiki,
+            Error::Usage(_)
+            | Error::Config(_)
+            | Error::Policy(_)
+            | Error::Store(_)
+            | Error::IdentityMismatch { .. }
+            | Error::NoStore(_) => ExitStatus::Usage,
             Error::Wiki(
                 WikiError::Title(_) | WikiError::UnknownUser(_) | WikiError::Login { .. },
             ) => ExitStatus::Usage,
@@ -85,6 +110,13 @@ impl Error {
             _ => return None,
         })
     }
+}
+
+fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Renders an error for stderr: message, causes, hint.

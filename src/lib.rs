@@ -5,8 +5,10 @@
 //! [`rules::Verdict`]) and [`report`] (text and JSON for people and scripts).
 //! [`error`] maps every failure to one message and exit code.
 
-pub mod check;
+pub mod authority;
+pub mod charter;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod facts;
@@ -14,5 +16,7 @@ pub mod located;
 pub mod policy;
 pub mod report;
 pub mod rules;
+pub mod session;
+pub mod store;
 pub mod when;
 pub mod wiki;

@@ -1,18 +1,22 @@
-//! The `adminibot` binary: parse, run, map the outcome to an exit code.
+//! The `adminibot` binary: parse, run, print, map the outcome to an exit code.
 
-use adminibot::check::{check, policy_check};
-use adminibot::cli::{Cli, Command, Format, PolicyCommand};
-use adminibot::config;
-use adminibot::error::{render, Error, ExitStatus};
-use adminibot::report::{overall_status, render_text, to_json};
+use adminibot::cli::{Cli, Format};
+use adminibot::commands;
+use adminibot::error::render;
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let status = match run(&cli) {
-        Ok(status) => status,
+    let status = match commands::run(&cli) {
+        Ok(output) => {
+            match cli.format {
+                Format::Json => println!("{}", output.json),
+                Format::Text => print!("{}", output.text),
+            }
+            output.status
+        }
         Err(err) => {
             if cli.format == Format::Json {
                 println!(
@@ -25,35 +29,6 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(status.code())
-}
-
-fn run(cli: &Cli) -> Result<ExitStatus, Error> {
-    match &cli.command {
-        Command::Check(args) => {
-            let config_path = config::locate(cli.config.as_deref())?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-            let reports = runtime.block_on(check(&config_path, args))?;
-            match cli.format {
-                Format::Json => println!("{}", to_json(&reports)),
-                Format::Text => print!("{}", render_text(&reports)),
-            }
-            Ok(overall_status(&reports))
-        }
-        Command::Policy(PolicyCommand::Check { file }) => {
-            let policy = policy_check(cli.config.as_deref(), file.as_deref())?;
-            match cli.format {
-                Format::Json => println!(
-                    "{}",
-                    serde_json::json!({ "results": [], "policy": policy.path, "valid": true })
-                ),
-                Format::Text => println!("{}: ok", policy.path.display()),
-            }
-            Ok(ExitStatus::Success)
-        }
-    }
 }
 
 /// Diagnostics go to stderr; `-v` shows requests, `-vv` everything; `RUST_LOG` overrides.

@@ -13,8 +13,6 @@ pub struct PageReport {
     pub requested: String,
     /// The action asked for.
     pub action: Action,
-    /// The tier it was judged under.
-    pub tier: Tier,
     /// The verdict, or why none could be reached.
     pub result: Result<Judged, Error>,
 }
@@ -30,6 +28,10 @@ pub struct Judged {
     pub latest_revid: Option<u64>,
     /// The requester, as the wiki spells the name.
     pub requester: String,
+    /// The tier the safety rules were run for.
+    pub tier: Tier,
+    /// Why the authority gate was not run, if it was not.
+    pub authority_note: Option<String>,
     /// The wiki's clock when the facts were read.
     pub evaluated_at: Timestamp,
     /// The rules' outcomes.
@@ -89,11 +91,10 @@ pub fn render_text(reports: &[PageReport]) -> String {
             Err(err) => {
                 let _ = writeln!(
                     out,
-                    "{}: {} ({} under tier {})",
+                    "{}: {} ({})",
                     report.requested,
                     report.decision(),
-                    report.action,
-                    report.tier
+                    report.action
                 );
                 for line in render(err).lines() {
                     if line.is_empty() {
@@ -116,7 +117,7 @@ pub fn render_text(reports: &[PageReport]) -> String {
                     },
                     report.action,
                     judged.requester,
-                    report.tier
+                    judged.tier
                 );
                 for o in &judged.verdict.outcomes {
                     let _ = writeln!(
@@ -135,6 +136,9 @@ pub fn render_text(reports: &[PageReport]) -> String {
                             evidence_text(&o.evidence)
                         );
                     }
+                }
+                if let Some(note) = &judged.authority_note {
+                    let _ = writeln!(out, "  note: {note}");
                 }
                 if judged.verdict.decision() == Decision::Refused {
                     let _ = writeln!(
@@ -179,7 +183,6 @@ pub fn to_json(reports: &[PageReport]) -> Value {
             let mut entry = json!({
                 "title": report.requested,
                 "action": report.action,
-                "tier": report.tier,
                 "decision": report.decision(),
                 "request_id": Value::Null,
             });
@@ -188,6 +191,8 @@ pub fn to_json(reports: &[PageReport]) -> Value {
                     entry["title"] = json!(judged.title);
                     entry["requested_title"] = json!(report.requested);
                     entry["requester"] = json!(judged.requester);
+                    entry["tier"] = json!(judged.tier);
+                    entry["authority_checked"] = json!(judged.authority_note.is_none());
                     entry["page_id"] = json!(judged.page_id);
                     entry["latest_revid"] = json!(judged.latest_revid);
                     entry["flagged"] = json!(judged.verdict.flagged());
@@ -238,12 +243,15 @@ mod tests {
             PageReport {
                 requested: "shared_page".into(),
                 action: Action::Delete,
-                tier: Tier::Own,
                 result: Ok(Judged {
                     title: facts.title.clone(),
                     page_id: facts.page_id,
                     latest_revid: facts.latest_revid,
                     requester: "Alice".into(),
+                    tier: Tier::Own,
+                    authority_note: Some(
+                        "authority not checked: `adminibot.toml` has no `[store]`".into(),
+                    ),
                     evaluated_at: now(),
                     verdict,
                 }),
@@ -251,7 +259,6 @@ mod tests {
             PageReport {
                 requested: "Foo#Bar".into(),
                 action: Action::Delete,
-                tier: Tier::Own,
                 result: Err(WikiError::Title(TitleError::Fragment("Foo#Bar".into())).into()),
             },
         ]

@@ -1,7 +1,25 @@
 //! Durations and points in time as users write them: `90m`, `2h`, `7d`, or RFC 3339.
 
 use crate::facts::Timestamp;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+
+/// The time to use instead of the wiki's or the machine's clock: `ADMINIBOT_NOW`
+/// (RFC 3339) in builds with the `test-hooks` feature, never otherwise.
+pub fn clock_override() -> Option<Timestamp> {
+    if !cfg!(feature = "test-hooks") {
+        return None;
+    }
+    let text = std::env::var("ADMINIBOT_NOW").ok()?;
+    let at = DateTime::parse_from_rfc3339(&text)
+        .unwrap_or_else(|e| panic!("ADMINIBOT_NOW=`{text}` is not RFC 3339: {e}"));
+    Some(at.with_timezone(&Utc))
+}
+
+/// Now, by the machine's clock (or the test override), in whole seconds like the
+/// wiki's own timestamps, so a grant made this second counts in a check this second.
+pub fn now() -> Timestamp {
+    clock_override().unwrap_or_else(|| Utc::now().trunc_subsecs(0))
+}
 
 /// Parses a duration such as `30s`, `90m`, `2h`, `7d` or `2w`.
 ///
@@ -42,6 +60,26 @@ pub fn parse_when(text: &str, now: Timestamp) -> Result<Timestamp, String> {
     parse_duration(text)
         .map(|ago| now - ago)
         .map_err(|e| format!("{e}, or give an RFC 3339 time like `2026-11-21T00:00:00Z`"))
+}
+
+/// Parses a deadline: a duration forward from `now` (`30d`) or an RFC 3339 time,
+/// which must lie in the future.
+pub fn parse_deadline(text: &str, now: Timestamp) -> Result<Timestamp, String> {
+    let at = match DateTime::parse_from_rfc3339(text.trim()) {
+        Ok(at) => at.with_timezone(&Utc),
+        Err(_) => parse_duration(text)
+            .map(|ahead| now + ahead)
+            .map_err(|e| format!("{e}, or give an RFC 3339 time like `2027-01-01T00:00:00Z`"))?,
+    };
+    if at <= now {
+        return Err(format!("`{text}` is not in the future"));
+    }
+    Ok(at)
+}
+
+/// Renders a moment the way the wiki and the audit log do (`2026-11-21T12:00:00Z`).
+pub fn format_time(at: Timestamp) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Renders a duration the way users write them (`3d`, `10m`, `1d 2h`).
@@ -95,6 +133,22 @@ mod tests {
             "2026-11-20T00:00:00+00:00"
         );
         assert!(parse_when("yesterday", now).is_err());
+    }
+
+    #[test]
+    fn deadlines_lie_ahead() {
+        let now = DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(parse_deadline("2d", now).unwrap(), now + Duration::days(2));
+        assert_eq!(
+            format_time(parse_deadline("2027-01-01T00:00:00Z", now).unwrap()),
+            "2027-01-01T00:00:00Z"
+        );
+        assert!(parse_deadline("2020-01-01T00:00:00Z", now)
+            .unwrap_err()
+            .contains("not in the future"));
+        assert!(parse_deadline("0m", now).is_err());
     }
 
     #[test]

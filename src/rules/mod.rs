@@ -121,6 +121,9 @@ pub struct Request {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleName {
+    /// A grant in force covers the request, and nothing stops it (stop switch,
+    /// suspension, block, blocklist).
+    Authority,
     /// The tier may do this action at all.
     TierCoversAction,
     /// The page exists (delete) or is deleted (undelete).
@@ -151,6 +154,7 @@ impl RuleName {
     /// The name as written in reports (`single_author`).
     pub fn as_str(self) -> &'static str {
         match self {
+            RuleName::Authority => "authority",
             RuleName::TierCoversAction => "tier_covers_action",
             RuleName::PageExists => "page_exists",
             RuleName::SingleAuthor => "single_author",
@@ -406,7 +410,9 @@ pub struct Context<'a> {
 
 fn run(rule: RuleName, ctx: &Context) -> RuleOutcome {
     match rule {
-        RuleName::TierCoversAction => RuleOutcome::new(rule, Outcome::Pass, "covered"),
+        RuleName::Authority | RuleName::TierCoversAction => {
+            unreachable!("`{rule}` is decided before the safety rules run")
+        }
         RuleName::PageExists => deletion::page_exists(ctx),
         RuleName::SingleAuthor => authorship::single_author(ctx),
         RuleName::Recent => recency::recent(ctx),

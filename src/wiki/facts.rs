@@ -7,12 +7,12 @@
 //! first page the title ever redirected to; each further redirect target costs
 //! one more request. So a page with under 500 revisions costs 2 or 3 requests.
 
-use super::title::{precheck, TitleError};
-use super::{Wiki, WikiError};
+use super::title::{normalise, precheck, TitleError};
+use super::users::block_reason;
+use super::{parse_timestamp, Wiki, WikiError};
 use crate::facts::{LogEvent, PageFacts, Protection, Revision, TargetHistory, Timestamp};
 use crate::rules::redirects::redirect_target;
 use crate::rules::Requester;
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -23,6 +23,8 @@ pub struct Fetched {
     pub facts: PageFacts,
     /// The requester, resolved to a user id.
     pub requester: Requester,
+    /// The requester's block reason, if they are blocked on the wiki now.
+    pub requester_blocked: Option<String>,
     /// The wiki's clock at the time of the read (`curtimestamp`).
     pub server_time: Timestamp,
 }
@@ -83,7 +85,7 @@ pub async fn fetch(
     if namespace < 0 {
         return Err(TitleError::Special(normalised).into());
     }
-    let server_time = timestamp(&response["curtimestamp"])?;
+    let server_time = parse_timestamp(&response["curtimestamp"])?;
     let exists = page["missing"].as_bool() != Some(true);
     let mut facts = PageFacts {
         title: normalised,
@@ -128,15 +130,15 @@ pub async fn fetch(
     // Request 2: the editors' groups and the requester, with the first target.
     let mut params = vec![
         param("ususers", users.join("|")),
-        param("usprop", "groups"),
+        param("usprop", "groups|blockinfo"),
         param("list", "users"),
     ];
     if let Some(first) = targets.first() {
         params = target_params(first, with_deleted, params);
     }
     let answer = wiki.query(&params).await?;
-    let (requester, bots) = read_users(&answer["query"]["users"], options)?;
-    facts.bot_editors = bots;
+    let users = read_users(&answer["query"]["users"], options)?;
+    facts.bot_editors = users.bots;
     if let Some(first) = targets.first() {
         facts
             .redirect_targets
@@ -152,27 +154,22 @@ pub async fn fetch(
     }
     Ok(Fetched {
         facts,
-        requester,
+        requester: users.requester,
+        requester_blocked: users.requester_blocked,
         server_time,
     })
 }
 
 /// Asks the wiki why `letitle` refused `title`.
 async fn explain_bad_title(wiki: &Wiki, title: &str) -> WikiError {
-    let answer = match wiki.query(&[param("titles", title)]).await {
-        Ok(answer) => answer,
-        Err(err) => return err,
-    };
-    let query = &answer["query"];
-    if query["interwiki"].as_array().is_some_and(|a| !a.is_empty()) {
-        return TitleError::Interwiki(title.to_string()).into();
+    match normalise(wiki, title).await {
+        Err(err) => err,
+        Ok(_) => TitleError::Invalid {
+            title: title.to_string(),
+            reason: "the wiki refused it as a log title".to_string(),
+        }
+        .into(),
     }
-    let reason = text(&query["pages"][0]["invalidreason"]).unwrap_or("the wiki refused it");
-    TitleError::Invalid {
-        title: title.to_string(),
-        reason: reason.to_string(),
-    }
-    .into()
 }
 
 async fn composite_query(wiki: &Wiki, title: &str, with_deleted: bool) -> Result<Value, WikiError> {
@@ -309,7 +306,7 @@ fn read_target(
     let page = &answer["query"]["pages"][0];
     let first = |key: &str| -> Result<Option<Timestamp>, WikiError> {
         match page[key].get(0) {
-            Some(rev) => timestamp(&rev["timestamp"]).map(Some),
+            Some(rev) => parse_timestamp(&rev["timestamp"]).map(Some),
             None => Ok(None),
         }
     };
@@ -322,7 +319,7 @@ fn read_target(
         let kind = text(&event["type"]).unwrap_or("");
         let action = text(&event["action"]).unwrap_or("");
         if kind == "move" || (kind == "delete" && action == "delete") {
-            departures.push(timestamp(&event["timestamp"])?);
+            departures.push(parse_timestamp(&event["timestamp"])?);
         }
     }
     Ok(TargetHistory {
@@ -335,59 +332,51 @@ fn read_target(
     })
 }
 
-fn read_users(
-    users: &Value,
-    options: &FetchOptions,
-) -> Result<(Requester, BTreeSet<String>), WikiError> {
+/// The requester (always the first name asked for), their block, and which of the
+/// users are bots now.
+struct Users {
+    requester: Requester,
+    requester_blocked: Option<String>,
+    bots: BTreeSet<String>,
+}
+
+fn read_users(users: &Value, options: &FetchOptions) -> Result<Users, WikiError> {
     let list = users
         .as_array()
         .ok_or_else(|| WikiError::Unexpected("no `users` in the user lookup".into()))?;
-    let mut requester = None;
-    let mut bots = BTreeSet::new();
-    for (i, user) in list.iter().enumerate() {
-        let name = text(&user["name"]).unwrap_or_default();
-        if i == 0 {
-            let id = user["userid"]
-                .as_u64()
-                .filter(|_| user["missing"].is_null() && user["invalid"].is_null());
-            match id {
-                Some(user_id) => {
-                    requester = Some(Requester {
-                        name: name.to_string(),
-                        user_id,
-                    })
-                }
-                None => return Err(WikiError::UnknownUser(options.requester.to_string())),
-            }
-        }
-        let groups = user["groups"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str);
-        if groups
-            .into_iter()
-            .any(|g| options.bot_groups.iter().any(|b| b == g))
-        {
-            bots.insert(name.to_string());
-        }
-    }
-    requester
-        .map(|r| (r, bots))
-        .ok_or_else(|| WikiError::UnknownUser(options.requester.to_string()))
+    let first = list
+        .first()
+        .filter(|u| u["missing"].is_null() && u["invalid"].is_null())
+        .ok_or_else(|| WikiError::UnknownUser(options.requester.to_string()))?;
+    let requester = Requester {
+        name: text(&first["name"])
+            .unwrap_or(options.requester)
+            .to_string(),
+        user_id: first["userid"]
+            .as_u64()
+            .ok_or_else(|| WikiError::UnknownUser(options.requester.to_string()))?,
+    };
+    let bots = list
+        .iter()
+        .filter(|user| {
+            let mut groups = user["groups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str);
+            groups.any(|g| options.bot_groups.iter().any(|b| b == g))
+        })
+        .filter_map(|user| text(&user["name"]).map(str::to_string))
+        .collect();
+    Ok(Users {
+        requester,
+        requester_blocked: block_reason(first),
+        bots,
+    })
 }
 
 fn text(value: &Value) -> Option<&str> {
     value.as_str()
-}
-
-fn timestamp(value: &Value) -> Result<Timestamp, WikiError> {
-    let raw = value
-        .as_str()
-        .ok_or_else(|| WikiError::Unexpected(format!("expected a timestamp, got {value}")))?;
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| WikiError::Unexpected(format!("bad timestamp `{raw}`: {e}")))
 }
 
 fn revisions(list: &Value) -> Result<Vec<Revision>, WikiError> {
@@ -399,7 +388,7 @@ fn revisions(list: &Value) -> Result<Vec<Revision>, WikiError> {
             id: rev["revid"]
                 .as_u64()
                 .ok_or_else(|| WikiError::Unexpected("revision without `revid`".into()))?,
-            timestamp: timestamp(&rev["timestamp"])?,
+            timestamp: parse_timestamp(&rev["timestamp"])?,
             user: if hidden("userhidden") {
                 None
             } else {
@@ -440,7 +429,7 @@ fn protections(list: &Value) -> Result<Vec<Protection>, WikiError> {
     for p in list.as_array().into_iter().flatten() {
         let expiry = match text(&p["expiry"]) {
             Some("infinity") | Some("infinite") | None => None,
-            Some(_) => Some(timestamp(&p["expiry"])?),
+            Some(_) => Some(parse_timestamp(&p["expiry"])?),
         };
         out.push(Protection {
             kind: text(&p["type"]).unwrap_or("").to_string(),
@@ -482,7 +471,7 @@ fn log_events(list: &Value) -> Result<Vec<LogEvent>, WikiError> {
             } else {
                 text(&event["user"]).map(str::to_string)
             },
-            timestamp: timestamp(&event["timestamp"])?,
+            timestamp: parse_timestamp(&event["timestamp"])?,
             comment: if event["commenthidden"].as_bool() == Some(true) {
                 None
             } else {

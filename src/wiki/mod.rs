@@ -8,8 +8,11 @@
 
 pub mod facts;
 pub mod title;
+pub mod users;
 
 use crate::config::Secret;
+use crate::facts::Timestamp;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::cell::Cell;
 use tracing::debug;
@@ -150,4 +153,14 @@ impl Wiki {
             .await
             .map_err(|err| WikiError::from_mwapi(&self.api, err))
     }
+}
+
+/// Reads an API timestamp (`2026-11-21T12:00:00Z`).
+pub(crate) fn parse_timestamp(value: &Value) -> Result<Timestamp, WikiError> {
+    let raw = value
+        .as_str()
+        .ok_or_else(|| WikiError::Unexpected(format!("expected a timestamp, got {value}")))?;
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| WikiError::Unexpected(format!("bad timestamp `{raw}`: {e}")))
 }

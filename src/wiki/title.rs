@@ -40,6 +40,35 @@ pub enum TitleError {
     Special(String),
 }
 
+/// The title as the wiki normalises it (`draft:my_page` → `Draft:My page`),
+/// refusing invalid, interwiki and special titles.
+pub async fn normalise(wiki: &super::Wiki, title: &str) -> Result<String, super::WikiError> {
+    let title = precheck(title)?;
+    let answer = wiki.query(&[("titles".into(), title.to_string())]).await?;
+    let query = &answer["query"];
+    if query["interwiki"].as_array().is_some_and(|a| !a.is_empty()) {
+        return Err(TitleError::Interwiki(title.to_string()).into());
+    }
+    let page = &query["pages"][0];
+    if page["invalid"].as_bool() == Some(true) {
+        return Err(TitleError::Invalid {
+            title: title.to_string(),
+            reason: page["invalidreason"]
+                .as_str()
+                .unwrap_or("the wiki refused it")
+                .to_string(),
+        }
+        .into());
+    }
+    if page["ns"].as_i64().is_some_and(|ns| ns < 0) {
+        return Err(TitleError::Special(title.to_string()).into());
+    }
+    page["title"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| super::WikiError::Unexpected("no normalised title".into()))
+}
+
 /// Refuses titles that can never name a page; returns the title trimmed.
 pub fn precheck(title: &str) -> Result<&str, TitleError> {
     let trimmed = title.trim();

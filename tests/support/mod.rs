@@ -287,21 +287,51 @@ impl TestWiki {
     }
 }
 
-/// Runs the `adminibot` binary with `--config CONFIG ARGS`, with no `ADMINIBOT_*`
-/// or `RUST_LOG` inherited from the test's environment.
-pub fn adminibot(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+impl AdminibotConfig {
+    /// Adds `[store] path = "adminibot.sqlite"` beside the config.
+    pub fn with_store(self) -> Self {
+        let mut text = std::fs::read_to_string(&self.path).expect("read adminibot.toml");
+        text.push_str("[store]\npath = \"adminibot.sqlite\"\n");
+        std::fs::write(&self.path, text).expect("write adminibot.toml");
+        self
+    }
+
+    /// The store's SQLite file.
+    pub fn store_path(&self) -> PathBuf {
+        self.path.with_file_name("adminibot.sqlite")
+    }
+}
+
+/// The `adminibot` binary with `--config CONFIG`, and no `ADMINIBOT_*` or
+/// `RUST_LOG` inherited from the test's environment.
+pub fn adminibot_command(config: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_adminibot"));
-    command
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("RUST_LOG");
+    command.arg("--config").arg(config).env_remove("RUST_LOG");
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("ADMINIBOT_") {
             command.env_remove(key);
         }
     }
-    command.output().expect("run adminibot")
+    command
+}
+
+/// Runs `adminibot --config CONFIG ARGS` with nobody logged in.
+pub fn adminibot(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    adminibot_command(config)
+        .args(args)
+        .output()
+        .expect("run adminibot")
+}
+
+/// Runs `adminibot --config CONFIG ARGS` logged in as `who` with their BotPassword.
+pub fn adminibot_as(config: &std::path::Path, who: &str, args: &[&str]) -> std::process::Output {
+    let account = account(who);
+    adminibot_command(config)
+        .args(args)
+        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
+        .output()
+        .expect("run adminibot")
 }
 
 /// A test account from `fixtures/accounts.toml`.

@@ -1,0 +1,159 @@
+//! What every command starts from: the config, the policy, a wiki session, the
+//! caller's proven identity, the store, and one `now`.
+
+use crate::authority::GrantView;
+use crate::config::{self, Config};
+use crate::error::Error;
+use crate::facts::Timestamp;
+use crate::policy::Policy;
+use crate::rules::same_user;
+use crate::store::{Actor, Store, UserRef};
+use crate::wiki::users::{lookup_user, whoami, WikiUser};
+use crate::wiki::Wiki;
+use std::path::Path;
+use tracing::info;
+
+/// Whose login the wiki session uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// The caller's own BotPassword (`ADMINIBOT_USERNAME`...): identity is proven.
+    Caller,
+    /// The admin bot's, if configured, else anonymous: for read-only work.
+    BotOrAnonymous,
+}
+
+/// An open command context.
+pub struct Session {
+    /// `adminibot.toml`.
+    pub config: Config,
+    /// The wiki's policy.
+    pub policy: Policy,
+    /// The wiki session.
+    pub wiki: Wiki,
+    /// The caller, as the wiki proved them (with `Login::Caller`).
+    pub caller: Option<WikiUser>,
+    /// The store, when `[store]` is configured.
+    pub store: Option<Store>,
+    /// The moment this command runs.
+    pub now: Timestamp,
+}
+
+impl Session {
+    /// Loads config and policy, logs in, and opens the store.
+    pub async fn open(config_flag: Option<&Path>, login: Login) -> Result<Session, Error> {
+        let config = Config::load(&config::locate(config_flag)?)?;
+        let policy = Policy::load(&config.wiki.policy)?;
+        let now = crate::when::now();
+        let (wiki, caller) = match login {
+            Login::Caller => {
+                let (username, secret) = config::caller_login()?;
+                let wiki = Wiki::connect(&config.wiki.api, Some((&username, &secret))).await?;
+                let me = whoami(&wiki).await?;
+                let claimed = username.split('@').next().unwrap_or(&username);
+                if !same_user(claimed, &me.name) {
+                    return Err(Error::IdentityMismatch {
+                        claimed: claimed.to_string(),
+                        proven: me.name,
+                    });
+                }
+                info!(user = %me.name, user_id = me.user_id, groups = ?me.groups, "caller proven by the wiki");
+                (wiki, Some(me))
+            }
+            Login::BotOrAnonymous => {
+                let bot = config.bot_login()?;
+                let wiki =
+                    Wiki::connect(&config.wiki.api, bot.as_ref().map(|(u, s)| (u.as_str(), s)))
+                        .await?;
+                (wiki, None)
+            }
+        };
+        let store = match &config.store {
+            Some(store) => Some(Store::open(&store.path, &config.wiki.name, now)?),
+            None => None,
+        };
+        let mut session = Session {
+            config,
+            policy,
+            wiki,
+            caller,
+            store,
+            now,
+        };
+        session.revoke_ended_grants()?;
+        Ok(session)
+    }
+
+    /// The proven caller.
+    pub fn caller(&self) -> Result<&WikiUser, Error> {
+        self.caller
+            .as_ref()
+            .ok_or_else(|| Error::Config(config::ConfigError::NoCallerLogin))
+    }
+
+    /// The proven caller as the store records them; refused while they are blocked.
+    pub fn actor(&self) -> Result<Actor, Error> {
+        let caller = self.caller()?;
+        if let Some(reason) = &caller.blocked {
+            return Err(Error::Denied(format!(
+                "`{}` is blocked on the wiki: {reason}",
+                caller.name
+            )));
+        }
+        Ok(actor_of(caller))
+    }
+
+    /// The store; an error when the config names none.
+    pub fn store(&mut self) -> Result<&mut Store, Error> {
+        let path = self.config.path.clone();
+        self.store.as_mut().ok_or(Error::NoStore(path))
+    }
+
+    /// Looks a user up on the wiki by name.
+    pub async fn user(&self, name: &str) -> Result<WikiUser, Error> {
+        Ok(lookup_user(&self.wiki, name).await?)
+    }
+
+    /// Every grant (or one user's) with its charter parsed.
+    pub fn grant_views(&mut self, user_id: Option<u64>) -> Result<Vec<GrantView>, Error> {
+        Ok(self
+            .store()?
+            .grants(user_id)?
+            .into_iter()
+            .map(GrantView::new)
+            .collect())
+    }
+
+    /// "Recommended that it be revoked by the bot itself at the expiration of the
+    /// charter": the first command after a grant ends records its revocation.
+    fn revoke_ended_grants(&mut self) -> Result<(), Error> {
+        if self.store.is_none() {
+            return Ok(());
+        }
+        let now = self.now;
+        for view in self.grant_views(None)? {
+            if view.needs_automatic_revocation(now) {
+                let why = format!("ended by itself: {}", view.state(now).describe());
+                self.store()?.revoke_grant(view.grant.id, None, &why, now)?;
+                info!(grant = view.grant.id, %why, "automatic revocation recorded");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A wiki user as the store records an actor.
+pub fn actor_of(user: &WikiUser) -> Actor {
+    Actor {
+        user_id: user.user_id,
+        name: user.name.clone(),
+        groups: user.groups.clone(),
+    }
+}
+
+/// A wiki user as the store refers to them.
+pub fn user_ref(user: &WikiUser) -> UserRef {
+    UserRef {
+        user_id: user.user_id,
+        name: user.name.clone(),
+    }
+}

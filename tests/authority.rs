@@ -1,0 +1,753 @@
+//! Who may grant, revoke, stop and suspend, proven against the real test wiki,
+//! and how the authority gate changes `check`'s decision.
+//!
+//! Accounts (fixtures/accounts.toml): Admin (sysop, bureaucrat), AdminBot (sysop,
+//! bot), Alice/Bob/Carol (editors), MaintBot (bot), OldAdmin (a former sysop).
+
+mod support;
+
+use serde_json::Value;
+use std::process::Output;
+use support::{
+    account, accounts, adminibot, adminibot_as, adminibot_command, AdminibotConfig, TestWiki,
+};
+
+const CHARTERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/charters");
+
+fn wiki_and_config() -> (TestWiki, AdminibotConfig) {
+    let wiki = TestWiki::start();
+    let config = wiki.adminibot_config(true).with_store();
+    (wiki, config)
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs a command as `who` and asserts its exit code.
+fn run_as(config: &AdminibotConfig, who: &str, args: &[&str], code: i32) -> Output {
+    let out = adminibot_as(&config.path, who, args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "`adminibot {}` as {who}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    out
+}
+
+/// The single result of `check --format json`.
+fn check(config: &AdminibotConfig, title: &str, who: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["check", title, "--as", who, "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = adminibot(&config.path, &args);
+    json(&out)["results"][0].clone()
+}
+
+fn check_at(config: &AdminibotConfig, title: &str, who: &str, now: &str) -> Value {
+    let out = adminibot_command(&config.path)
+        .args(["check", title, "--as", who, "--format", "json"])
+        .env("ADMINIBOT_NOW", now)
+        .output()
+        .unwrap();
+    json(&out)["results"][0].clone()
+}
+
+fn authority(result: &Value) -> (bool, String) {
+    let rule = &result["rules"][0];
+    assert_eq!(rule["rule"], "authority", "{result:#}");
+    (
+        rule["passed"].as_bool().unwrap(),
+        rule["detail"].as_str().unwrap().to_string(),
+    )
+}
+
+fn audit_rows(config: &AdminibotConfig) -> Vec<Value> {
+    let out = adminibot(&config.path, &["audit", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    json(&out)["rows"].as_array().unwrap().clone()
+}
+
+fn charter(name: &str) -> String {
+    format!("{CHARTERS}/{name}.toml")
+}
+
+fn time_from_now(wiki: &TestWiki, seconds: i64) -> String {
+    let at = chrono::DateTime::from_timestamp(wiki.fixture_time + seconds, 0).unwrap();
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Self: "Issued by: Any administrator". Alice, who is not one, cannot; Admin can,
+/// and `check` then finds the grant.
+#[test]
+fn only_administrators_grant_self_and_check_uses_the_grant() {
+    let (_wiki, config) = wiki_and_config();
+    let before = check(&config, "Draft:Alice sandbox", "Alice", &[]);
+    assert_eq!(before["decision"], "refused");
+    assert!(
+        authority(&before).1.contains("`Alice` holds no grant"),
+        "{before:#}"
+    );
+
+    let out = run_as(
+        &config,
+        "Alice",
+        &["grant", "--user", "Bob", "--tier", "self"],
+        1,
+    );
+    assert!(
+        stderr(&out).contains("only an administrator may grant `self`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        audit_rows(&config).iter().all(|r| r["kind"] != "grant"),
+        "a refused grant writes nothing"
+    );
+
+    let out = run_as(
+        &config,
+        "Admin",
+        &[
+            "grant",
+            "--user",
+            "Alice",
+            "--tier",
+            "self",
+            "--reason",
+            "good standing",
+            "--format",
+            "json",
+        ],
+        0,
+    );
+    let grant = json(&out)["grant"].clone();
+    assert_eq!(grant["tier"], "self");
+    assert_eq!(grant["user"]["name"], "Alice");
+    assert_eq!(grant["issuer"]["name"], "Admin");
+    assert_eq!(
+        grant["issuer"]["groups"],
+        serde_json::json!(["bureaucrat", "sysop"])
+    );
+    assert_eq!(grant["active"], true);
+
+    let after = check(&config, "Draft:Alice sandbox", "Alice", &[]);
+    assert_eq!(after["decision"], "allowed", "{after:#}");
+    let (passed, detail) = authority(&after);
+    assert!(
+        passed && detail.contains("(self) issued by `Admin`"),
+        "{detail}"
+    );
+    // Bob holds nothing, and Alice's grant does not make Bob's page hers.
+    assert_eq!(
+        check(&config, "Draft:Alice sandbox", "Bob", &[])["decision"],
+        "refused"
+    );
+}
+
+/// Not self: "Issued by: Person authorized to hand out this credential"; bureaucrats
+/// appoint such issuers, and the grant needs a charter.
+#[test]
+fn not_self_needs_an_appointed_issuer_and_a_charter() {
+    let (_wiki, config) = wiki_and_config();
+    let drive = charter("db-author-backlog");
+    let grant = [
+        "grant",
+        "--user",
+        "Alice",
+        "--tier",
+        "not-self",
+        "--charter",
+        drive.as_str(),
+    ];
+    let out = run_as(&config, "Admin", &grant, 1);
+    assert!(
+        stderr(&out).contains("appointed as `not-self` issuer"),
+        "{}",
+        stderr(&out)
+    );
+    // AdminBot is a sysop but no bureaucrat: it cannot appoint.
+    let out = run_as(
+        &config,
+        "AdminBot",
+        &["issuers", "add", "AdminBot", "--tier", "not-self"],
+        1,
+    );
+    assert!(
+        stderr(&out).contains("only a bureaucrat may appoint"),
+        "{}",
+        stderr(&out)
+    );
+    // Bureaucrats appoint administrators only.
+    let out = run_as(
+        &config,
+        "Admin",
+        &["issuers", "add", "Bob", "--tier", "not-self"],
+        1,
+    );
+    assert!(
+        stderr(&out).contains("issuers must be administrators"),
+        "{}",
+        stderr(&out)
+    );
+    run_as(
+        &config,
+        "Admin",
+        &["issuers", "add", "AdminBot", "--tier", "not-self"],
+        0,
+    );
+    let listed =
+        String::from_utf8(run_as(&config, "Admin", &["issuers", "list"], 0).stdout).unwrap();
+    assert!(
+        listed.contains("AdminBot") && listed.contains("not-self"),
+        "{listed}"
+    );
+
+    let out = run_as(
+        &config,
+        "AdminBot",
+        &["grant", "--user", "Alice", "--tier", "not-self"],
+        2,
+    );
+    assert!(
+        stderr(&out).contains("needs `--charter FILE`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run_as(&config, "AdminBot", &grant, 0);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("granted #"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    run_as(
+        &config,
+        "Admin",
+        &["issuers", "remove", "AdminBot", "--tier", "not-self"],
+        0,
+    );
+    run_as(&config, "AdminBot", &grant, 1);
+}
+
+/// Retired administrators: "Criteria: Be eligible to resume adminship by just
+/// asking" — checked in the rights log — and "presumably authorized by a bureaucrat".
+#[test]
+fn retired_admin_needs_a_former_sysop_and_a_bureaucrats_approval() {
+    let (_wiki, config) = wiki_and_config();
+    run_as(
+        &config,
+        "Admin",
+        &["issuers", "add", "AdminBot", "--tier", "retired-admin"],
+        0,
+    );
+    let out = run_as(
+        &config,
+        "AdminBot",
+        &["grant", "--user", "Bob", "--tier", "retired-admin"],
+        1,
+    );
+    assert!(
+        stderr(&out).contains("does not show `Bob` was ever an administrator"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run_as(
+        &config,
+        "AdminBot",
+        &[
+            "grant",
+            "--user",
+            "OldAdmin",
+            "--tier",
+            "retired-admin",
+            "--format",
+            "json",
+        ],
+        0,
+    );
+    let grant = json(&out)["grant"].clone();
+    assert_eq!(grant["active"], false);
+    assert!(
+        grant["state"].as_str().unwrap().starts_with("pending"),
+        "{grant:#}"
+    );
+    let id = grant["id"].to_string();
+    let pending = check(&config, "Shared page", "OldAdmin", &[]);
+    assert!(authority(&pending).1.contains("pending"), "{pending:#}");
+
+    // Only a bureaucrat approves, and not their own grant.
+    run_as(&config, "AdminBot", &["approve", &id], 1);
+    run_as(&config, "Admin", &["approve", &id], 0);
+    run_as(&config, "Admin", &["approve", &id], 2);
+    let approved = check(&config, "Shared page", "OldAdmin", &[]);
+    let (passed, detail) = authority(&approved);
+    assert!(passed && detail.contains("(retired-admin)"), "{approved:#}");
+
+    // A bureaucrat's own grant is in force at once.
+    run_as(
+        &config,
+        "Admin",
+        &["revoke", "--user", "OldAdmin", "--reason", "test"],
+        0,
+    );
+    run_as(
+        &config,
+        "Admin",
+        &["issuers", "add", "Admin", "--tier", "retired-admin"],
+        0,
+    );
+    let out = run_as(
+        &config,
+        "Admin",
+        &[
+            "grant",
+            "--user",
+            "OldAdmin",
+            "--tier",
+            "retired-admin",
+            "--format",
+            "json",
+        ],
+        0,
+    );
+    assert_eq!(json(&out)["grant"]["active"], true);
+}
+
+/// "Revoked by: Any administrator."
+#[test]
+fn only_administrators_revoke_and_revocation_ends_authority() {
+    let (_wiki, config) = wiki_and_config();
+    run_as(
+        &config,
+        "Admin",
+        &["grant", "--user", "Alice", "--tier", "self"],
+        0,
+    );
+    let out = run_as(&config, "Bob", &["revoke", "--user", "Alice"], 1);
+    assert!(
+        stderr(&out).contains("only an administrator may revoke `self`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        check(&config, "Draft:Alice sandbox", "Alice", &[])["decision"],
+        "allowed"
+    );
+    run_as(
+        &config,
+        "AdminBot",
+        &["revoke", "--user", "Alice", "--reason", "misuse"],
+        0,
+    );
+    let result = check(&config, "Draft:Alice sandbox", "Alice", &[]);
+    assert_eq!(result["decision"], "refused");
+    assert!(authority(&result).1.contains("revoked"), "{result:#}");
+    run_as(&config, "Admin", &["revoke", "--user", "Alice"], 2);
+    let list = String::from_utf8(run_as(&config, "Alice", &["list"], 0).stdout).unwrap();
+    assert!(
+        list.contains("revoked at") && list.contains("misuse"),
+        "{list}"
+    );
+}
+
+/// "Any editor in good standing can stop the bot entirely ("emergency off switch")
+/// and any administrator can suspend them for a given user on an emergency basis."
+#[test]
+fn anyone_stops_administrators_resume_and_suspend() {
+    let (_wiki, config) = wiki_and_config();
+    run_as(
+        &config,
+        "Admin",
+        &["grant", "--user", "Alice", "--tier", "self"],
+        0,
+    );
+    run_as(
+        &config,
+        "Bob",
+        &["stop", "--reason", "it deleted the wrong page"],
+        0,
+    );
+    let result = check(&config, "Draft:Alice sandbox", "Alice", &[]);
+    assert!(authority(&result).1.contains("stopped"), "{result:#}");
+    run_as(&config, "Bob", &["resume"], 1);
+    run_as(&config, "Admin", &["resume"], 0);
+    assert_eq!(
+        check(&config, "Draft:Alice sandbox", "Alice", &[])["decision"],
+        "allowed"
+    );
+
+    run_as(
+        &config,
+        "Carol",
+        &["suspend", "--user", "Alice", "--reason", "x"],
+        1,
+    );
+    run_as(
+        &config,
+        "Admin",
+        &[
+            "suspend",
+            "--user",
+            "Alice",
+            "--until",
+            "2h",
+            "--reason",
+            "checking her deletions",
+        ],
+        0,
+    );
+    let result = check(&config, "Draft:Alice sandbox", "Alice", &[]);
+    assert!(authority(&result).1.contains("suspended"), "{result:#}");
+    run_as(&config, "Admin", &["unsuspend", "--user", "Alice"], 0);
+    assert_eq!(
+        check(&config, "Draft:Alice sandbox", "Alice", &[])["decision"],
+        "allowed"
+    );
+}
+
+#[test]
+fn blocklisted_pages_and_users_are_refused_with_exceptions() {
+    let (_wiki, config) = wiki_and_config();
+    run_as(
+        &config,
+        "Admin",
+        &["grant", "--user", "Alice", "--tier", "self"],
+        0,
+    );
+    run_as(
+        &config,
+        "Alice",
+        &["blocklist", "add", "--page", "draft:*"],
+        1,
+    );
+    run_as(
+        &config,
+        "Admin",
+        &[
+            "blocklist",
+            "add",
+            "--page",
+            "draft:*",
+            "--reason",
+            "drafts need review",
+        ],
+        0,
+    );
+    let result = check(&config, "Draft:Alice sandbox", "Alice", &[]);
+    assert!(
+        authority(&result).1.contains("page blocklist (`Draft:*`)"),
+        "{result:#}"
+    );
+    run_as(
+        &config,
+        "Admin",
+        &[
+            "blocklist",
+            "add",
+            "--page",
+            "Draft:Alice sandbox",
+            "--exception",
+        ],
+        0,
+    );
+    assert_eq!(
+        check(&config, "Draft:Alice sandbox", "Alice", &[])["decision"],
+        "allowed"
+    );
+    run_as(
+        &config,
+        "Admin",
+        &[
+            "blocklist",
+            "add",
+            "--user",
+            "Alice",
+            "--reason",
+            "sockpuppet",
+        ],
+        0,
+    );
+    assert!(
+        authority(&check(&config, "Draft:Alice sandbox", "Alice", &[]))
+            .1
+            .contains("on the blocklist")
+    );
+    let list = String::from_utf8(adminibot(&config.path, &["blocklist", "list"]).stdout).unwrap();
+    assert!(
+        list.contains("page entry `Draft:*`")
+            && list.contains("page exception `Draft:Alice sandbox`")
+            && list.contains("user entry `Alice`"),
+        "{list}"
+    );
+}
+
+/// "An example charter would be "Editor X is allowd to call the bot to delete pages
+/// that qualify for db-author or db-user any time the backlog as listed in category
+/// Y has entries older than 1 hour, with an expiration date of 1 year from now.""
+#[test]
+fn live_backlog_condition_and_charter_expiry_change_the_decision() {
+    let (wiki, config) = wiki_and_config();
+    run_as(
+        &config,
+        "Admin",
+        &["issuers", "add", "Admin", "--tier", "not-self"],
+        0,
+    );
+    let backlog = charter("db-author-backlog");
+    run_as(
+        &config,
+        "Admin",
+        &[
+            "grant",
+            "--user",
+            "Alice",
+            "--tier",
+            "not-self",
+            "--charter",
+            backlog.as_str(),
+        ],
+        0,
+    );
+
+    // The category's entries were added when the wiki started: under an hour old.
+    let fresh = check(&config, "Worked example", "Alice", &[]);
+    assert_eq!(fresh["decision"], "refused", "{fresh:#}");
+    assert!(
+        authority(&fresh)
+            .1
+            .contains("Candidates for speedy deletion by user"),
+        "{fresh:#}"
+    );
+    // The backlog ages on the wiki; nothing else changes.
+    let two_hours_ago = chrono::DateTime::from_timestamp(wiki.fixture_time - 7200, 0).unwrap();
+    wiki.sql(&format!(
+        "UPDATE categorylinks SET cl_timestamp = '{}'",
+        two_hours_ago.format("%Y-%m-%d %H:%M:%S")
+    ));
+    let aged = check(&config, "Worked example", "Alice", &[]);
+    assert_eq!(aged["decision"], "needs-confirmation", "{aged:#}");
+    assert!(authority(&aged).1.contains("db-author-backlog"), "{aged:#}");
+
+    // A year and a day later the charter has ended (user space has no age limit).
+    let in_a_day = check_at(
+        &config,
+        "User:Carol/Scratch",
+        "Alice",
+        &time_from_now(&wiki, 86_400),
+    );
+    assert_eq!(in_a_day["decision"], "needs-confirmation", "{in_a_day:#}");
+    let next_year = check_at(
+        &config,
+        "User:Carol/Scratch",
+        "Alice",
+        &time_from_now(&wiki, 366 * 86_400),
+    );
+    assert_eq!(next_year["decision"], "refused", "{next_year:#}");
+    assert!(
+        authority(&next_year).1.contains("charter ended"),
+        "{next_year:#}"
+    );
+    let rows = audit_rows(&config);
+    let auto = rows
+        .iter()
+        .find(|r| r["kind"] == "auto-revoke")
+        .expect("automatic revocation recorded");
+    assert!(auto["actor"].is_null(), "{auto:#}");
+}
+
+/// "He is allowed to call the bot to delete pages that qualify for db-author or
+/// db-user during the drive. The drive starts this Sunday at 00:00:00 GMT and
+/// lasts for 7 days."
+#[test]
+fn the_backlog_drive_charter_covers_only_its_week() {
+    let (_wiki, config) = wiki_and_config();
+    run_as(
+        &config,
+        "Admin",
+        &["issuers", "add", "Admin", "--tier", "not-self"],
+        0,
+    );
+    let drive = charter("speedy-backlog-drive");
+    run_as(
+        &config,
+        "Admin",
+        &[
+            "grant",
+            "--user",
+            "Alice",
+            "--tier",
+            "not-self",
+            "--charter",
+            drive.as_str(),
+        ],
+        0,
+    );
+    let before = check_at(
+        &config,
+        "User:Carol/Scratch",
+        "Alice",
+        "2026-11-21T23:00:00Z",
+    );
+    assert!(authority(&before).1.contains("2026-11-22"), "{before:#}");
+    let during = check_at(
+        &config,
+        "User:Carol/Scratch",
+        "Alice",
+        "2026-11-24T12:00:00Z",
+    );
+    assert_eq!(during["decision"], "needs-confirmation", "{during:#}");
+    let after = check_at(
+        &config,
+        "User:Carol/Scratch",
+        "Alice",
+        "2026-11-29T00:00:01Z",
+    );
+    assert_eq!(after["decision"], "refused", "{after:#}");
+}
+
+/// A password that does not log in changes nothing.
+#[test]
+fn a_failed_login_changes_nothing() {
+    let (_wiki, config) = wiki_and_config();
+    run_as(
+        &config,
+        "Admin",
+        &["grant", "--user", "Alice", "--tier", "self"],
+        0,
+    );
+    let rows = audit_rows(&config).len();
+    let admin = account("Admin");
+    let out = adminibot_command(&config.path)
+        .args(["revoke", "--user", "Alice"])
+        .env("ADMINIBOT_USERNAME", &admin.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &account("Bob").botpassword_secret)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the wiki refused the login of `Admin@adminibot`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = adminibot_command(&config.path)
+        .args(["stop", "--reason", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("needs your own wiki login"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(audit_rows(&config).len(), rows);
+    assert_eq!(
+        check(&config, "Draft:Alice sandbox", "Alice", &[])["decision"],
+        "allowed"
+    );
+}
+
+/// Two processes granting at the same time both commit, and the chain verifies;
+/// a row edited behind adminibot's back breaks it at that row.
+#[test]
+fn concurrent_grants_commit_and_tampering_is_evident() {
+    let (_wiki, config) = wiki_and_config();
+    let spawn = |user: &str| {
+        let admin = account("Admin");
+        adminibot_command(&config.path)
+            .args(["grant", "--user", user, "--tier", "self"])
+            .env("ADMINIBOT_USERNAME", &admin.botpassword_user)
+            .env("ADMINIBOT_PASSWORD", &admin.botpassword_secret)
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (spawn("Alice"), spawn("Bob"));
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    let rows = audit_rows(&config);
+    assert_eq!(rows.iter().filter(|r| r["kind"] == "grant").count(), 2);
+    let out = adminibot(&config.path, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("head "));
+
+    let victim = rows.iter().find(|r| r["kind"] == "grant").unwrap()["seq"]
+        .as_i64()
+        .unwrap();
+    let store = config.store_path();
+    let sql = format!(
+        "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete; \
+         UPDATE audit SET detail = replace(detail, 'self', 'extended') WHERE seq = {victim};"
+    );
+    let edit = std::process::Command::new("sqlite3")
+        .arg(&store)
+        .arg(&sql)
+        .output()
+        .unwrap();
+    assert!(
+        edit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edit.stderr)
+    );
+    let out = adminibot(&config.path, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("broken at row #{victim}")), "{text}");
+}
+
+/// No secret appears in any output or in the database.
+#[test]
+fn no_secret_reaches_output_or_the_store() {
+    let (_wiki, config) = wiki_and_config();
+    let mut seen = Vec::new();
+    for args in [
+        vec!["grant", "--user", "Alice", "--tier", "self", "-vv"],
+        vec!["list", "-vv"],
+        vec!["audit", "--format", "json", "-vv"],
+    ] {
+        for who in ["Admin", "Alice"] {
+            let out = adminibot_as(&config.path, who, &args);
+            seen.extend(out.stdout);
+            seen.extend(out.stderr);
+        }
+    }
+    let check = adminibot(
+        &config.path,
+        &["check", "Draft:Alice sandbox", "--as", "Alice", "-vv"],
+    );
+    seen.extend(check.stdout);
+    seen.extend(check.stderr);
+    let output = String::from_utf8_lossy(&seen);
+    assert!(output.contains("granted #"), "the commands ran: {output}");
+    let mut database = Vec::new();
+    for suffix in ["", "-wal"] {
+        let path = format!("{}{suffix}", config.store_path().display());
+        database.extend(std::fs::read(&path).unwrap_or_default());
+    }
+    let database = String::from_utf8_lossy(&database);
+    for account in accounts() {
+        for secret in [&account.botpassword_secret, &account.password] {
+            assert!(
+                !output.contains(secret.as_str()),
+                "{}'s secret in the output",
+                account.name
+            );
+            assert!(
+                !database.contains(secret.as_str()),
+                "{}'s secret in the store",
+                account.name
+            );
+        }
+    }
+}
