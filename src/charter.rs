@@ -259,6 +259,15 @@ impl Charter {
             }
         }
 
+        // "a detailed list of situations when the permission can be used and for how
+        // long": a charter without an end would let permissions accumulate.
+        if raw.valid_for.is_none() && raw.not_after.is_none() {
+            error(
+                raw.name.span(),
+                "the charter never ends: add `valid_for` (from the grant) or `not_after`".into(),
+            );
+        }
+
         let live = raw.live_condition.as_ref().and_then(|live| {
             let category = live.category.get_ref().trim();
             if category.len() <= "Category:".len() || !category.starts_with("Category:") {
@@ -737,6 +746,24 @@ mod tests {
             "{}",
             reasons(&check)
         );
+    }
+
+    /// "...a "charter," or detailed list of situations when the permission can be
+    /// used and for how long."
+    #[test]
+    fn a_charter_must_say_when_it_ends() {
+        let endless: String = GOOD
+            .lines()
+            .filter(|l| !l.starts_with("valid_for") && !l.starts_with("not_after"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let err = parse(&endless).unwrap_err().to_string();
+        assert!(err.contains("c.toml:1:8: the charter never ends"), "{err}");
+        let bounded = endless.replace(
+            "namespaces = [0]\n",
+            "namespaces = [0]\nnot_after = \"2026-11-29T00:00:00Z\"\n",
+        );
+        assert!(parse(&bounded).is_ok(), "{:?}", parse(&bounded).err());
     }
 
     const GOOD: &str = r#"name = "test"

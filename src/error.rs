@@ -39,9 +39,9 @@ pub enum Error {
     /// A problem with `adminibot.toml` or a secret.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// A problem with the policy file.
-    #[error("the policy file has errors:\n{0}")]
-    Policy(#[from] FileErrors),
+    /// A policy or charter file with errors, each at `file:line:col`.
+    #[error("{0}")]
+    File(#[from] FileErrors),
     /// A problem talking to the wiki.
     #[error(transparent)]
     Wiki(#[from] WikiError),
@@ -72,7 +72,7 @@ impl Error {
             Error::Store(StoreError::Sqlite(e)) if is_busy(e) => ExitStatus::Wiki,
             Error::Usage(_)
             | Error::Config(_)
-            | Error::Policy(_)
+            | Error::File(_)
             | Error::Store(_)
             | Error::IdentityMismatch { .. }
             | Error::NoStore(_) => ExitStatus::Usage,
@@ -92,9 +92,7 @@ impl Error {
             Error::Config(ConfigError::SecretReadable(path)) => {
                 format!("run `chmod 600 {}`", path.display())
             }
-            Error::Policy(_) => {
-                "fix the lines above, then run `adminibot policy check` again".into()
-            }
+            Error::File(_) => "fix the lines above, then run `adminibot policy check` again".into(),
             Error::Wiki(WikiError::Unreachable { .. }) => {
                 "nothing was changed; check `[wiki] api` in the config and try again".into()
             }
