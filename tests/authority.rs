@@ -80,6 +80,28 @@ fn audit_rows(config: &AdminibotConfig) -> Vec<Value> {
     json(&out)["rows"].as_array().unwrap().clone()
 }
 
+/// Admin appoints themself as `not-self` issuer and grants Alice `not-self` under
+/// the shipped charter `name`.
+fn grant_alice_not_self(config: &AdminibotConfig, name: &str) {
+    run_as(
+        config,
+        "Admin",
+        &["issuers", "add", "Admin", "--tier", "not-self"],
+        0,
+    );
+    let file = charter(name);
+    let args = [
+        "grant",
+        "--user",
+        "Alice",
+        "--tier",
+        "not-self",
+        "--charter",
+        file.as_str(),
+    ];
+    run_as(config, "Admin", &args, 0);
+}
+
 fn charter(name: &str) -> String {
     format!("{CHARTERS}/{name}.toml")
 }
@@ -501,27 +523,7 @@ fn blocklisted_pages_and_users_are_refused_with_exceptions() {
 #[test]
 fn live_backlog_condition_and_charter_expiry_change_the_decision() {
     let (wiki, config) = wiki_and_config();
-    run_as(
-        &config,
-        "Admin",
-        &["issuers", "add", "Admin", "--tier", "not-self"],
-        0,
-    );
-    let backlog = charter("db-author-backlog");
-    run_as(
-        &config,
-        "Admin",
-        &[
-            "grant",
-            "--user",
-            "Alice",
-            "--tier",
-            "not-self",
-            "--charter",
-            backlog.as_str(),
-        ],
-        0,
-    );
+    grant_alice_not_self(&config, "db-author-backlog");
 
     // The category's entries were added when the wiki started: under an hour old.
     let fresh = check(&config, "Worked example", "Alice", &[]);
@@ -575,27 +577,7 @@ fn live_backlog_condition_and_charter_expiry_change_the_decision() {
 #[test]
 fn the_backlog_drive_charter_covers_only_its_week() {
     let (_wiki, config) = wiki_and_config();
-    run_as(
-        &config,
-        "Admin",
-        &["issuers", "add", "Admin", "--tier", "not-self"],
-        0,
-    );
-    let drive = charter("speedy-backlog-drive");
-    run_as(
-        &config,
-        "Admin",
-        &[
-            "grant",
-            "--user",
-            "Alice",
-            "--tier",
-            "not-self",
-            "--charter",
-            drive.as_str(),
-        ],
-        0,
-    );
+    grant_alice_not_self(&config, "speedy-backlog-drive");
     let before = check_at(
         &config,
         "User:Carol/Scratch",
