@@ -55,6 +55,20 @@ pub enum Command {
     ///
     /// Example: adminibot check "Draft:My page" --as Alice
     Check(CheckArgs),
+    /// Ask the bot to delete pages you may delete: checks every rule, makes your
+    /// attribution edit, re-checks the page, then the bot deletes it by page id.
+    ///
+    /// You log in with your own BotPassword (`ADMINIBOT_USERNAME`,
+    /// `ADMINIBOT_PASSWORD_FILE`). If the bot could not undo the deletion you are
+    /// warned and must confirm with `--yes`. `--dry-run` checks everything and
+    /// writes nothing.
+    ///
+    /// Example: adminibot delete "Draft:My page" --reason "G7: my test page"
+    Delete(ActArgs),
+    /// Ask the bot to restore what it deleted for you, within the undelete window.
+    Undelete(ActArgs),
+    /// Ask the bot to delete the redirect your own move left behind (`extended` tier).
+    DeleteRedirect(ActArgs),
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -128,6 +142,26 @@ pub enum Command {
     },
     /// The local audit log: every grant, revocation, suspension, stop and request.
     Audit(AuditArgs),
+}
+
+/// Arguments of `delete`, `undelete` and `delete-redirect`.
+#[derive(Debug, clap::Args)]
+pub struct ActArgs {
+    /// Page titles; `-` reads one per line from stdin
+    #[arg(required = true, value_name = "TITLE")]
+    pub titles: Vec<String>,
+    /// Why, quoted in the bot's log entry after your name
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// Confirm in advance that the bot may do what it could not undo
+    #[arg(long)]
+    pub yes: bool,
+    /// Check everything and say what would be done; write nothing to the wiki
+    #[arg(long)]
+    pub dry_run: bool,
+    /// If refused, post a request for an administrator on the noticeboard (as you)
+    #[arg(long)]
+    pub escalate: bool,
 }
 
 /// Arguments of `adminibot grant`.

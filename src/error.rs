@@ -21,6 +21,8 @@ pub enum ExitStatus {
     Usage = 2,
     /// Wiki, network or busy-store error; nothing changed, safe to retry.
     Wiki = 3,
+    /// Something was written and the rest was not; the report says exactly what.
+    Partial = 4,
 }
 
 impl ExitStatus {

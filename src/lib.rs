@@ -6,6 +6,7 @@
 //! [`error`] maps every failure to one message and exit code.
 
 pub mod authority;
+pub mod broker;
 pub mod charter;
 pub mod cli;
 pub mod commands;

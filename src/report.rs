@@ -1,5 +1,6 @@
 //! Verdicts rendered for people (text) and for scripts (the JSON of DESIGN.md).
 
+use crate::broker::Acted;
 use crate::error::{render, Error, ExitStatus};
 use crate::facts::Timestamp;
 use crate::rules::{Action, Decision, Outcome, Tier, Verdict};
@@ -36,12 +37,17 @@ pub struct Judged {
     pub evaluated_at: Timestamp,
     /// The rules' outcomes.
     pub verdict: Verdict,
+    /// What was done about it, for real actions (not `check`).
+    pub acted: Option<Acted>,
 }
 
 impl PageReport {
     /// The `decision` string of the JSON contract.
     pub fn decision(&self) -> &'static str {
         match &self.result {
+            Ok(Judged {
+                acted: Some(acted), ..
+            }) => acted.decision,
             Ok(judged) => match judged.verdict.decision() {
                 Decision::Allowed => "allowed",
                 Decision::NeedsConfirmation => "needs-confirmation",
@@ -54,6 +60,9 @@ impl PageReport {
     /// The exit status this title alone would give.
     pub fn status(&self) -> ExitStatus {
         match &self.result {
+            Ok(Judged {
+                acted: Some(acted), ..
+            }) => acted.status,
             Ok(judged) if judged.verdict.decision() == Decision::Refused => ExitStatus::Refused,
             Ok(_) => ExitStatus::Success,
             Err(err) => err.status(),
@@ -140,7 +149,12 @@ pub fn render_text(reports: &[PageReport]) -> String {
                 if let Some(note) = &judged.authority_note {
                     let _ = writeln!(out, "  note: {note}");
                 }
-                if judged.verdict.decision() == Decision::Refused {
+                if let Some(acted) = &judged.acted {
+                    let _ = writeln!(out, "  request {}:", acted.request_id);
+                    for step in &acted.steps {
+                        let _ = writeln!(out, "    - {step}");
+                    }
+                } else if judged.verdict.decision() == Decision::Refused {
                     let _ = writeln!(
                         out,
                         "  hint: if you believe this is uncontroversial anyway, ask an administrator on the wiki's noticeboard"
@@ -197,6 +211,11 @@ pub fn to_json(reports: &[PageReport]) -> Value {
                     entry["latest_revid"] = json!(judged.latest_revid);
                     entry["flagged"] = json!(judged.verdict.flagged());
                     entry["evaluated_at"] = json!(judged.evaluated_at);
+                    if let Some(acted) = &judged.acted {
+                        entry["request_id"] = json!(acted.request_id);
+                        entry["steps"] = json!(acted.steps);
+                        entry["done"] = acted.detail.clone();
+                    }
                     entry["rules"] = judged
                         .verdict
                         .outcomes
@@ -249,6 +268,7 @@ mod tests {
                     latest_revid: facts.latest_revid,
                     requester: "Alice".into(),
                     tier: Tier::Own,
+                    acted: None,
                     authority_note: Some(
                         "authority not checked: `adminibot.toml` has no `[store]`".into(),
                     ),

@@ -20,6 +20,9 @@ pub enum Login {
     Caller,
     /// The admin bot's, if configured, else anonymous: for read-only work.
     BotOrAnonymous,
+    /// Both: the caller's (proven, for their own edits) and the bot's (required,
+    /// for reading deleted revisions and acting).
+    CallerAndBot,
 }
 
 /// An open command context.
@@ -28,8 +31,10 @@ pub struct Session {
     pub config: Config,
     /// The wiki's policy.
     pub policy: Policy,
-    /// The wiki session.
+    /// The wiki session: the caller's with `Login::Caller*`, else the bot's or anonymous.
     pub wiki: Wiki,
+    /// The bot's own session, with `Login::CallerAndBot`.
+    pub bot: Option<Wiki>,
     /// The caller, as the wiki proved them (with `Login::Caller`).
     pub caller: Option<WikiUser>,
     /// The store, when `[store]` is configured.
@@ -45,7 +50,7 @@ impl Session {
         let policy = Policy::load(&config.wiki.policy)?;
         let now = crate::when::now();
         let (wiki, caller) = match login {
-            Login::Caller => {
+            Login::Caller | Login::CallerAndBot => {
                 let (username, secret) = config::caller_login()?;
                 let wiki = Wiki::connect(&config.wiki.api, Some((&username, &secret))).await?;
                 let me = whoami(&wiki).await?;
@@ -67,6 +72,18 @@ impl Session {
                 (wiki, None)
             }
         };
+        let bot = match login {
+            Login::CallerAndBot => {
+                let (user, secret) = config.bot_login()?.ok_or_else(|| {
+                    Error::Usage(format!(
+                        "`{}` names no bot login: add `[bot] username` and `password_file`",
+                        config.path.display()
+                    ))
+                })?;
+                Some(Wiki::connect(&config.wiki.api, Some((&user, &secret))).await?)
+            }
+            _ => None,
+        };
         let store = match &config.store {
             Some(store) => Some(Store::open(&store.path, &config.wiki.name, now)?),
             None => None,
@@ -75,12 +92,18 @@ impl Session {
             config,
             policy,
             wiki,
+            bot,
             caller,
             store,
             now,
         };
         session.revoke_ended_grants()?;
         Ok(session)
+    }
+
+    /// The session that reads facts: the bot's when there is one.
+    pub fn reader(&self) -> &Wiki {
+        self.bot.as_ref().unwrap_or(&self.wiki)
     }
 
     /// The proven caller.

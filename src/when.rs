@@ -15,6 +15,34 @@ pub fn clock_override() -> Option<Timestamp> {
     Some(at.with_timezone(&Utc))
 }
 
+/// Test-only pause point between pipeline stages (`test-hooks` builds): when
+/// `ADMINIBOT_TEST_PAUSE=<stage>:<dir>` names this stage, create `<dir>/paused` and
+/// wait (up to a minute) for `<dir>/resume`, so a test can change the wiki or kill
+/// the process at exactly this point.
+pub fn test_pause(stage: &str) {
+    if !cfg!(feature = "test-hooks") {
+        return;
+    }
+    let Ok(setting) = std::env::var("ADMINIBOT_TEST_PAUSE") else {
+        return;
+    };
+    let Some((wanted, dir)) = setting.split_once(':') else {
+        return;
+    };
+    if wanted != stage {
+        return;
+    }
+    let dir = std::path::Path::new(dir);
+    std::fs::write(dir.join("paused"), stage).expect("write the pause marker");
+    for _ in 0..3000 {
+        if dir.join("resume").exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("ADMINIBOT_TEST_PAUSE: nobody resumed `{stage}` within a minute");
+}
+
 /// Now, by the machine's clock (or the test override), in whole seconds like the
 /// wiki's own timestamps, so a grant made this second counts in a check this second.
 pub fn now() -> Timestamp {

@@ -1,19 +1,14 @@
 //! `adminibot check` and `adminibot policy check`: judge without acting.
 
 use super::Output;
-use crate::authority::{authorise, Authority, AuthorityRequest, Gates, GrantView};
-use crate::charter::LiveFacts;
+use crate::broker::decide;
 use crate::cli::CheckArgs;
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::policy::Policy;
 use crate::report::{overall_status, render_text, to_json, Judged, PageReport};
-use crate::rules::{evaluate, Decision, Outcome, Request, RuleName, RuleOutcome, Tier, Verdict};
 use crate::session::{Login, Session};
-use crate::store::UserRef;
-use crate::wiki::facts::{fetch, FetchOptions, Fetched};
-use crate::wiki::users::oldest_category_member;
-use std::collections::BTreeMap;
+use crate::wiki::facts::{fetch, FetchOptions};
 use std::io::BufRead;
 use std::path::Path;
 use tracing::info;
@@ -72,7 +67,21 @@ pub async fn check(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Outpu
     for title in titles {
         let before = session.wiki.request_count();
         let result = match fetch(&session.wiki, &title, &options).await {
-            Ok(fetched) => Ok(judge(&mut session, &fetched, args).await?),
+            Ok(fetched) => {
+                let now = crate::when::clock_override().unwrap_or(fetched.server_time);
+                let decided = decide(&mut session, &fetched, args.action, args.tier, now).await?;
+                Ok(Judged {
+                    title: fetched.facts.title.clone(),
+                    page_id: fetched.facts.page_id,
+                    latest_revid: fetched.facts.latest_revid,
+                    requester: fetched.requester.name.clone(),
+                    tier: decided.tier,
+                    authority_note: decided.authority_note,
+                    evaluated_at: now,
+                    verdict: decided.verdict,
+                    acted: None,
+                })
+            }
             // The wiki being down ends the whole run; a bad title ends only its own.
             Err(err) => match Error::from(err) {
                 err if err.status() == crate::error::ExitStatus::Wiki => return Err(err),
@@ -92,132 +101,6 @@ pub async fn check(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Outpu
         json: to_json(&reports),
         status: overall_status(&reports),
     })
-}
-
-/// The authority gate (when a store is configured) and the safety rules of the
-/// tier it picks, folded into one verdict.
-async fn judge(
-    session: &mut Session,
-    fetched: &Fetched,
-    args: &CheckArgs,
-) -> Result<Judged, Error> {
-    let facts = &fetched.facts;
-    let now = crate::when::clock_override().unwrap_or(fetched.server_time);
-    let policy = session.policy.clone();
-    let safety = |tier: Tier| {
-        let request = Request {
-            action: args.action,
-            tier,
-            requester: fetched.requester.clone(),
-            now,
-        };
-        evaluate(facts, &request, &policy)
-    };
-    let requester = UserRef {
-        user_id: fetched.requester.user_id,
-        name: fetched.requester.name.clone(),
-    };
-    let (tier, verdict, authority_note) = match session.store.is_some() {
-        false => {
-            let tier = args.tier.unwrap_or(Tier::Own);
-            let note = format!(
-                "authority not checked: `{}` has no `[store]`",
-                session.config.path.display()
-            );
-            (tier, safety(tier), Some(note))
-        }
-        true => {
-            let grants = session.grant_views(Some(requester.user_id))?;
-            let live = live_facts(session, &grants).await?;
-            let store = session.store()?;
-            let stopped = store.stopped()?;
-            let suspension = store.active_suspension(requester.user_id, now)?;
-            let blocklist = store.blocklist()?;
-            let gates = Gates {
-                stopped: stopped.as_ref(),
-                suspension: suspension.as_ref(),
-                wiki_block: fetched.requester_blocked.as_deref(),
-                blocklist: &blocklist,
-            };
-            let request = AuthorityRequest {
-                requester: &requester,
-                action: args.action,
-                title: &facts.title,
-                namespace: facts.namespace,
-                page_templates: &facts.templates,
-                tier: args.tier,
-                now,
-            };
-            match authorise(&request, &gates, &grants, &live) {
-                Authority::Covered(coverages) => {
-                    // The least privileged grant whose tier's rules allow it; else the first.
-                    let judged: Vec<_> = coverages.iter().map(|c| (c, safety(c.tier))).collect();
-                    let (coverage, verdict) = judged
-                        .iter()
-                        .find(|(_, v)| v.decision() != Decision::Refused)
-                        .unwrap_or(&judged[0])
-                        .clone();
-                    let gate = RuleOutcome::new(
-                        RuleName::Authority,
-                        Outcome::Pass,
-                        coverage.reason.clone(),
-                    );
-                    (coverage.tier, prepend(gate, verdict), None)
-                }
-                Authority::Refused(reasons) => {
-                    let tier = args.tier.unwrap_or(Tier::Own);
-                    let gate =
-                        RuleOutcome::new(RuleName::Authority, Outcome::Fail, reasons.join("; "));
-                    (tier, prepend(gate, safety(tier)), None)
-                }
-            }
-        }
-    };
-    Ok(Judged {
-        title: facts.title.clone(),
-        page_id: facts.page_id,
-        latest_revid: facts.latest_revid,
-        requester: fetched.requester.name.clone(),
-        tier,
-        evaluated_at: now,
-        verdict,
-        authority_note,
-    })
-}
-
-fn prepend(gate: RuleOutcome, verdict: Verdict) -> Verdict {
-    let mut outcomes = vec![gate];
-    outcomes.extend(verdict.outcomes);
-    Verdict { outcomes }
-}
-
-/// Reads each live-condition category the requester's charters watch (one request each).
-async fn live_facts(
-    session: &Session,
-    grants: &[GrantView],
-) -> Result<BTreeMap<String, LiveFacts>, Error> {
-    let mut live = BTreeMap::new();
-    for view in grants {
-        let Some(Ok(charter)) = &view.charter else {
-            continue;
-        };
-        let Some(condition) = &charter.live else {
-            continue;
-        };
-        if view.state(session.now) != crate::authority::GrantState::Active
-            || live.contains_key(&condition.category)
-        {
-            continue;
-        }
-        let oldest = oldest_category_member(&session.wiki, &condition.category).await?;
-        live.insert(
-            condition.category.clone(),
-            LiveFacts {
-                oldest_member_added: oldest,
-            },
-        );
-    }
-    Ok(live)
 }
 
 /// Validates a policy file; the file named in the config when `file` is `None`.

@@ -1,5 +1,6 @@
 //! One module per command family; each returns an [`Output`] for `main` to print.
 
+pub mod act;
 pub mod admin;
 pub mod audit;
 pub mod check;
@@ -7,6 +8,7 @@ pub mod gates;
 
 use crate::cli::{Cli, Command, PolicyCommand};
 use crate::error::{Error, ExitStatus};
+use crate::rules::Action;
 use serde_json::Value;
 
 /// What a command prints, in both formats, and how it exits.
@@ -44,6 +46,9 @@ pub fn run(cli: &Cli) -> Result<Output, Error> {
     runtime.block_on(async {
         match &cli.command {
             Command::Check(args) => check::check(config, args).await,
+            Command::Delete(args) => act::act(config, Action::Delete, args).await,
+            Command::Undelete(args) => act::act(config, Action::Undelete, args).await,
+            Command::DeleteRedirect(args) => act::act(config, Action::DeleteRedirect, args).await,
             Command::Grant(args) => admin::grant(config, args).await,
             Command::Approve { grant_id } => admin::approve(config, *grant_id).await,
             Command::Revoke { user, tier, reason } => {

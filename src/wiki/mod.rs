@@ -6,6 +6,7 @@
 //! `assertuser=<account>`, so a lost or swapped session fails loudly instead of
 //! silently reading as someone else.
 
+pub mod actions;
 pub mod facts;
 pub mod title;
 pub mod users;
@@ -56,7 +57,7 @@ pub enum WikiError {
 }
 
 impl WikiError {
-    fn from_mwapi(api: &str, err: mwapi::Error) -> Self {
+    pub(crate) fn from_mwapi(api: &str, err: mwapi::Error) -> Self {
         match err {
             mwapi::Error::ApiError(e) | mwapi::Error::InternalException(e) => WikiError::Api {
                 code: e.code,
@@ -139,6 +140,18 @@ impl Wiki {
         self.requests.get()
     }
 
+    pub(crate) fn count_request(&self) {
+        self.requests.set(self.requests.get() + 1);
+    }
+
+    pub(crate) fn client(&self) -> &mwapi::Client {
+        &self.client
+    }
+
+    pub(crate) fn api(&self) -> &str {
+        &self.api
+    }
+
     /// One `action=query` GET; `params` must not contain `action`.
     pub async fn query(&self, params: &[(String, String)]) -> Result<Value, WikiError> {
         let mut all: Vec<(String, String)> = vec![("action".into(), "query".into())];
@@ -146,7 +159,7 @@ impl Wiki {
         if let Some(account) = &self.account {
             all.push(("assertuser".into(), account.clone()));
         }
-        self.requests.set(self.requests.get() + 1);
+        self.count_request();
         debug!(request = self.requests.get(), params = ?params, "query");
         self.client
             .get_value(all)

@@ -1,0 +1,862 @@
+//! One request, end to end: the authority gate and the safety rules
+//! ([`decide`]), then for real actions the guarded pipeline of DESIGN.md
+//! ([`act`]): intent on the record, the shutoff page and stop switch re-read, the
+//! requester's attribution edit, a re-check of the page, the bot's write by page
+//! id, a read-back of what was deleted, and the on-wiki log.
+//!
+//! Every stage is its own audit row under one request id, written before the
+//! next stage starts, so a failure anywhere leaves an exact record of what was
+//! done.
+
+use crate::authority::{
+    authorise, Authority, AuthorityRequest, Coverage, Gates, GrantState, GrantView,
+};
+use crate::charter::LiveFacts;
+use crate::error::{Error, ExitStatus};
+use crate::facts::{PageFacts, Timestamp};
+use crate::rules::deletion::restorable;
+use crate::rules::{
+    behalf_reason, evaluate, Action, Decision, Outcome, Request, RuleName, RuleOutcome, Tier,
+    Verdict,
+};
+use crate::session::Session;
+use crate::store::{Actor, AuditEvent, AuditFilter, AuditRow, Store, StoreError, UserRef};
+use crate::wiki::actions::{self, DeletedRevision};
+use crate::wiki::facts::Fetched;
+use crate::wiki::users::oldest_category_member;
+use crate::wiki::Wiki;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The tier a request is judged under and the verdict, authority gate first.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The tier whose safety rules ran.
+    pub tier: Tier,
+    /// The grant that covers the request, if the gate ran and passed.
+    pub coverage: Option<Coverage>,
+    /// The gate's outcome (when it ran) followed by the safety rules'.
+    pub verdict: Verdict,
+    /// Why the gate did not run, if it did not.
+    pub authority_note: Option<String>,
+}
+
+/// Runs the authority gate (when a store is configured) and the safety rules of
+/// the tier it picks: the least privileged covering grant whose rules allow the
+/// request, else the least privileged covering grant.
+pub async fn decide(
+    session: &mut Session,
+    fetched: &Fetched,
+    action: Action,
+    tier: Option<Tier>,
+    now: Timestamp,
+) -> Result<Decided, Error> {
+    let facts = &fetched.facts;
+    let policy = session.policy.clone();
+    let safety = |tier: Tier| {
+        let request = Request {
+            action,
+            tier,
+            requester: fetched.requester.clone(),
+            now,
+        };
+        evaluate(facts, &request, &policy)
+    };
+    if session.store.is_none() {
+        let tier = tier.unwrap_or(Tier::Own);
+        return Ok(Decided {
+            tier,
+            coverage: None,
+            verdict: safety(tier),
+            authority_note: Some(format!(
+                "authority not checked: `{}` has no `[store]`",
+                session.config.path.display()
+            )),
+        });
+    }
+    let requester = UserRef {
+        user_id: fetched.requester.user_id,
+        name: fetched.requester.name.clone(),
+    };
+    let grants = session.grant_views(Some(requester.user_id))?;
+    let live = live_facts(session, &grants, now).await?;
+    let store = session.store()?;
+    let stopped = store.stopped()?;
+    let suspension = store.active_suspension(requester.user_id, now)?;
+    let blocklist = store.blocklist()?;
+    let gates = Gates {
+        stopped: stopped.as_ref(),
+        suspension: suspension.as_ref(),
+        wiki_block: fetched.requester_blocked.as_deref(),
+        blocklist: &blocklist,
+    };
+    let request = AuthorityRequest {
+        requester: &requester,
+        action,
+        title: &facts.title,
+        namespace: facts.namespace,
+        page_templates: &facts.templates,
+        tier,
+        now,
+    };
+    Ok(match authorise(&request, &gates, &grants, &live) {
+        Authority::Covered(coverages) => {
+            let judged: Vec<_> = coverages.into_iter().map(|c| (safety(c.tier), c)).collect();
+            let pick = judged
+                .iter()
+                .position(|(v, _)| v.decision() != Decision::Refused)
+                .unwrap_or(0);
+            let (verdict, coverage) = judged.into_iter().nth(pick).expect("at least one coverage");
+            let gate =
+                RuleOutcome::new(RuleName::Authority, Outcome::Pass, coverage.reason.clone());
+            Decided {
+                tier: coverage.tier,
+                verdict: prepend(gate, verdict),
+                coverage: Some(coverage),
+                authority_note: None,
+            }
+        }
+        Authority::Refused(reasons) => {
+            let tier = tier.unwrap_or(Tier::Own);
+            let gate = RuleOutcome::new(RuleName::Authority, Outcome::Fail, reasons.join("; "));
+            Decided {
+                tier,
+                coverage: None,
+                verdict: prepend(gate, safety(tier)),
+                authority_note: None,
+            }
+        }
+    })
+}
+
+fn prepend(gate: RuleOutcome, verdict: Verdict) -> Verdict {
+    let mut outcomes = vec![gate];
+    outcomes.extend(verdict.outcomes);
+    Verdict { outcomes }
+}
+
+/// Reads each live-condition category the requester's charters watch (one request each).
+async fn live_facts(
+    session: &Session,
+    grants: &[GrantView],
+    now: Timestamp,
+) -> Result<BTreeMap<String, LiveFacts>, Error> {
+    let mut live = BTreeMap::new();
+    for view in grants {
+        let Some(Ok(charter)) = &view.charter else {
+            continue;
+        };
+        let Some(condition) = &charter.live else {
+            continue;
+        };
+        if view.state(now) != GrantState::Active || live.contains_key(&condition.category) {
+            continue;
+        }
+        let oldest = oldest_category_member(session.reader(), &condition.category).await?;
+        live.insert(
+            condition.category.clone(),
+            LiveFacts {
+                oldest_member_added: oldest,
+            },
+        );
+    }
+    Ok(live)
+}
+
+/// What happened to one requested action, for the report.
+#[derive(Debug, Clone)]
+pub struct Acted {
+    /// The request id written into the audit log and every wiki edit.
+    pub request_id: String,
+    /// `done`, `allowed` (dry run), `needs-confirmation`, `refused`, `partial` or `failed`.
+    pub decision: &'static str,
+    /// What was done, in order, for people.
+    pub steps: Vec<String>,
+    /// The same, for scripts.
+    pub detail: Value,
+    /// How the command exits for this title.
+    pub status: ExitStatus,
+}
+
+/// The options of one real action.
+#[derive(Debug, Clone)]
+pub struct ActOptions {
+    /// What to do.
+    pub action: Action,
+    /// The requester's reason, quoted in the bot's log entry.
+    pub reason: String,
+    /// Confirmation given in advance (`--yes`).
+    pub yes: bool,
+    /// Stop before any wiki write.
+    pub dry_run: bool,
+    /// On refusal, ask an administrator on the noticeboard.
+    pub escalate: bool,
+}
+
+/// A request id: unique per request, short enough for edit summaries.
+pub fn new_request_id(now: Timestamp) -> String {
+    use sha2::{Digest, Sha256};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!("{now}{nanos}{}", std::process::id());
+    let digest = Sha256::digest(seed.as_bytes());
+    let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{hex}", now.format("%Y%m%d"))
+}
+
+/// Writes the stages of one request to the audit log. It holds the store for the
+/// length of the pipeline, so the wiki sessions can be borrowed beside it.
+pub struct Recorder {
+    store: Store,
+    actor: Actor,
+    now: Timestamp,
+    request_id: String,
+    requester: UserRef,
+}
+
+impl Recorder {
+    /// Appends one stage.
+    fn record(&mut self, kind: &str, detail: Value) -> Result<AuditRow, StoreError> {
+        let event = AuditEvent {
+            kind: kind.to_string(),
+            actor: Some(self.actor.clone()),
+            subject: Some(self.requester.clone()),
+            request_id: Some(self.request_id.clone()),
+            detail,
+        };
+        self.store.audit_append(&event, self.now)
+    }
+
+    /// Appends a stage after a wiki write: if the log fails now, say what was written.
+    fn after_write(&mut self, kind: &str, detail: Value) -> Result<AuditRow, Stop> {
+        self.record(kind, detail.clone()).map_err(|e| {
+            stop(
+                true,
+                format!("the wiki was changed ({detail}) but the audit log failed: {e}"),
+            )
+        })
+    }
+}
+
+/// Kinds of the audit rows a request writes, in pipeline order.
+pub mod stage {
+    /// The request and its decision, before anything is written to the wiki.
+    pub const REQUEST: &str = "request";
+    /// The requester's attribution edit was saved.
+    pub const ATTRIBUTED: &str = "attributed";
+    /// The bot deleted the page.
+    pub const DELETED: &str = "deleted";
+    /// The bot undeleted revisions.
+    pub const UNDELETED: &str = "undeleted";
+    /// More revisions were deleted than were checked.
+    pub const INCIDENT: &str = "incident";
+    /// The action was appended to the on-wiki log.
+    pub const LOGGED: &str = "logged";
+    /// An administrator was asked for review or help on the noticeboard.
+    pub const NOTICEBOARD: &str = "noticeboard";
+    /// The request ended: done, refused, unconfirmed, dry run, aborted or failed.
+    pub const END: &str = "end";
+}
+
+/// Whether a request on `title` started but never ended (a crash or kill):
+/// its id, if so. New actions on that page wait until it is settled.
+pub fn unfinished_request(rows: &[AuditRow], title: &str) -> Option<String> {
+    let mut open: BTreeMap<&str, bool> = BTreeMap::new();
+    for row in rows {
+        let Some(id) = row.request_id.as_deref() else {
+            continue;
+        };
+        match row.kind.as_str() {
+            stage::REQUEST if row.detail["title"].as_str() == Some(title) => {
+                open.insert(id, true);
+            }
+            stage::END => {
+                open.remove(id);
+            }
+            _ => {}
+        }
+    }
+    open.into_keys().next().map(str::to_string)
+}
+
+/// The shutoff page and the local stop switch, read right before a write:
+/// the bot runs only while an administrator's latest revision says the run word.
+async fn may_run(
+    session: &Session,
+    store: &Store,
+    bot: &Wiki,
+) -> Result<Result<(), String>, Error> {
+    if let Some(stop) = store.stopped()? {
+        return Ok(Err(format!(
+            "the local stop switch is on: {} (by `{}`)",
+            stop.reason, stop.by.name
+        )));
+    }
+    let page = &session.policy.pages.shutoff;
+    let word = &session.policy.pages.run_word;
+    Ok(match actions::latest_revision(bot, page).await? {
+        None => Err(format!("the shutoff page `{page}` does not exist, so the bot stays off")),
+        Some(latest) if latest.text.trim() != word.as_str() => Err(format!(
+            "the shutoff page `{page}` says `{}` (revision {} by `{}`), not `{word}`",
+            latest.text.trim().chars().take(60).collect::<String>(),
+            latest.id,
+            latest.user
+        )),
+        Some(latest) if !latest.user_groups.iter().any(|g| g == "sysop") => Err(format!(
+            "the shutoff page `{page}` was last saved by `{}`, who is not an administrator (revision {})",
+            latest.user, latest.id
+        )),
+        Some(_) => Ok(()),
+    })
+}
+
+/// The page that records the requester's attribution edits.
+fn attribution_page(session: &Session, requester: &str) -> String {
+    session
+        .policy
+        .pages
+        .attribution
+        .replace("{requester}", requester)
+}
+
+/// The request as the attribution edit and log lines describe it.
+fn described(action: Action, title: &str, decided: &Decided, request_id: &str) -> String {
+    let charter = decided
+        .coverage
+        .as_ref()
+        .and_then(|c| c.reason.split("charter `").nth(1))
+        .and_then(|rest| rest.split('`').next())
+        .map_or(String::new(), |name| format!(", charter {name}"));
+    format!(
+        "{action} [[:{title}]] (tier {}{charter}, request {request_id})",
+        decided.tier
+    )
+}
+
+/// Runs the pipeline for one page whose facts were read by the bot.
+pub async fn act(
+    session: &mut Session,
+    fetched: &Fetched,
+    options: &ActOptions,
+    now: Timestamp,
+) -> Result<(Decided, Acted), Error> {
+    let facts = &fetched.facts;
+    let decided = decide(session, fetched, options.action, None, now).await?;
+    let rows = session.store()?.audit(&AuditFilter {
+        user_id: None,
+        since: None,
+    })?;
+    if let Some(open) = unfinished_request(&rows, &facts.title) {
+        return Err(Error::Denied(format!(
+            "request {open} on `{}` never finished; settle it before acting on this page again",
+            facts.title
+        )));
+    }
+    let mut recorder = Recorder {
+        actor: session.actor()?,
+        store: session
+            .store
+            .take()
+            .ok_or_else(|| Error::NoStore(session.config.path.clone()))?,
+        now: session.now,
+        request_id: new_request_id(now),
+        requester: UserRef {
+            user_id: fetched.requester.user_id,
+            name: fetched.requester.name.clone(),
+        },
+    };
+    let result = pipeline(session, &mut recorder, fetched, &decided, options).await;
+    session.store = Some(recorder.store);
+    result.map(|acted| (decided, acted))
+}
+
+async fn pipeline(
+    session: &Session,
+    recorder: &mut Recorder,
+    fetched: &Fetched,
+    decided: &Decided,
+    options: &ActOptions,
+) -> Result<Acted, Error> {
+    let facts = &fetched.facts;
+    let bot = session.bot.as_ref().expect("act needs Login::CallerAndBot");
+    let mut acted = Acted {
+        request_id: recorder.request_id.clone(),
+        decision: "refused",
+        steps: Vec::new(),
+        detail: json!({}),
+        status: ExitStatus::Refused,
+    };
+    let failing: Vec<&str> = decided
+        .verdict
+        .outcomes
+        .iter()
+        .filter(|o| !o.outcome.passed())
+        .map(|o| o.rule.as_str())
+        .collect();
+    recorder.record(
+        stage::REQUEST,
+        json!({
+            "title": facts.title, "page_id": facts.page_id, "action": options.action,
+            "tier": decided.tier, "latest_revid": facts.latest_revid,
+            "decision": decided.verdict.decision(), "failing": failing, "dry_run": options.dry_run,
+        }),
+    )?;
+    let end =
+        |recorder: &mut Recorder, acted: &mut Acted, decision: &'static str, status: ExitStatus| {
+            acted.decision = decision;
+            acted.status = status;
+            recorder.record(
+                stage::END,
+                json!({ "decision": decision, "steps": acted.steps }),
+            )
+        };
+
+    match decided.verdict.decision() {
+        Decision::Refused => {
+            if options.escalate {
+                if let Err(s) = escalate(session, recorder, facts, decided, &mut acted).await {
+                    acted.steps.push(s.why);
+                }
+            } else {
+                acted.steps.push(format!(
+                    "nothing was done; `--escalate` asks an administrator on `{}`",
+                    session.policy.pages.noticeboard
+                ));
+            }
+            end(recorder, &mut acted, "refused", ExitStatus::Refused)?;
+            return Ok(acted);
+        }
+        Decision::NeedsConfirmation if !options.yes && !options.dry_run => {
+            acted
+                .steps
+                .push("nothing was done: the bot could not undo this; confirm with `--yes`".into());
+            end(
+                recorder,
+                &mut acted,
+                "needs-confirmation",
+                ExitStatus::Refused,
+            )?;
+            return Ok(acted);
+        }
+        _ => {}
+    }
+    if options.dry_run {
+        acted
+            .steps
+            .push("dry run: every check passed and nothing was written to the wiki".into());
+        end(recorder, &mut acted, "allowed", ExitStatus::Success)?;
+        return Ok(acted);
+    }
+    if let Err(why) = may_run(session, &recorder.store, bot).await? {
+        acted.steps.push(format!("nothing was done: {why}"));
+        end(recorder, &mut acted, "refused", ExitStatus::Refused)?;
+        return Ok(acted);
+    }
+    let outcome = match options.action {
+        Action::Delete | Action::DeleteRedirect => {
+            delete(
+                session, bot, recorder, fetched, decided, options, &mut acted,
+            )
+            .await
+        }
+        Action::Undelete => {
+            undelete(
+                session, bot, recorder, fetched, decided, options, &mut acted,
+            )
+            .await
+        }
+    };
+    match outcome {
+        Ok(()) => end(recorder, &mut acted, "done", ExitStatus::Success)?,
+        Err(Stop { written, why }) => {
+            acted.steps.push(why);
+            let (decision, status) = if written {
+                ("partial", ExitStatus::Partial)
+            } else {
+                ("failed", ExitStatus::Wiki)
+            };
+            end(recorder, &mut acted, decision, status)?
+        }
+    };
+    Ok(acted)
+}
+
+/// Why the pipeline stopped, and whether anything had been written by then.
+struct Stop {
+    written: bool,
+    why: String,
+}
+
+fn stop(written: bool, why: impl Into<String>) -> Stop {
+    Stop {
+        written,
+        why: why.into(),
+    }
+}
+
+async fn delete(
+    session: &Session,
+    bot: &Wiki,
+    recorder: &mut Recorder,
+    fetched: &Fetched,
+    decided: &Decided,
+    options: &ActOptions,
+    acted: &mut Acted,
+) -> Result<(), Stop> {
+    let facts = &fetched.facts;
+    let request_id = recorder.request_id.clone();
+    let requester = recorder.requester.name.clone();
+    let page_id = facts
+        .page_id
+        .ok_or_else(|| stop(false, "the page has no id"))?;
+    let what = described(options.action, &facts.title, decided, &request_id);
+    // 1. The requester's own dummy edit, before the deletion.
+    let attribution = attribution_page(session, &requester);
+    let line = format!("\n* ~~~~~: I asked adminibot to {what}\n");
+    let summary = format!("adminibot: {what} on my behalf");
+    let saved = actions::append(&session.wiki, &attribution, &line, &summary)
+        .await
+        .map_err(|e| {
+            stop(
+                false,
+                format!(
+                    "the attribution edit on `{attribution}` failed, so nothing was deleted: {e}"
+                ),
+            )
+        })?;
+    let attribution_revid = saved.new_revid.unwrap_or(0);
+    acted.steps.push(format!(
+        "attribution edit r{attribution_revid} on `{attribution}` by `{requester}`"
+    ));
+    recorder.after_write(
+        stage::ATTRIBUTED,
+        json!({ "page": attribution, "revid": saved.new_revid }),
+    )?;
+    crate::when::test_pause("before-recheck");
+
+    // 2. Nothing may have changed since the facts were read.
+    let state = actions::page_state(bot, page_id).await.map_err(|e| {
+        stop(
+            true,
+            format!("cannot re-read the page before deleting, so nothing was deleted: {e}"),
+        )
+    })?;
+    let expected = (
+        true,
+        facts.title.as_str(),
+        facts.namespace,
+        facts.latest_revid,
+    );
+    let found = (
+        state.exists,
+        state.title.as_str(),
+        state.namespace,
+        state.latest_revid,
+    );
+    if expected != found {
+        return Err(stop(
+            true,
+            format!(
+                "the page changed since it was checked (latest revision {:?} → {:?}, title `{}` → `{}`): nothing was deleted; the attribution edit r{attribution_revid} stays as the record",
+                facts.latest_revid, state.latest_revid, facts.title, state.title
+            ),
+        ));
+    }
+
+    // 3. The bot deletes by page id.
+    let why = if options.reason.trim().is_empty() {
+        "requested by its author"
+    } else {
+        options.reason.as_str()
+    };
+    let reason = behalf_reason(&requester, decided.tier, &request_id, why);
+    let log_id = actions::delete(bot, page_id, &reason).await.map_err(|e| {
+        stop(
+            true,
+            format!("the deletion failed after the attribution edit r{attribution_revid}: {e}"),
+        )
+    })?;
+    acted
+        .steps
+        .push(format!("deleted by the bot (log {})", log_id.unwrap_or(0)));
+
+    // 4. Read back exactly what was deleted.
+    let checked: Vec<u64> = facts.revisions.iter().map(|r| r.id).collect();
+    let before: Vec<u64> = facts
+        .deleted_revisions
+        .iter()
+        .flatten()
+        .map(|r| r.id)
+        .collect();
+    let deleted = actions::deleted_revisions(bot, &facts.title)
+        .await
+        .map_err(|e| {
+            stop(
+                true,
+                format!(
+                    "deleted (log {}), but the read-back failed: {e}",
+                    log_id.unwrap_or(0)
+                ),
+            )
+        })?;
+    let ours: Vec<&DeletedRevision> = deleted.iter().filter(|r| !before.contains(&r.id)).collect();
+    let extra: Vec<&DeletedRevision> = ours
+        .iter()
+        .copied()
+        .filter(|r| !checked.contains(&r.id))
+        .collect();
+    let revisions: Vec<Value> = ours
+        .iter()
+        .map(|r| json!({ "id": r.id, "timestamp": r.timestamp }))
+        .collect();
+    let row = recorder.after_write(
+        stage::DELETED,
+        json!({ "title": facts.title, "page_id": page_id, "log_id": log_id, "revisions": revisions }),
+    )?;
+    if !extra.is_empty() {
+        let stamps: Vec<String> = extra
+            .iter()
+            .map(|r| crate::when::format_time(r.timestamp))
+            .collect();
+        let ids: Vec<u64> = extra.iter().map(|r| r.id).collect();
+        recorder.after_write(
+            stage::INCIDENT,
+            json!({ "extra_revisions": ids, "timestamps": stamps }),
+        )?;
+        acted.steps.push(format!(
+            "INCIDENT: {} revision(s) saved after the check were deleted too ({ids:?}); an administrator can restore them with action=undelete&title={}&timestamps={}",
+            extra.len(),
+            facts.title,
+            stamps.join("|")
+        ));
+    }
+    acted.detail = json!({ "attribution_revid": saved.new_revid, "log_id": log_id, "deleted_revisions": revisions });
+
+    // 5. The special log, with the audit chain's head, and urgent review if flagged.
+    log_on_wiki(
+        session,
+        bot,
+        recorder,
+        &format!("{what} for [[User:{requester}]]: done"),
+        &row,
+        acted,
+    )
+    .await?;
+    if decided.verdict.flagged() {
+        let text = format!(
+            "\n== Urgent review: [[:{}]] ==\nadminibot deleted [[:{}]] for [[User:{requester}]] (request {request_id}); the title has {} earlier deleted revision(s). Please review. ~~~~\n",
+            facts.title, facts.title, before.len()
+        );
+        post_noticeboard(session, bot, recorder, &text, acted).await?;
+    }
+    Ok(())
+}
+
+async fn undelete(
+    session: &Session,
+    bot: &Wiki,
+    recorder: &mut Recorder,
+    fetched: &Fetched,
+    decided: &Decided,
+    options: &ActOptions,
+    acted: &mut Acted,
+) -> Result<(), Stop> {
+    let facts = &fetched.facts;
+    let request_id = recorder.request_id.clone();
+    let requester = recorder.requester.name.clone();
+    let timestamps = own_deleted_timestamps(recorder, facts).map_err(|why| stop(false, why))?;
+    // Nothing may have been recreated at the title, or deleted since, since the check.
+    let current = actions::deleted_revisions(bot, &facts.title)
+        .await
+        .map_err(|e| stop(false, format!("cannot re-read the deleted revisions: {e}")))?;
+    let recreated = crate::wiki::title::exists(bot, &facts.title)
+        .await
+        .map_err(|e| stop(false, format!("cannot re-check the title: {e}")))?;
+    if recreated || current.len() != facts.deleted_revisions.as_ref().map_or(0, Vec::len) {
+        return Err(stop(false, "the title changed since it was checked (recreated, or its deleted revisions changed): nothing was undeleted"));
+    }
+    let why = if options.reason.trim().is_empty() {
+        "undeletion requested by its author"
+    } else {
+        options.reason.as_str()
+    };
+    let reason = behalf_reason(&requester, decided.tier, &request_id, why);
+    let restored = actions::undelete(bot, &facts.title, &timestamps, &reason)
+        .await
+        .map_err(|e| {
+            stop(
+                false,
+                format!("the undeletion failed, nothing was restored: {e}"),
+            )
+        })?;
+    acted
+        .steps
+        .push(format!("undeleted {restored} revision(s) by the bot"));
+    let stamps: Vec<String> = timestamps
+        .iter()
+        .map(|t| crate::when::format_time(*t))
+        .collect();
+    let row = recorder.after_write(
+        stage::UNDELETED,
+        json!({ "title": facts.title, "timestamps": stamps, "restored": restored }),
+    )?;
+    // The requester's dummy edit comes right after an undeletion.
+    let what = described(options.action, &facts.title, decided, &request_id);
+    let attribution = attribution_page(session, &requester);
+    let saved = actions::append(
+        &session.wiki,
+        &attribution,
+        &format!("\n* ~~~~~: adminibot did {what} for me\n"),
+        &format!("adminibot: {what} on my behalf"),
+    )
+    .await
+    .map_err(|e| {
+        stop(
+            true,
+            format!("undeleted, but the attribution edit on `{attribution}` failed: {e}"),
+        )
+    })?;
+    acted.steps.push(format!(
+        "attribution edit r{} on `{attribution}` by `{requester}`",
+        saved.new_revid.unwrap_or(0)
+    ));
+    recorder.after_write(
+        stage::ATTRIBUTED,
+        json!({ "page": attribution, "revid": saved.new_revid }),
+    )?;
+    acted.detail =
+        json!({ "restored": restored, "timestamps": stamps, "attribution_revid": saved.new_revid });
+    log_on_wiki(
+        session,
+        bot,
+        recorder,
+        &format!("{what} for [[User:{requester}]]: done"),
+        &row,
+        acted,
+    )
+    .await
+}
+
+/// The timestamps of the revisions the bot's own deletion removed: from the audit
+/// log when this store made the deletion, else as the rules determined them.
+fn own_deleted_timestamps(
+    recorder: &Recorder,
+    facts: &PageFacts,
+) -> Result<Vec<Timestamp>, String> {
+    let filter = AuditFilter {
+        user_id: Some(recorder.requester.user_id),
+        since: None,
+    };
+    let rows = recorder.store.audit(&filter).map_err(|e| e.to_string())?;
+    let from_log = rows.iter().rev().find(|r| {
+        r.kind == stage::DELETED && r.detail["title"].as_str() == Some(facts.title.as_str())
+    });
+    if let Some(row) = from_log {
+        let stamps: Vec<Timestamp> = row.detail["revisions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["timestamp"].as_str())
+            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .collect();
+        if !stamps.is_empty() {
+            return Ok(stamps);
+        }
+    }
+    restorable(facts)
+        .revisions
+        .map(|revs| revs.iter().map(|r| r.timestamp).collect())
+}
+
+async fn log_on_wiki(
+    session: &Session,
+    bot: &Wiki,
+    recorder: &mut Recorder,
+    what: &str,
+    row: &AuditRow,
+    acted: &mut Acted,
+) -> Result<(), Stop> {
+    let page = &session.policy.pages.log;
+    let request_id = &recorder.request_id;
+    let line = format!(
+        "\n* ~~~~~: {what} (audit #{} head {})\n",
+        row.seq,
+        &row.hash[..16]
+    );
+    let saved = actions::append(
+        bot,
+        page,
+        &line,
+        &format!("adminibot log: request {request_id}"),
+    )
+    .await
+    .map_err(|e| {
+        stop(
+            true,
+            format!("done, but appending to the log page `{page}` failed: {e}"),
+        )
+    })?;
+    acted.steps.push(format!(
+        "logged on `{page}` (r{})",
+        saved.new_revid.unwrap_or(0)
+    ));
+    recorder.after_write(
+        stage::LOGGED,
+        json!({ "page": page, "revid": saved.new_revid, "head": row.hash }),
+    )?;
+    Ok(())
+}
+
+async fn post_noticeboard(
+    session: &Session,
+    wiki: &Wiki,
+    recorder: &mut Recorder,
+    text: &str,
+    acted: &mut Acted,
+) -> Result<(), Stop> {
+    let page = &session.policy.pages.noticeboard;
+    let summary = format!(
+        "adminibot: request {} needs an administrator",
+        recorder.request_id
+    );
+    let saved = actions::append(wiki, page, text, &summary)
+        .await
+        .map_err(|e| stop(true, format!("posting to `{page}` failed: {e}")))?;
+    acted.steps.push(format!(
+        "posted to `{page}` (r{})",
+        saved.new_revid.unwrap_or(0)
+    ));
+    recorder.after_write(
+        stage::NOTICEBOARD,
+        json!({ "page": page, "revid": saved.new_revid }),
+    )?;
+    Ok(())
+}
+
+/// "When in doubt, the bot should refuse to act and offer to post to the
+/// appropriate noticeboard requesting administrative assistance." The requester
+/// posts it, from their own account.
+async fn escalate(
+    session: &Session,
+    recorder: &mut Recorder,
+    facts: &PageFacts,
+    decided: &Decided,
+    acted: &mut Acted,
+) -> Result<(), Stop> {
+    let failing: Vec<String> = decided
+        .verdict
+        .outcomes
+        .iter()
+        .filter(|o| !o.outcome.passed())
+        .map(|o| format!("* {}: {}", o.rule, o.reason))
+        .collect();
+    let text = format!(
+        "\n== Request for an administrator: [[:{}]] ==\nadminibot refused request {} because:\n{}\nCould an administrator look at it? ~~~~\n",
+        facts.title,
+        recorder.request_id,
+        failing.join("\n")
+    );
+    post_noticeboard(session, &session.wiki, recorder, &text, acted).await
+}

@@ -1,0 +1,67 @@
+//! `adminibot delete|undelete|delete-redirect TITLE...`: the main job.
+
+use super::check::expand_titles;
+use super::Output;
+use crate::broker::{act as act_on, ActOptions};
+use crate::cli::ActArgs;
+use crate::error::{Error, ExitStatus};
+use crate::report::{overall_status, render_text, to_json, Judged, PageReport};
+use crate::rules::Action;
+use crate::session::{Login, Session};
+use crate::wiki::facts::{fetch, FetchOptions};
+use std::path::Path;
+
+/// Runs the pipeline for every title, in series, as the proven caller.
+pub async fn act(config: Option<&Path>, action: Action, args: &ActArgs) -> Result<Output, Error> {
+    let titles = expand_titles(&args.titles, std::io::stdin().lock())?;
+    let mut session = Session::open(config, Login::CallerAndBot).await?;
+    session.actor()?;
+    let requester = session.caller()?.name.clone();
+    let policy = session.policy.clone();
+    let options = ActOptions {
+        action,
+        reason: args.reason.clone(),
+        yes: args.yes,
+        dry_run: args.dry_run,
+        escalate: args.escalate,
+    };
+    let mut reports = Vec::new();
+    for title in titles {
+        let fetch_options = FetchOptions {
+            requester: &requester,
+            bot_groups: &policy.bots.groups,
+            redirect_words: &policy.redirect_words,
+        };
+        let result = match fetch(session.reader(), &title, &fetch_options).await {
+            Ok(fetched) => {
+                let now = crate::when::clock_override().unwrap_or(fetched.server_time);
+                let (decided, acted) = act_on(&mut session, &fetched, &options, now).await?;
+                Ok(Judged {
+                    title: fetched.facts.title.clone(),
+                    page_id: fetched.facts.page_id,
+                    latest_revid: fetched.facts.latest_revid,
+                    requester: fetched.requester.name.clone(),
+                    tier: decided.tier,
+                    authority_note: decided.authority_note,
+                    evaluated_at: now,
+                    verdict: decided.verdict,
+                    acted: Some(acted),
+                })
+            }
+            Err(err) => match Error::from(err) {
+                err if err.status() == ExitStatus::Wiki => return Err(err),
+                err => Err(err),
+            },
+        };
+        reports.push(PageReport {
+            requested: title,
+            action,
+            result,
+        });
+    }
+    Ok(Output {
+        text: render_text(&reports),
+        json: to_json(&reports),
+        status: overall_status(&reports),
+    })
+}

@@ -1,0 +1,356 @@
+//! `adminibot delete|undelete|delete-redirect` on the real test wiki: what the
+//! wiki shows afterwards (attribution in the requester's contributions, the bot's
+//! deletion log entry naming them), and that every refusal leaves it untouched.
+
+mod support;
+
+use serde_json::Value;
+use std::process::Output;
+use support::{
+    account, adminibot, adminibot_as, adminibot_command, AdminibotConfig, Cookies, TestWiki,
+};
+
+fn setup() -> (TestWiki, AdminibotConfig) {
+    let wiki = TestWiki::start();
+    let config = wiki.adminibot_config(true).with_store();
+    let out = adminibot_as(
+        &config.path,
+        "Admin",
+        &["grant", "--user", "Alice", "--tier", "self"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (wiki, config)
+}
+
+/// Runs an action as Alice with `--format json`; returns the exit code and the result.
+fn as_alice(config: &AdminibotConfig, args: &[&str]) -> (i32, Value) {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    let out = adminibot_as(&config.path, "Alice", &all);
+    (out.status.code().unwrap(), result(&out))
+}
+
+fn result(out: &Output) -> Value {
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    doc["results"][0].clone()
+}
+
+/// The newest log id and revision id: anything written moves one of them.
+fn high_water(wiki: &TestWiki) -> (String, String) {
+    (
+        wiki.sql("SELECT max(log_id) FROM logging"),
+        wiki.sql("SELECT max(rev_id) FROM revision"),
+    )
+}
+
+fn exists(wiki: &TestWiki, title: &str) -> bool {
+    wiki.api_get(&[("action", "query"), ("titles", title)])["query"]["pages"][0]["missing"]
+        .is_null()
+}
+
+/// Saves `text` as `title` with `who`'s BotPassword, as an ordinary edit would.
+fn edit_as(wiki: &TestWiki, who: &str, title: &str, text: &str) {
+    let mut cookies: Cookies = wiki.login(&account(who));
+    let token = wiki.api_post(&[("action", "query"), ("meta", "tokens")], &mut cookies);
+    let token = token["query"]["tokens"]["csrftoken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let saved = wiki.api_post(
+        &[
+            ("action", "edit"),
+            ("title", title),
+            ("text", text),
+            ("summary", "test edit"),
+            ("token", &token),
+        ],
+        &mut cookies,
+    );
+    assert_eq!(saved["edit"]["result"], "Success", "{saved}");
+}
+
+/// Alice (self tier) deletes her own recent draft: the attribution edit is in her
+/// contributions, the deletion log names AdminBot with a reason naming her, the
+/// audit chain verifies; she undeletes it within the window, and not after.
+#[test]
+fn alice_deletes_and_undeletes_her_own_draft() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    let (code, deleted) = as_alice(&config, &["delete", title, "--reason", "G7 test"]);
+    assert_eq!(
+        (code, deleted["decision"].as_str()),
+        (0, Some("done")),
+        "{deleted:#}"
+    );
+    assert!(!exists(&wiki, title));
+    let request_id = deleted["request_id"].as_str().unwrap().to_string();
+
+    let contribs = wiki.api_get(&[
+        ("action", "query"),
+        ("list", "usercontribs"),
+        ("ucuser", "Alice"),
+        ("uclimit", "1"),
+    ]);
+    let latest = &contribs["query"]["usercontribs"][0];
+    assert_eq!(latest["title"], "User:Alice/adminibot", "{contribs}");
+    let summary = latest["comment"].as_str().unwrap();
+    assert!(
+        summary.contains("delete [[:Draft:Alice sandbox]]") && summary.contains(&request_id),
+        "{summary}"
+    );
+    assert_eq!(deleted["done"]["attribution_revid"], latest["revid"]);
+
+    let log = wiki.api_get(&[
+        ("action", "query"),
+        ("list", "logevents"),
+        ("letype", "delete"),
+        ("letitle", title),
+    ]);
+    let entry = &log["query"]["logevents"][0];
+    assert_eq!(entry["user"], "AdminBot", "{log}");
+    let reason = entry["comment"].as_str().unwrap();
+    assert!(
+        reason.starts_with("On behalf of [[User:Alice|Alice]] (adminibot tier self, request "),
+        "{reason}"
+    );
+    assert!(
+        reason.ends_with(": G7 test") && reason.contains(&request_id),
+        "{reason}"
+    );
+    let on_wiki_log = wiki.api_get(&[
+        ("action", "query"),
+        ("prop", "revisions"),
+        ("titles", "User:AdminBot/Log"),
+        ("rvprop", "content"),
+        ("rvslots", "main"),
+    ]);
+    let text = on_wiki_log["query"]["pages"][0]["revisions"][0]["slots"]["main"]["content"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.contains(&request_id) && text.contains("head "),
+        "{text}"
+    );
+    assert_eq!(
+        adminibot(&config.path, &["audit", "verify"]).status.code(),
+        Some(0)
+    );
+
+    // Not after the window: the draft's undelete window is one day.
+    let later = chrono::DateTime::from_timestamp(wiki.fixture_time + 2 * 86_400, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let account = account("Alice");
+    let out = adminibot_command(&config.path)
+        .args(["undelete", title, "--format", "json"])
+        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
+        .env("ADMINIBOT_NOW", &later)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(result(&out)["decision"], "refused");
+    assert!(!exists(&wiki, title));
+
+    let (code, undeleted) = as_alice(&config, &["undelete", title]);
+    assert_eq!(
+        (code, undeleted["decision"].as_str()),
+        (0, Some("done")),
+        "{undeleted:#}"
+    );
+    let revisions = wiki.api_get(&[
+        ("action", "query"),
+        ("prop", "revisions"),
+        ("titles", title),
+        ("rvlimit", "max"),
+        ("rvprop", "ids|user"),
+    ]);
+    let restored = revisions["query"]["pages"][0]["revisions"]
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        restored.len(),
+        2,
+        "exactly the two deleted revisions: {revisions}"
+    );
+    assert!(restored.iter().all(|r| r["user"] == "Alice"));
+}
+
+/// Each refusal path of the proposal leaves the wiki untouched: no edit, no log entry.
+#[test]
+fn refusals_leave_the_wiki_untouched() {
+    let (wiki, config) = setup();
+    let before = high_water(&wiki);
+    for (args, rule) in [
+        (vec!["delete", "Shared page"], "single_author"),
+        (vec!["delete", "Old article"], "recent"),
+        (vec!["delete", "Protected page"], "not_protected"),
+        (vec!["delete", "Former redirect"], "never_redirect"),
+        (vec!["delete", "Copyvio history"], "never_copyvio"),
+        (
+            vec!["undelete", "User:Alice/Deleted by admin"],
+            "own_deletion",
+        ),
+    ] {
+        let (code, result) = as_alice(&config, &args);
+        assert_eq!(code, 1, "{args:?}: {result:#}");
+        assert_eq!(result["decision"], "refused", "{args:?}");
+        let failing: Vec<&str> = result["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["passed"] == false)
+            .map(|r| r["rule"].as_str().unwrap())
+            .collect();
+        assert!(failing.contains(&rule), "{args:?}: {failing:?}");
+    }
+    // A main-space page the bot could not undo needs confirmation first.
+    let (code, result) = as_alice(&config, &["delete", "Alice draft"]);
+    assert_eq!(
+        (code, result["decision"].as_str()),
+        (1, Some("needs-confirmation")),
+        "{result:#}"
+    );
+    // A dry run checks everything and writes nothing.
+    let (code, result) = as_alice(&config, &["delete", "Draft:Alice sandbox", "--dry-run"]);
+    assert_eq!(
+        (code, result["decision"].as_str()),
+        (0, Some("allowed")),
+        "{result:#}"
+    );
+    assert_eq!(
+        high_water(&wiki),
+        before,
+        "a refusal or dry run wrote to the wiki"
+    );
+    assert!(exists(&wiki, "Draft:Alice sandbox"));
+}
+
+/// "Any editor in good standing can stop the bot entirely", locally or on the
+/// wiki; a suspended user is refused too.
+#[test]
+fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    assert_eq!(
+        adminibot_as(
+            &config.path,
+            "Admin",
+            &["suspend", "--user", "Alice", "--reason", "review"]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    let before = high_water(&wiki);
+    assert_eq!(as_alice(&config, &["delete", title]).0, 1);
+    assert_eq!(
+        adminibot_as(&config.path, "Admin", &["unsuspend", "--user", "Alice"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        adminibot_as(&config.path, "Bob", &["stop", "--reason", "test"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(as_alice(&config, &["delete", title]).0, 1);
+    assert_eq!(
+        adminibot_as(&config.path, "Admin", &["resume"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(high_water(&wiki), before);
+
+    // Bob, an ordinary editor, changes the shutoff page: the bot stops.
+    edit_as(
+        &wiki,
+        "Bob",
+        "User:AdminBot/Shutoff",
+        "stop: something is wrong",
+    );
+    let before = high_water(&wiki);
+    let (code, result) = as_alice(&config, &["delete", title]);
+    assert_eq!(code, 1, "{result:#}");
+    assert!(
+        result["steps"][0]
+            .as_str()
+            .unwrap()
+            .contains("shutoff page"),
+        "{result:#}"
+    );
+    assert_eq!(high_water(&wiki), before);
+    // Writing `run` back is not enough unless an administrator does it.
+    edit_as(&wiki, "Bob", "User:AdminBot/Shutoff", "run");
+    assert_eq!(as_alice(&config, &["delete", title]).0, 1);
+    edit_as(&wiki, "Bob", "User:AdminBot/Shutoff", "off");
+    edit_as(&wiki, "Admin", "User:AdminBot/Shutoff", "run");
+    assert_eq!(as_alice(&config, &["delete", title]).0, 0);
+    assert!(!exists(&wiki, title));
+}
+
+/// The page is edited between the facts read and the write: nothing is deleted,
+/// and the exit code and report say why.
+#[test]
+fn an_edit_after_the_check_stops_the_deletion() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    let pause = tempfile::tempdir().unwrap();
+    let account = account("Alice");
+    let child = adminibot_command(&config.path)
+        .args(["delete", title, "--format", "json"])
+        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
+        .env(
+            "ADMINIBOT_TEST_PAUSE",
+            format!("before-recheck:{}", pause.path().display()),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let marker = pause.path().join("paused");
+    for _ in 0..1500 {
+        if marker.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(marker.exists(), "adminibot never reached the pause point");
+    edit_as(&wiki, "Bob", title, "Bob was here.");
+    std::fs::write(pause.path().join("resume"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = result(&out);
+    assert_eq!(report["decision"], "partial", "{report:#}");
+    let steps = report["steps"].to_string();
+    assert!(
+        steps.contains("changed since it was checked") && steps.contains("nothing was deleted"),
+        "{steps}"
+    );
+    assert!(exists(&wiki, title), "the page must still exist");
+    assert_eq!(
+        adminibot(&config.path, &["audit", "verify"]).status.code(),
+        Some(0)
+    );
+}
