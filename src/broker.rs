@@ -512,27 +512,8 @@ async fn delete(
         .ok_or_else(|| stop(false, "the page has no id"))?;
     let what = described(options.action, &facts.title, decided, &request_id);
     // 1. The requester's own dummy edit, before the deletion.
-    let attribution = attribution_page(session, &requester);
     let line = format!("\n* ~~~~~: I asked adminibot to {what}\n");
-    let summary = format!("adminibot: {what} on my behalf");
-    let saved = actions::append(&session.wiki, &attribution, &line, &summary)
-        .await
-        .map_err(|e| {
-            stop(
-                false,
-                format!(
-                    "the attribution edit on `{attribution}` failed, so nothing was deleted: {e}"
-                ),
-            )
-        })?;
-    let attribution_revid = saved.new_revid.unwrap_or(0);
-    acted.steps.push(format!(
-        "attribution edit r{attribution_revid} on `{attribution}` by `{requester}`"
-    ));
-    recorder.after_write(
-        stage::ATTRIBUTED,
-        json!({ "page": attribution, "revid": saved.new_revid }),
-    )?;
+    let attribution_revid = attribute(session, recorder, &what, &line, false, acted).await?;
     crate::when::test_pause("before-recheck");
 
     // 2. Nothing may have changed since the facts were read.
@@ -631,7 +612,7 @@ async fn delete(
             stamps.join("|")
         ));
     }
-    acted.detail = json!({ "attribution_revid": saved.new_revid, "log_id": log_id, "deleted_revisions": revisions });
+    acted.detail = json!({ "attribution_revid": attribution_revid, "log_id": log_id, "deleted_revisions": revisions });
 
     // 5. The special log, with the audit chain's head, and urgent review if flagged.
     log_on_wiki(
@@ -703,30 +684,9 @@ async fn undelete(
     )?;
     // The requester's dummy edit comes right after an undeletion.
     let what = described(options.action, &facts.title, decided, &request_id);
-    let attribution = attribution_page(session, &requester);
-    let saved = actions::append(
-        &session.wiki,
-        &attribution,
-        &format!("\n* ~~~~~: adminibot did {what} for me\n"),
-        &format!("adminibot: {what} on my behalf"),
-    )
-    .await
-    .map_err(|e| {
-        stop(
-            true,
-            format!("undeleted, but the attribution edit on `{attribution}` failed: {e}"),
-        )
-    })?;
-    acted.steps.push(format!(
-        "attribution edit r{} on `{attribution}` by `{requester}`",
-        saved.new_revid.unwrap_or(0)
-    ));
-    recorder.after_write(
-        stage::ATTRIBUTED,
-        json!({ "page": attribution, "revid": saved.new_revid }),
-    )?;
-    acted.detail =
-        json!({ "restored": restored, "timestamps": stamps, "attribution_revid": saved.new_revid });
+    let line = format!("\n* ~~~~~: adminibot did {what} for me\n");
+    let attribution_revid = attribute(session, recorder, &what, &line, true, acted).await?;
+    acted.detail = json!({ "restored": restored, "timestamps": stamps, "attribution_revid": attribution_revid });
     log_on_wiki(
         session,
         bot,
@@ -736,6 +696,45 @@ async fn undelete(
         acted,
     )
     .await
+}
+
+/// "A null edit will be made in the name of the actual editor with a note that
+/// the next or previous edit, deletion, or undeletion is being made on behalf of
+/// the requesting editor": a dummy edit (a null edit leaves no trace) on the
+/// requester's attribution page, from their own session. Returns its revision id.
+async fn attribute(
+    session: &Session,
+    recorder: &mut Recorder,
+    what: &str,
+    line: &str,
+    after_write: bool,
+    acted: &mut Acted,
+) -> Result<u64, Stop> {
+    let requester = recorder.requester.name.clone();
+    let page = attribution_page(session, &requester);
+    let summary = format!("adminibot: {what} on my behalf");
+    let saved = actions::append(&session.wiki, &page, line, &summary)
+        .await
+        .map_err(|e| {
+            let then = if after_write {
+                "the bot acted, but"
+            } else {
+                "nothing was changed:"
+            };
+            stop(
+                after_write,
+                format!("{then} the attribution edit on `{page}` failed: {e}"),
+            )
+        })?;
+    let revid = saved.new_revid.unwrap_or(0);
+    acted.steps.push(format!(
+        "attribution edit r{revid} on `{page}` by `{requester}`"
+    ));
+    recorder.after_write(
+        stage::ATTRIBUTED,
+        json!({ "page": page, "revid": saved.new_revid }),
+    )?;
+    Ok(revid)
 }
 
 /// The timestamps of the revisions the bot's own deletion removed: from the audit

@@ -1,9 +1,10 @@
 //! Verdicts rendered for people (text) and for scripts (the JSON of DESIGN.md).
 
-use crate::broker::Acted;
+use crate::broker::{Acted, Decided};
 use crate::error::{render, Error, ExitStatus};
 use crate::facts::Timestamp;
 use crate::rules::{Action, Decision, Outcome, Tier, Verdict};
+use crate::wiki::facts::Fetched;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -39,6 +40,23 @@ pub struct Judged {
     pub verdict: Verdict,
     /// What was done about it, for real actions (not `check`).
     pub acted: Option<Acted>,
+}
+
+impl Judged {
+    /// A judged page from what was read and decided about it.
+    pub fn new(fetched: &Fetched, decided: Decided, now: Timestamp, acted: Option<Acted>) -> Self {
+        Judged {
+            title: fetched.facts.title.clone(),
+            page_id: fetched.facts.page_id,
+            latest_revid: fetched.facts.latest_revid,
+            requester: fetched.requester.name.clone(),
+            tier: decided.tier,
+            authority_note: decided.authority_note,
+            evaluated_at: now,
+            verdict: decided.verdict,
+            acted,
+        }
+    }
 }
 
 impl PageReport {

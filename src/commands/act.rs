@@ -36,17 +36,7 @@ pub async fn act(config: Option<&Path>, action: Action, args: &ActArgs) -> Resul
             Ok(fetched) => {
                 let now = crate::when::clock_override().unwrap_or(fetched.server_time);
                 let (decided, acted) = act_on(&mut session, &fetched, &options, now).await?;
-                Ok(Judged {
-                    title: fetched.facts.title.clone(),
-                    page_id: fetched.facts.page_id,
-                    latest_revid: fetched.facts.latest_revid,
-                    requester: fetched.requester.name.clone(),
-                    tier: decided.tier,
-                    authority_note: decided.authority_note,
-                    evaluated_at: now,
-                    verdict: decided.verdict,
-                    acted: Some(acted),
-                })
+                Ok(Judged::new(&fetched, decided, now, Some(acted)))
             }
             Err(err) => match Error::from(err) {
                 err if err.status() == ExitStatus::Wiki => return Err(err),

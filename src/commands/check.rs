@@ -70,17 +70,7 @@ pub async fn check(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Outpu
             Ok(fetched) => {
                 let now = crate::when::clock_override().unwrap_or(fetched.server_time);
                 let decided = decide(&mut session, &fetched, args.action, args.tier, now).await?;
-                Ok(Judged {
-                    title: fetched.facts.title.clone(),
-                    page_id: fetched.facts.page_id,
-                    latest_revid: fetched.facts.latest_revid,
-                    requester: fetched.requester.name.clone(),
-                    tier: decided.tier,
-                    authority_note: decided.authority_note,
-                    evaluated_at: now,
-                    verdict: decided.verdict,
-                    acted: None,
-                })
+                Ok(Judged::new(&fetched, decided, now, None))
             }
             // The wiki being down ends the whole run; a bad title ends only its own.
             Err(err) => match Error::from(err) {
