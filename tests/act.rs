@@ -354,3 +354,95 @@ fn an_edit_after_the_check_stops_the_deletion() {
         Some(0)
     );
 }
+
+/// Extended: "Deleting redirects left over after the user moves a page".
+#[test]
+fn alice_deletes_the_redirect_her_move_left() {
+    let (wiki, config) = setup();
+    let charter = concat!(env!("CARGO_MANIFEST_DIR"), "/charters/move-redirects.toml");
+    let grant = [
+        "grant",
+        "--user",
+        "Alice",
+        "--tier",
+        "extended",
+        "--charter",
+        charter,
+    ];
+    assert_eq!(
+        adminibot_as(&config.path, "Admin", &grant).status.code(),
+        Some(0)
+    );
+    let (code, refused) = as_alice(&config, &["delete-redirect", "Alice old title"]);
+    assert_eq!(
+        (code, refused["decision"].as_str()),
+        (1, Some("needs-confirmation")),
+        "{refused:#}"
+    );
+    let (code, done) = as_alice(&config, &["delete-redirect", "Alice old title", "--yes"]);
+    assert_eq!(
+        (code, done["decision"].as_str()),
+        (0, Some("done")),
+        "{done:#}"
+    );
+    assert_eq!(done["tier"], "extended");
+    assert!(!exists(&wiki, "Alice old title"));
+    assert!(exists(&wiki, "Alice new title"), "the moved page stays");
+}
+
+/// "If there is a deletion request with previously deleted revisions, it will be
+/// made but it will be flagged for urgent review by a live administrator."
+#[test]
+fn a_previously_deleted_page_is_deleted_and_flagged_on_the_noticeboard() {
+    let (wiki, config) = setup();
+    let (code, done) = as_alice(&config, &["delete", "Previously deleted page", "--yes"]);
+    assert_eq!(
+        (code, done["decision"].as_str()),
+        (0, Some("done")),
+        "{done:#}"
+    );
+    assert_eq!(done["flagged"], true);
+    let board = wiki.api_get(&[
+        ("action", "query"),
+        ("prop", "revisions"),
+        ("titles", "Project:Administrators' noticeboard"),
+        ("rvprop", "content|user"),
+        ("rvslots", "main"),
+    ]);
+    let latest = &board["query"]["pages"][0]["revisions"][0];
+    assert_eq!(latest["user"], "AdminBot", "{board}");
+    let text = latest["slots"]["main"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("Urgent review: [[:Previously deleted page]]")
+            && text.contains(done["request_id"].as_str().unwrap()),
+        "{text}"
+    );
+}
+
+/// "When in doubt, the bot should refuse to act and offer to post to the
+/// appropriate noticeboard requesting administrative assistance."
+#[test]
+fn escalation_posts_the_refusal_as_the_requester() {
+    let (wiki, config) = setup();
+    let (code, refused) = as_alice(&config, &["delete", "Shared page", "--escalate"]);
+    assert_eq!(
+        (code, refused["decision"].as_str()),
+        (1, Some("refused")),
+        "{refused:#}"
+    );
+    let board = wiki.api_get(&[
+        ("action", "query"),
+        ("prop", "revisions"),
+        ("titles", "Project:Administrators' noticeboard"),
+        ("rvprop", "content|user"),
+        ("rvslots", "main"),
+    ]);
+    let latest = &board["query"]["pages"][0]["revisions"][0];
+    assert_eq!(latest["user"], "Alice", "{board}");
+    let text = latest["slots"]["main"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("[[:Shared page]]") && text.contains("single_author"),
+        "{text}"
+    );
+    assert!(exists(&wiki, "Shared page"));
+}
