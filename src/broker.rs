@@ -24,7 +24,7 @@ use crate::store::{Actor, AuditEvent, AuditFilter, AuditRow, Store, StoreError, 
 use crate::wiki::actions::{self, DeletedRevision};
 use crate::wiki::facts::Fetched;
 use crate::wiki::users::oldest_category_member;
-use crate::wiki::Wiki;
+use crate::wiki::{Wiki, WikiError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -216,8 +216,35 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// A recorder for request `request_id`, done by `actor` for `requester`.
+    pub(crate) fn new(
+        store: Store,
+        actor: Actor,
+        now: Timestamp,
+        request_id: String,
+        requester: UserRef,
+    ) -> Self {
+        Recorder {
+            store,
+            actor,
+            now,
+            request_id,
+            requester,
+        }
+    }
+
+    /// The request id every row gets.
+    pub(crate) fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// Hands the store back.
+    pub(crate) fn into_store(self) -> Store {
+        self.store
+    }
+
     /// Appends one stage.
-    fn record(&mut self, kind: &str, detail: Value) -> Result<AuditRow, StoreError> {
+    pub(crate) fn record(&mut self, kind: &str, detail: Value) -> Result<AuditRow, StoreError> {
         let event = AuditEvent {
             kind: kind.to_string(),
             actor: Some(self.actor.clone()),
@@ -229,7 +256,7 @@ impl Recorder {
     }
 
     /// Appends a stage after a wiki write: if the log fails now, say what was written.
-    fn after_write(&mut self, kind: &str, detail: Value) -> Result<AuditRow, Stop> {
+    pub(crate) fn after_write(&mut self, kind: &str, detail: Value) -> Result<AuditRow, Stop> {
         self.record(kind, detail.clone()).map_err(|e| {
             stop(
                 true,
@@ -353,21 +380,18 @@ pub async fn act(
             facts.title
         )));
     }
-    let mut recorder = Recorder {
-        actor: session.actor()?,
-        store: session
-            .store
-            .take()
-            .ok_or_else(|| Error::NoStore(session.config.path.clone()))?,
-        now: session.now,
-        request_id: new_request_id(now),
-        requester: UserRef {
-            user_id: fetched.requester.user_id,
-            name: fetched.requester.name.clone(),
-        },
+    let actor = session.actor()?;
+    let store = session
+        .store
+        .take()
+        .ok_or_else(|| Error::NoStore(session.config.path.clone()))?;
+    let requester = UserRef {
+        user_id: fetched.requester.user_id,
+        name: fetched.requester.name.clone(),
     };
+    let mut recorder = Recorder::new(store, actor, session.now, new_request_id(now), requester);
     let result = pipeline(session, &mut recorder, fetched, &decided, options).await;
-    session.store = Some(recorder.store);
+    session.store = Some(recorder.into_store());
     result.map(|acted| (decided, acted))
 }
 
@@ -468,30 +492,57 @@ async fn pipeline(
         }
     };
     match outcome {
-        Ok(()) => end(recorder, &mut acted, "done", ExitStatus::Success)?,
-        Err(Stop { written, why }) => {
+        Ok(()) => {
+            end(recorder, &mut acted, "done", ExitStatus::Success)?;
+        }
+        Err(Stop {
+            unknown: true, why, ..
+        }) => {
+            // No end row: the request stays open, and new actions on this page
+            // wait, until `adminibot reconcile` reads the wiki and settles it.
+            acted.steps.push(why);
+            acted.steps.push(
+                "the outcome is unknown: run `adminibot reconcile` before anything else".into(),
+            );
+            acted.decision = "unknown";
+            acted.status = ExitStatus::Unknown;
+        }
+        Err(Stop { written, why, .. }) => {
             acted.steps.push(why);
             let (decision, status) = if written {
                 ("partial", ExitStatus::Partial)
             } else {
                 ("failed", ExitStatus::Wiki)
             };
-            end(recorder, &mut acted, decision, status)?
+            end(recorder, &mut acted, decision, status)?;
         }
-    };
+    }
     Ok(acted)
 }
 
 /// Why the pipeline stopped, and whether anything had been written by then.
-struct Stop {
-    written: bool,
-    why: String,
+pub(crate) struct Stop {
+    pub(crate) written: bool,
+    /// The write was sent but no answer came: it may or may not have happened.
+    pub(crate) unknown: bool,
+    pub(crate) why: String,
 }
 
-fn stop(written: bool, why: impl Into<String>) -> Stop {
+pub(crate) fn stop(written: bool, why: impl Into<String>) -> Stop {
     Stop {
         written,
+        unknown: false,
         why: why.into(),
+    }
+}
+
+/// Why a write failed: after a transport failure nobody knows whether the wiki
+/// carried it out, and it must never be resent blindly.
+fn write_failed(written_before: bool, what: &str, err: WikiError) -> Stop {
+    Stop {
+        written: written_before,
+        unknown: matches!(err, WikiError::Unreachable { .. }),
+        why: format!("{what}: {err}"),
     }
 }
 
@@ -553,11 +604,13 @@ async fn delete(
     };
     let reason = behalf_reason(&requester, decided.tier, &request_id, why);
     let log_id = actions::delete(bot, page_id, &reason).await.map_err(|e| {
-        stop(
+        write_failed(
             true,
-            format!("the deletion failed after the attribution edit r{attribution_revid}: {e}"),
+            &format!("the deletion failed after the attribution edit r{attribution_revid}"),
+            e,
         )
     })?;
+    crate::when::test_pause("after-delete");
     acted
         .steps
         .push(format!("deleted by the bot (log {})", log_id.unwrap_or(0)));
@@ -665,12 +718,7 @@ async fn undelete(
     let reason = behalf_reason(&requester, decided.tier, &request_id, why);
     let restored = actions::undelete(bot, &facts.title, &timestamps, &reason)
         .await
-        .map_err(|e| {
-            stop(
-                false,
-                format!("the undeletion failed, nothing was restored: {e}"),
-            )
-        })?;
+        .map_err(|e| write_failed(false, "the undeletion failed", e))?;
     acted
         .steps
         .push(format!("undeleted {restored} revision(s) by the bot"));

@@ -69,6 +69,28 @@ pub enum Command {
     Undelete(ActArgs),
     /// Ask the bot to delete the redirect your own move left behind (`extended` tier).
     DeleteRedirect(ActArgs),
+    /// Settle requests whose outcome is unknown (a crash, a lost answer): reads
+    /// the wiki's logs and contributions for their request ids and records what
+    /// happened. Never resends a write.
+    Reconcile,
+    /// Undo the bot's recent actions, newest first (administrators): undeletes
+    /// exactly the revisions it deleted and deletes again what it undeleted; stops
+    /// at the first page someone changed since.
+    #[command(group(clap::ArgGroup::new("which").required(true)))]
+    Rollback {
+        /// Everything since WHEN: a duration back from now (`2h`) or an RFC 3339 time
+        #[arg(long, value_name = "WHEN", group = "which")]
+        since: Option<String>,
+        /// One request, by the id the report and the audit log show
+        #[arg(long, value_name = "ID", group = "which")]
+        request: Option<String>,
+        /// Go ahead without asking
+        #[arg(long)]
+        yes: bool,
+        /// Say what would be undone; change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),

@@ -23,6 +23,8 @@ pub enum ExitStatus {
     Wiki = 3,
     /// Something was written and the rest was not; the report says exactly what.
     Partial = 4,
+    /// A write's outcome is unknown: run `adminibot reconcile`.
+    Unknown = 5,
 }
 
 impl ExitStatus {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod facts;
 pub mod located;
 pub mod policy;
+pub mod recovery;
 pub mod report;
 pub mod rules;
 pub mod session;

@@ -446,3 +446,123 @@ fn escalation_posts_the_refusal_as_the_requester() {
     );
     assert!(exists(&wiki, "Shared page"));
 }
+
+/// "Any administrator can ask the bot to undo or roll-back its recent edits, up to
+/// a point." Rollback restores a deleted page with exactly its revisions.
+#[test]
+fn rollback_restores_exactly_the_deleted_revisions() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    let before = wiki.api_get(&[
+        ("action", "query"),
+        ("prop", "revisions"),
+        ("titles", title),
+        ("rvlimit", "max"),
+        ("rvprop", "ids|timestamp"),
+    ]);
+    let (code, _) = as_alice(&config, &["delete", title]);
+    assert_eq!(code, 0);
+    let out = adminibot_as(
+        &config.path,
+        "Alice",
+        &["rollback", "--since", "1h", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(1), "only administrators roll back");
+    let out = adminibot_as(&config.path, "Admin", &["rollback", "--since", "1h"]);
+    assert_eq!(out.status.code(), Some(1), "asks for --yes first");
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("would undelete `Draft:Alice sandbox` (2 revision(s)"));
+    let out = adminibot_as(
+        &config.path,
+        "Admin",
+        &["rollback", "--since", "1h", "--yes"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = wiki.api_get(&[
+        ("action", "query"),
+        ("prop", "revisions"),
+        ("titles", title),
+        ("rvlimit", "max"),
+        ("rvprop", "ids|timestamp"),
+    ]);
+    assert_eq!(
+        after["query"]["pages"][0]["revisions"],
+        before["query"]["pages"][0]["revisions"]
+    );
+    assert_eq!(
+        adminibot(&config.path, &["audit", "verify"]).status.code(),
+        Some(0)
+    );
+}
+
+/// Killed between stages, a request stays open and blocks the page until
+/// `reconcile` reads the wiki and settles it; nothing is done twice.
+#[test]
+fn a_killed_request_blocks_the_page_until_reconciled() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    let account = account("Alice");
+    let pause = tempfile::tempdir().unwrap();
+    let mut child = adminibot_command(&config.path)
+        .args(["delete", title])
+        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
+        .env(
+            "ADMINIBOT_TEST_PAUSE",
+            format!("after-delete:{}", pause.path().display()),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let marker = pause.path().join("paused");
+    for _ in 0..1500 {
+        if marker.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(marker.exists(), "never reached the pause point");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !exists(&wiki, title),
+        "the deletion happened before the kill"
+    );
+
+    let (code, blocked) = {
+        let out = adminibot_as(&config.path, "Alice", &["undelete", title]);
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, 1);
+    assert!(blocked.contains("never finished"), "{blocked}");
+
+    let out = adminibot_as(&config.path, "Alice", &["reconcile"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("the wiki shows delete (log"), "{text}");
+    let (code, undeleted) = as_alice(&config, &["undelete", title]);
+    assert_eq!(
+        (code, undeleted["decision"].as_str()),
+        (0, Some("done")),
+        "{undeleted:#}"
+    );
+    assert_eq!(
+        adminibot(&config.path, &["audit", "verify"]).status.code(),
+        Some(0)
+    );
+}

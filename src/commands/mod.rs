@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod check;
 pub mod gates;
+pub mod recovery;
 
 use crate::cli::{Cli, Command, PolicyCommand};
 use crate::error::{Error, ExitStatus};
@@ -66,6 +67,16 @@ pub fn run(cli: &Cli) -> Result<Output, Error> {
             Command::Resume => gates::resume(config).await,
             Command::Blocklist(command) => gates::blocklist(config, command).await,
             Command::Audit(args) => audit::audit(config, args).await,
+            Command::Reconcile => recovery::reconcile(config).await,
+            Command::Rollback {
+                since,
+                request,
+                yes,
+                dry_run,
+            } => {
+                recovery::rollback(config, since.as_deref(), request.as_deref(), *yes, *dry_run)
+                    .await
+            }
             Command::Policy(_) => unreachable!("handled above"),
         }
     })

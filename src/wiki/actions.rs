@@ -200,6 +200,100 @@ pub async fn deleted_revisions(
     Ok(out)
 }
 
+/// A live page's id and its revisions (id and timestamp), oldest first; `None` if missing.
+pub async fn live_revisions(
+    wiki: &Wiki,
+    title: &str,
+) -> Result<Option<(u64, Vec<DeletedRevision>)>, WikiError> {
+    let answer = wiki
+        .query(&[
+            ("prop".into(), "revisions".into()),
+            ("titles".into(), title.to_string()),
+            ("rvprop".into(), "ids|timestamp".into()),
+            ("rvlimit".into(), "max".into()),
+            ("rvdir".into(), "newer".into()),
+        ])
+        .await?;
+    let page = &answer["query"]["pages"][0];
+    let Some(page_id) = page["pageid"]
+        .as_u64()
+        .filter(|_| page["missing"].is_null())
+    else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for revision in page["revisions"].as_array().into_iter().flatten() {
+        out.push(DeletedRevision {
+            id: revision["revid"].as_u64().unwrap_or(0),
+            timestamp: parse_timestamp(&revision["timestamp"])?,
+        });
+    }
+    Ok(Some((page_id, out)))
+}
+
+/// A log entry found while reconciling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundLogEntry {
+    /// Log id.
+    pub id: u64,
+    /// `delete`, `restore`, ...
+    pub action: String,
+}
+
+/// Deletion-log entries of `title` whose reason contains `needle` (a request id).
+pub async fn deletion_log_mentioning(
+    wiki: &Wiki,
+    title: &str,
+    needle: &str,
+) -> Result<Vec<FoundLogEntry>, WikiError> {
+    let answer = wiki
+        .query(&[
+            ("list".into(), "logevents".into()),
+            ("letype".into(), "delete".into()),
+            ("letitle".into(), title.to_string()),
+            ("leprop".into(), "ids|type|comment".into()),
+            ("lelimit".into(), "max".into()),
+        ])
+        .await?;
+    Ok(answer["query"]["logevents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["comment"].as_str().is_some_and(|c| c.contains(needle)))
+        .map(|e| FoundLogEntry {
+            id: e["logid"].as_u64().unwrap_or(0),
+            action: e["action"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect())
+}
+
+/// Revisions by `user` whose summary contains `needle` (a request id), newest first.
+pub async fn contributions_mentioning(
+    wiki: &Wiki,
+    user: &str,
+    needle: &str,
+) -> Result<Vec<u64>, WikiError> {
+    let answer = wiki
+        .query(&[
+            ("list".into(), "usercontribs".into()),
+            ("ucuser".into(), user.to_string()),
+            ("ucprop".into(), "ids|comment".into()),
+            ("uclimit".into(), "100".into()),
+        ])
+        .await?;
+    Ok(answer["query"]["usercontribs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            c["comment"]
+                .as_str()
+                .is_some_and(|text| text.contains(needle))
+        })
+        .filter_map(|c| c["revid"].as_u64())
+        .collect())
+}
+
 impl Wiki {
     /// One POST with a CSRF token; `params` include `action`.
     pub async fn post_with_token(&self, params: &[(String, String)]) -> Result<Value, WikiError> {

@@ -1,0 +1,404 @@
+//! After the fact: `reconcile` settles requests whose outcome is unknown by
+//! reading the wiki (never by resending a write), and `rollback` lets an
+//! administrator undo the bot's recent actions, newest first.
+
+use crate::authority::may_act_as_administrator;
+use crate::broker::{new_request_id, stage, Recorder};
+use crate::error::{Error, ExitStatus};
+use crate::facts::Timestamp;
+use crate::session::Session;
+use crate::store::{AuditFilter, AuditRow, UserRef};
+use crate::wiki::actions::{self, DeletedRevision};
+use crate::wiki::Wiki;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// What happened to one request or rollback step.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    /// The request it concerns.
+    pub request_id: String,
+    /// The page.
+    pub title: String,
+    /// One line: what was found or done.
+    pub outcome: String,
+    /// Whether it went as asked.
+    pub ok: bool,
+}
+
+/// Rows of one request, in order.
+fn rows_of<'a>(rows: &'a [AuditRow], request_id: &str) -> Vec<&'a AuditRow> {
+    rows.iter()
+        .filter(|r| r.request_id.as_deref() == Some(request_id))
+        .collect()
+}
+
+/// Requests that were started (a `request` row) but never ended.
+fn open_requests(rows: &[AuditRow]) -> Vec<&AuditRow> {
+    let ended: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.kind == stage::END)
+        .filter_map(|r| r.request_id.as_deref())
+        .collect();
+    rows.iter()
+        .filter(|r| r.kind == stage::REQUEST)
+        .filter(|r| {
+            r.request_id
+                .as_deref()
+                .is_some_and(|id| !ended.contains(id))
+        })
+        .collect()
+}
+
+/// Settles every open request from what the wiki's logs and contributions show.
+pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatus), Error> {
+    let actor = session.actor()?;
+    let now = session.now;
+    let rows = session.store()?.audit(&AuditFilter {
+        user_id: None,
+        since: None,
+    })?;
+    let mut settled = Vec::new();
+    for request in open_requests(&rows) {
+        let id = request.request_id.clone().unwrap_or_default();
+        let title = request.detail["title"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let requester = request
+            .subject
+            .clone()
+            .unwrap_or_else(|| UserRef::from(&actor));
+        let recorded: Vec<&str> = rows_of(&rows, &id)
+            .iter()
+            .map(|r| r.kind.as_str())
+            .collect();
+        let reader = session.reader();
+        let logged = actions::deletion_log_mentioning(reader, &title, &id).await?;
+        let edits = actions::contributions_mentioning(reader, &requester.name, &id).await?;
+        let store = session
+            .store
+            .take()
+            .ok_or_else(|| Error::NoStore(session.config.path.clone()))?;
+        let mut recorder = Recorder::new(store, actor.clone(), now, id.clone(), requester);
+        let mut found = Vec::new();
+        let result = (|| {
+            if !edits.is_empty() && !recorded.contains(&stage::ATTRIBUTED) {
+                recorder.record(
+                    stage::ATTRIBUTED,
+                    json!({ "revid": edits[0], "found_by": "reconcile" }),
+                )?;
+            }
+            for entry in &logged {
+                let kind = if entry.action == "restore" {
+                    stage::UNDELETED
+                } else {
+                    stage::DELETED
+                };
+                if !recorded.contains(&kind) {
+                    recorder.record(
+                        kind,
+                        json!({ "title": title, "log_id": entry.id, "found_by": "reconcile" }),
+                    )?;
+                }
+                found.push(format!("{} (log {})", entry.action, entry.id));
+            }
+            if !edits.is_empty() {
+                found.push(format!("attribution edit r{}", edits[0]));
+            }
+            let decision = if logged.is_empty() {
+                "abandoned"
+            } else {
+                "done"
+            };
+            recorder.record(
+                stage::END,
+                json!({ "decision": decision, "reconciled": true, "found": found }),
+            )
+        })();
+        session.store = Some(recorder.into_store());
+        result?;
+        let outcome = if logged.is_empty() {
+            format!(
+                "the wiki shows no action for it ({}); closed as abandoned",
+                describe(&found)
+            )
+        } else {
+            format!("the wiki shows {}; recorded", describe(&found))
+        };
+        settled.push(Settled {
+            request_id: id,
+            title,
+            outcome,
+            ok: true,
+        });
+    }
+    Ok((settled, ExitStatus::Success))
+}
+
+fn describe(found: &[String]) -> String {
+    if found.is_empty() {
+        "nothing written".to_string()
+    } else {
+        found.join(", ")
+    }
+}
+
+/// Which of the bot's actions to undo.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// Every action since this moment.
+    Since(Timestamp),
+    /// One request's action.
+    Request(String),
+}
+
+/// One action to undo, as the audit log recorded it.
+#[derive(Debug, Clone)]
+struct Undo {
+    request_id: String,
+    title: String,
+    requester: UserRef,
+    /// A deletion to reverse with exactly these revisions; else an undeletion.
+    deleted: bool,
+    revisions: Vec<Timestamp>,
+}
+
+fn planned(rows: &[AuditRow], selection: &Selection) -> Vec<Undo> {
+    let rollback_requests: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.kind == stage::REQUEST && r.detail.get("rollback_of").is_some())
+        .filter_map(|r| r.request_id.as_deref())
+        .collect();
+    let mut plan: Vec<Undo> = rows
+        .iter()
+        .filter(|r| r.kind == stage::DELETED || r.kind == stage::UNDELETED)
+        .filter(|r| {
+            r.request_id
+                .as_deref()
+                .is_some_and(|id| !rollback_requests.contains(id))
+        })
+        .filter(|r| match selection {
+            Selection::Since(since) => r.at >= *since,
+            Selection::Request(id) => r.request_id.as_deref() == Some(id.as_str()),
+        })
+        .map(|r| {
+            let deleted = r.kind == stage::DELETED;
+            let stamps: Vec<Timestamp> = if deleted {
+                r.detail["revisions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|v| v["timestamp"].clone())
+                    .collect::<Vec<Value>>()
+            } else {
+                r.detail["timestamps"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            }
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .collect();
+            Undo {
+                request_id: r.request_id.clone().unwrap_or_default(),
+                title: r.detail["title"].as_str().unwrap_or_default().to_string(),
+                requester: r.subject.clone().unwrap_or(UserRef {
+                    user_id: 0,
+                    name: String::new(),
+                }),
+                deleted,
+                revisions: stamps,
+            }
+        })
+        .collect();
+    plan.reverse();
+    plan
+}
+
+/// Undoes the bot's actions, newest first, each step audited; stops at the first
+/// page someone changed since.
+pub async fn rollback(
+    session: &mut Session,
+    selection: &Selection,
+    yes: bool,
+    dry_run: bool,
+) -> Result<(Vec<Settled>, ExitStatus), Error> {
+    let actor = session.actor()?;
+    may_act_as_administrator(&actor.groups, "roll back the bot's actions")
+        .map_err(Error::Denied)?;
+    let rows = session.store()?.audit(&AuditFilter {
+        user_id: None,
+        since: None,
+    })?;
+    let plan = planned(&rows, selection);
+    if plan.is_empty() {
+        return Err(Error::Usage(
+            "no action of the bot matches; nothing to roll back".into(),
+        ));
+    }
+    let describe_step = |undo: &Undo| {
+        let verb = if undo.deleted {
+            "undelete"
+        } else {
+            "delete again"
+        };
+        format!(
+            "{verb} `{}` ({} revision(s), request {})",
+            undo.title,
+            undo.revisions.len(),
+            undo.request_id
+        )
+    };
+    if dry_run || !yes {
+        let settled = plan
+            .iter()
+            .map(|u| Settled {
+                request_id: u.request_id.clone(),
+                title: u.title.clone(),
+                outcome: format!("would {}", describe_step(u)),
+                ok: true,
+            })
+            .collect();
+        let status = if dry_run {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Refused
+        };
+        return Ok((settled, status));
+    }
+    let bot = session
+        .bot
+        .take()
+        .ok_or_else(|| Error::Usage("rollback needs the bot's login".into()))?;
+    let result = run_plan(session, &bot, &actor, plan).await;
+    session.bot = Some(bot);
+    result
+}
+
+async fn run_plan(
+    session: &mut Session,
+    bot: &Wiki,
+    actor: &crate::store::Actor,
+    plan: Vec<Undo>,
+) -> Result<(Vec<Settled>, ExitStatus), Error> {
+    let mut settled = Vec::new();
+    for undo in plan {
+        let now = session.now;
+        let request_id = new_request_id(now);
+        let store = session
+            .store
+            .take()
+            .ok_or_else(|| Error::NoStore(session.config.path.clone()))?;
+        let mut recorder = Recorder::new(
+            store,
+            actor.clone(),
+            now,
+            request_id.clone(),
+            undo.requester.clone(),
+        );
+        let result = undo_one(bot, &mut recorder, &undo, &actor.name).await;
+        let outcome = match &result {
+            Ok(Ok(done)) => done.clone(),
+            Ok(Err(changed)) => changed.clone(),
+            Err(e) => e.to_string(),
+        };
+        let ok = matches!(result, Ok(Ok(_)));
+        let end = recorder.record(
+            stage::END,
+            json!({ "decision": if ok { "done" } else { "refused" }, "rollback_of": undo.request_id, "steps": [outcome] }),
+        );
+        session.store = Some(recorder.into_store());
+        end?;
+        settled.push(Settled {
+            request_id: undo.request_id.clone(),
+            title: undo.title.clone(),
+            outcome,
+            ok,
+        });
+        match result {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => return Ok((settled, ExitStatus::Partial)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((settled, ExitStatus::Success))
+}
+
+/// One step: `Ok(Ok(what was done))`, `Ok(Err(what changed))` when the page
+/// changed since, `Err` when the wiki or the store failed.
+async fn undo_one(
+    bot: &Wiki,
+    recorder: &mut Recorder,
+    undo: &Undo,
+    admin: &str,
+) -> Result<Result<String, String>, Error> {
+    let stamp = |ts: &[Timestamp]| {
+        ts.iter()
+            .map(|t| crate::when::format_time(*t))
+            .collect::<Vec<_>>()
+    };
+    recorder.record(
+        stage::REQUEST,
+        json!({ "title": undo.title, "action": if undo.deleted { "undelete" } else { "delete" }, "rollback_of": undo.request_id }),
+    )?;
+    // The administrator who rolls back is the one on whose behalf the bot acts now.
+    let reason = format!(
+        "On behalf of [[User:{admin}|{admin}]] (adminibot rollback, request {}): rollback of request {} for [[User:{}]]",
+        recorder.request_id(),
+        undo.request_id,
+        undo.requester.name
+    );
+    let live = actions::live_revisions(bot, &undo.title).await?;
+    if undo.deleted {
+        if live.is_some() {
+            return Ok(Err(format!(
+                "`{}` was recreated since; not undeleted",
+                undo.title
+            )));
+        }
+        let deleted = actions::deleted_revisions(bot, &undo.title).await?;
+        let available: BTreeSet<Timestamp> = deleted.iter().map(|r| r.timestamp).collect();
+        if !undo.revisions.iter().all(|t| available.contains(t)) {
+            return Ok(Err(format!(
+                "the deleted revisions of `{}` changed since; not undeleted",
+                undo.title
+            )));
+        }
+        let restored = actions::undelete(bot, &undo.title, &undo.revisions, &reason).await?;
+        recorder.after_write(stage::UNDELETED, json!({ "title": undo.title, "timestamps": stamp(&undo.revisions), "restored": restored }))
+            .map_err(|s| Error::Usage(s.why))?;
+        Ok(Ok(format!(
+            "undeleted `{}` ({restored} revision(s))",
+            undo.title
+        )))
+    } else {
+        let Some((page_id, revisions)) = live else {
+            return Ok(Err(format!(
+                "`{}` was deleted again since; nothing to do",
+                undo.title
+            )));
+        };
+        let now_there: Vec<Timestamp> = revisions
+            .iter()
+            .map(|r: &DeletedRevision| r.timestamp)
+            .collect();
+        if now_there != undo.revisions {
+            return Ok(Err(format!(
+                "`{}` was edited since it was undeleted; not deleted again",
+                undo.title
+            )));
+        }
+        let log_id = actions::delete(bot, page_id, &reason).await?;
+        recorder
+            .after_write(stage::DELETED, json!({ "title": undo.title, "page_id": page_id, "log_id": log_id, "revisions": revisions.iter().map(|r| json!({ "id": r.id, "timestamp": r.timestamp })).collect::<Vec<_>>() }))
+            .map_err(|s| Error::Usage(s.why))?;
+        Ok(Ok(format!(
+            "deleted `{}` again (log {})",
+            undo.title,
+            log_id.unwrap_or(0)
+        )))
+    }
+}
