@@ -36,6 +36,9 @@ pub struct Policy {
     pub recency: BTreeMap<i64, Windows>,
     /// If set, a page its single author blanked this long ago counts as a deletion request.
     pub blank_request_after: Option<Duration>,
+    /// The least time between two pages' writes in a batch (etiquette: serial,
+    /// unhurried bot writes).
+    pub write_interval: Duration,
 }
 
 /// On-wiki pages named by the policy.
@@ -235,6 +238,7 @@ impl Policy {
             }),
             recency,
             blank_request_after: raw.blanking.map(|b| b.after.0),
+            write_interval: raw.wiki.write_interval.map_or(Duration::zero(), |d| d.0),
         })
     }
 }
@@ -261,6 +265,7 @@ struct RawWiki {
     name: String,
     bot: String,
     redirect_words: Option<Vec<String>>,
+    write_interval: Option<DurationField>,
 }
 
 #[derive(Deserialize)]

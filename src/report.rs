@@ -181,6 +181,28 @@ pub fn render_text(reports: &[PageReport]) -> String {
             }
         }
     }
+    if reports.len() > 1 {
+        out.push_str(&summary_table(reports));
+    }
+    out
+}
+
+/// One line per title after a batch: decision, request id and title.
+fn summary_table(reports: &[PageReport]) -> String {
+    let mut out = format!("\nsummary of {} pages:\n", reports.len());
+    for report in reports {
+        let request = match &report.result {
+            Ok(Judged {
+                acted: Some(acted), ..
+            }) => acted.request_id.as_str(),
+            _ => "-",
+        };
+        let title = match &report.result {
+            Ok(judged) => judged.title.as_str(),
+            Err(_) => report.requested.as_str(),
+        };
+        let _ = writeln!(out, "  {:<20} {:<20} {title}", report.decision(), request);
+    }
     out
 }
 

@@ -566,3 +566,47 @@ fn a_killed_request_blocks_the_page_until_reconciled() {
         Some(0)
     );
 }
+
+/// Batches: titles from stdin, one login, a summary at the end; each page judged
+/// on its own.
+#[test]
+fn a_batch_from_stdin_judges_each_page_and_sums_up() {
+    let (wiki, config) = setup();
+    let account = account("Alice");
+    let before = wiki.request_count();
+    let mut child = adminibot_command(&config.path)
+        .args(["delete", "-", "--dry-run"])
+        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Draft:Alice sandbox\nShared page\n\nFoo#bar\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the worst status wins: a bad title"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("summary of 3 pages:"), "{text}");
+    assert!(
+        text.contains("allowed") && text.contains("refused") && text.contains("failed"),
+        "{text}"
+    );
+    assert!(
+        exists(&wiki, "Draft:Alice sandbox"),
+        "a dry run deletes nothing"
+    );
+    // Two logins (caller and bot, 2 requests each) and the caller's userinfo once,
+    // then at most 3 reads per page: no login per page.
+    let used = wiki.request_count() - before;
+    assert!(used <= 5 + 3 * 2, "{used} requests for two readable pages");
+}

@@ -11,8 +11,14 @@ use crate::session::{Login, Session};
 use crate::wiki::facts::{fetch, FetchOptions};
 use std::path::Path;
 
-/// Runs the pipeline for every title, in series, as the proven caller.
-pub async fn act(config: Option<&Path>, action: Action, args: &ActArgs) -> Result<Output, Error> {
+/// Runs the pipeline for every title, in series, as the proven caller; with
+/// `progress`, a progress line on stderr for batches of more than three pages.
+pub async fn act(
+    config: Option<&Path>,
+    action: Action,
+    args: &ActArgs,
+    progress: bool,
+) -> Result<Output, Error> {
     let titles = expand_titles(&args.titles, std::io::stdin().lock())?;
     let mut session = Session::open(config, Login::CallerAndBot).await?;
     session.actor()?;
@@ -26,7 +32,18 @@ pub async fn act(config: Option<&Path>, action: Action, args: &ActArgs) -> Resul
         escalate: args.escalate,
     };
     let mut reports = Vec::new();
-    for title in titles {
+    let total = titles.len();
+    let mut last_write: Option<std::time::Instant> = None;
+    for (i, title) in titles.into_iter().enumerate() {
+        if progress && total > 3 {
+            eprint!("\r\x1b[2K[{}/{total}] {title}", i + 1);
+        }
+        // Writes go one page at a time, at least the policy's interval apart.
+        if let (Some(at), Ok(interval)) = (last_write, policy.write_interval.to_std()) {
+            if let Some(wait) = interval.checked_sub(at.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
         let fetch_options = FetchOptions {
             requester: &requester,
             bot_groups: &policy.bots.groups,
@@ -36,6 +53,9 @@ pub async fn act(config: Option<&Path>, action: Action, args: &ActArgs) -> Resul
             Ok(fetched) => {
                 let now = crate::when::clock_override().unwrap_or(fetched.server_time);
                 let (decided, acted) = act_on(&mut session, &fetched, &options, now).await?;
+                if !matches!(acted.decision, "refused" | "needs-confirmation" | "allowed") {
+                    last_write = Some(std::time::Instant::now());
+                }
                 Ok(Judged::new(&fetched, decided, now, Some(acted)))
             }
             Err(err) => match Error::from(err) {
@@ -48,6 +68,9 @@ pub async fn act(config: Option<&Path>, action: Action, args: &ActArgs) -> Resul
             action,
             result,
         });
+    }
+    if progress && total > 3 {
+        eprintln!();
     }
     Ok(Output {
         text: render_text(&reports),

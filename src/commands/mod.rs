@@ -44,12 +44,16 @@ pub fn run(cli: &Cli) -> Result<Output, Error> {
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     let config = cli.config.as_deref();
+    let progress = cli.format == crate::cli::Format::Text
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
     runtime.block_on(async {
         match &cli.command {
             Command::Check(args) => check::check(config, args).await,
-            Command::Delete(args) => act::act(config, Action::Delete, args).await,
-            Command::Undelete(args) => act::act(config, Action::Undelete, args).await,
-            Command::DeleteRedirect(args) => act::act(config, Action::DeleteRedirect, args).await,
+            Command::Delete(args) => act::act(config, Action::Delete, args, progress).await,
+            Command::Undelete(args) => act::act(config, Action::Undelete, args, progress).await,
+            Command::DeleteRedirect(args) => {
+                act::act(config, Action::DeleteRedirect, args, progress).await
+            }
             Command::Grant(args) => admin::grant(config, args).await,
             Command::Approve { grant_id } => admin::approve(config, *grant_id).await,
             Command::Revoke { user, tier, reason } => {
