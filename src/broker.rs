@@ -451,7 +451,11 @@ async fn pipeline(
             end(recorder, &mut acted, "refused", ExitStatus::Refused)?;
             return Ok(acted);
         }
-        Decision::NeedsConfirmation if !options.yes && !options.dry_run => {
+        Decision::NeedsConfirmation
+            if !options.yes
+                && !options.dry_run
+                && !confirmed_at_terminal(decided, &facts.title) =>
+        {
             acted
                 .steps
                 .push("nothing was done: the bot could not undo this; confirm with `--yes`".into());
@@ -466,9 +470,25 @@ async fn pipeline(
         _ => {}
     }
     if options.dry_run {
-        acted
-            .steps
-            .push("dry run: every check passed and nothing was written to the wiki".into());
+        let attribution = attribution_page(session, &recorder.requester.name);
+        let count = match options.action {
+            Action::Undelete => restorable(facts).revisions.map_or(0, |r| r.len()),
+            _ => facts.revisions.len(),
+        };
+        let bot_name = &session.policy.bot;
+        acted.steps.extend([
+            "dry run: every check passed; nothing was written. A real run would:".to_string(),
+            format!(
+                "  re-read `{}` and the local stop switch",
+                session.policy.pages.shutoff
+            ),
+            format!("  save your attribution edit on `{attribution}`"),
+            format!(
+                "  have `{bot_name}` {} `{}` ({count} revision(s)), naming you in the reason",
+                options.action, facts.title
+            ),
+            format!("  append the action to `{}`", session.policy.pages.log),
+        ]);
         end(recorder, &mut acted, "allowed", ExitStatus::Success)?;
         return Ok(acted);
     }
@@ -518,6 +538,31 @@ async fn pipeline(
         }
     }
     Ok(acted)
+}
+
+/// "Any deletion that cannot be undone by the bot will not be done until the
+/// editor has been warned and confirms the action": on a terminal, ask.
+fn confirmed_at_terminal(decided: &Decided, title: &str) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    let warnings: Vec<&str> = decided
+        .verdict
+        .outcomes
+        .iter()
+        .filter(|o| o.outcome == Outcome::Confirm)
+        .map(|o| o.reason.as_str())
+        .collect();
+    let mut stderr = std::io::stderr();
+    let _ = write!(
+        stderr,
+        "warning: {}\nType `yes` to go ahead with `{title}`: ",
+        warnings.join("; ")
+    );
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
 }
 
 /// Why the pipeline stopped, and whether anything had been written by then.

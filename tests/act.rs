@@ -610,3 +610,49 @@ fn a_batch_from_stdin_judges_each_page_and_sums_up() {
     let used = wiki.request_count() - before;
     assert!(used <= 5 + 3 * 2, "{used} requests for two readable pages");
 }
+
+/// "Any deletion that cannot be undone by the bot will not be done until the
+/// editor has been warned and confirms the action": at a terminal, adminibot asks.
+#[test]
+fn at_a_terminal_the_requester_confirms_an_irreversible_deletion() {
+    let (wiki, config) = setup();
+    let account = account("Alice");
+    let run = |answer: &str| {
+        use std::io::Write;
+        let command = format!(
+            "{} --config {} delete 'Alice draft'",
+            env!("CARGO_BIN_EXE_adminibot"),
+            config.path.display()
+        );
+        // `script` gives adminibot a terminal for stdin, as a person would have.
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("ADMINIBOT_USERNAME", &account.botpassword_user)
+            .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = run("no\n");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("warning: the bot could not undo this"),
+        "{text}"
+    );
+    assert!(exists(&wiki, "Alice draft"));
+    let (code, text) = run("yes\n");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!exists(&wiki, "Alice draft"));
+}
