@@ -22,6 +22,17 @@ pub async fn act(
     let titles = expand_titles(&args.titles, std::io::stdin().lock())?;
     let mut session = Session::open(config, Login::CallerAndBot).await?;
     session.actor()?;
+    let bot_account = session
+        .bot
+        .as_ref()
+        .and_then(|b| b.account())
+        .unwrap_or_default();
+    if !crate::rules::same_user(bot_account, &session.policy.bot) {
+        return Err(Error::Usage(format!(
+            "the config logs the bot in as `{bot_account}`, but the policy's bot is `{}`: its log entries would not count as adminibot's own",
+            session.policy.bot
+        )));
+    }
     let requester = session.caller()?.name.clone();
     let policy = session.policy.clone();
     let options = ActOptions {

@@ -436,10 +436,35 @@ fn not_covered_reason(action: Action, tier: Tier) -> String {
     }
 }
 
-/// Compares user names the way MediaWiki does: spaces and underscores are the same.
+/// A title or name in comparable form: spaces and underscores are equal, runs of
+/// them collapse, and the first letter is lowercased (first-letter wikis ignore its
+/// case). For comparing only: never shown, never sent to the wiki.
+fn comparable(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for word in name.split([' ', '_']).filter(|w| !w.is_empty()) {
+        if out.is_empty() {
+            let mut chars = word.chars();
+            if let Some(first) = chars.next() {
+                out.extend(first.to_lowercase());
+                out.push_str(chars.as_str());
+            }
+        } else {
+            out.push(' ');
+            out.push_str(word);
+        }
+    }
+    out
+}
+
+/// Whether two titles (or template names) name the same page, as far as text can
+/// tell without asking the wiki.
+pub fn same_title(a: &str, b: &str) -> bool {
+    comparable(a) == comparable(b)
+}
+
+/// Whether two user names are the same account (user names are titles too).
 pub fn same_user(a: &str, b: &str) -> bool {
-    let norm = |s: &str| s.trim().replace('_', " ");
-    norm(a) == norm(b)
+    same_title(a, b)
 }
 
 /// The reason text the bot writes when it acts for someone, and the only format
@@ -475,6 +500,12 @@ mod tests {
             .parse::<Tier>()
             .unwrap_err()
             .contains("unknown tier"));
+    }
+
+    #[test]
+    fn names_compare_like_the_wiki() {
+        assert!(same_user("alice_smith", "Alice smith") && same_user(" Alice ", "Alice"));
+        assert!(!same_user("Alice", "Alice2") && !same_user("alice Smith", "Alice smith"));
     }
 
     #[test]

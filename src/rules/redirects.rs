@@ -1,6 +1,6 @@
 //! Redirect rules: `never_redirect` (delete) and `own_move_redirect` (delete-redirect).
 
-use super::{same_user, Context, Evidence, Outcome, RuleName, RuleOutcome};
+use super::{same_title, same_user, Context, Evidence, Outcome, RuleName, RuleOutcome};
 use crate::facts::{Revision, TargetHistory, Timestamp};
 use chrono::Duration;
 
@@ -128,12 +128,6 @@ pub fn never_redirect(ctx: &Context) -> RuleOutcome {
         )
         .with(Evidence::of_revisions(harmless))
     }
-}
-
-/// Whether two titles are the same page, as far as text can tell: spaces and
-/// underscores are equal and the first letter's case does not matter.
-fn same_title(a: &str, b: &str) -> bool {
-    super::templates::same_template(a, b)
 }
 
 /// "Deleting redirects left over after the user moves a page ... This provides

@@ -23,29 +23,9 @@ pub fn template_calls(wikitext: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// A template name in comparable form: spaces and underscores are equal, runs of
-/// them collapse, and the first letter is lowercased (the wiki ignores its case).
-fn comparable(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for word in name.split([' ', '_']).filter(|w| !w.is_empty()) {
-        if out.is_empty() {
-            let mut chars = word.chars();
-            if let Some(first) = chars.next() {
-                out.extend(first.to_lowercase());
-                out.push_str(chars.as_str());
-            }
-        } else {
-            out.push(' ');
-            out.push_str(word);
-        }
-    }
-    out
-}
-
-/// Whether two template names are the same page: spaces and underscores are
-/// equal, runs of them collapse, and the first letter's case does not matter.
+/// Whether two template names are the same page.
 pub fn same_template(a: &str, b: &str) -> bool {
-    comparable(a) == comparable(b)
+    super::same_title(a, b)
 }
 
 /// A family of templates (copyvio tags, author requests), ready for fast lookups.
@@ -53,11 +33,11 @@ struct Family(std::collections::HashSet<String>);
 
 impl Family {
     fn new(names: &[String]) -> Self {
-        Family(names.iter().map(|n| comparable(n)).collect())
+        Family(names.iter().map(|n| super::comparable(n)).collect())
     }
 
     fn contains(&self, name: &str) -> bool {
-        self.0.contains(&comparable(name))
+        self.0.contains(&super::comparable(name))
     }
 
     /// The first template of the family the wikitext calls.
