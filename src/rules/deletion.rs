@@ -169,7 +169,8 @@ pub fn own_deletion(ctx: &Context) -> RuleOutcome {
     let since: Vec<&LogEvent> = facts
         .log_events
         .iter()
-        .filter(|e| e.timestamp >= deletion.timestamp && e.id != deletion.id)
+        // Log ids grow, so within one second the id tells what came after.
+        .filter(|e| (e.timestamp, e.id) > (deletion.timestamp, deletion.id))
         .collect();
     if let Some(first) = since.first() {
         return RuleOutcome::new(
@@ -423,6 +424,31 @@ mod tests {
             "{}",
             o.reason
         );
+    }
+
+    /// A page created and deleted within the same second: its creation is not
+    /// "after" the deletion (regression: found by the benchmark).
+    #[test]
+    fn entries_in_the_same_second_are_ordered_by_log_id() {
+        let mut facts = deleted_user_page("AdminBot", FOR_ALICE, 12);
+        facts
+            .log_events
+            .insert(0, log(8, "create", "create", "Alice", hours_ago(12), ""));
+        let o = run(
+            &facts,
+            &request(Action::Undelete, Tier::Own),
+            RuleName::OwnDeletion,
+        );
+        assert_eq!(o.outcome, Outcome::Pass, "{o:?}");
+        facts
+            .log_events
+            .push(log(10, "delete", "revision", "Admin", hours_ago(12), "x"));
+        let o = run(
+            &facts,
+            &request(Action::Undelete, Tier::Own),
+            RuleName::OwnDeletion,
+        );
+        assert_eq!(o.outcome, Outcome::Fail, "{o:?}");
     }
 
     #[test]
