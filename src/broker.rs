@@ -21,7 +21,7 @@ use crate::rules::{
 };
 use crate::session::Session;
 use crate::store::{Actor, AuditEvent, AuditFilter, AuditRow, Store, StoreError, UserRef};
-use crate::wiki::actions::{self, DeletedRevision};
+use crate::wiki::actions::{self, DeletedRevision, PageState, ShutoffRevision};
 use crate::wiki::facts::Fetched;
 use crate::wiki::users::oldest_category_member;
 use crate::wiki::{Wiki, WikiError};
@@ -307,13 +307,15 @@ pub fn unfinished_request(rows: &[AuditRow], title: &str) -> Option<String> {
     open.into_keys().next().map(str::to_string)
 }
 
-/// The shutoff page and the local stop switch, read right before a write:
-/// the bot runs only while an administrator's latest revision says the run word.
+/// The local stop switch and the on-wiki shutoff page, read before anything is
+/// written: the bot runs only while the shutoff page's latest revision says the
+/// run word and was saved by an administrator. [`guard`] re-reads it right before
+/// the bot's write.
 async fn may_run(
     session: &Session,
     store: &Store,
     bot: &Wiki,
-) -> Result<Result<(), String>, Error> {
+) -> Result<Result<ShutoffRevision, String>, Error> {
     if let Some(stop) = store.stopped()? {
         return Ok(Err(format!(
             "the local stop switch is on: {} (by `{}`)",
@@ -322,20 +324,66 @@ async fn may_run(
     }
     let page = &session.policy.pages.shutoff;
     let word = &session.policy.pages.run_word;
-    Ok(match actions::latest_revision(bot, page).await? {
-        None => Err(format!("the shutoff page `{page}` does not exist, so the bot stays off")),
+    Ok(match actions::shutoff_revision(bot, page).await? {
+        None => Err(format!(
+            "the shutoff page `{page}` does not exist, so the bot stays off"
+        )),
         Some(latest) if latest.text.trim() != word.as_str() => Err(format!(
             "the shutoff page `{page}` says `{}` (revision {} by `{}`), not `{word}`",
             latest.text.trim().chars().take(60).collect::<String>(),
             latest.id,
             latest.user
         )),
-        Some(latest) if !latest.user_groups.iter().any(|g| g == "sysop") => Err(format!(
-            "the shutoff page `{page}` was last saved by `{}`, who is not an administrator (revision {})",
-            latest.user, latest.id
-        )),
-        Some(_) => Ok(()),
+        Some(latest) => {
+            let saver = crate::wiki::users::lookup_user(bot, &latest.user).await;
+            if saver.is_ok_and(|u| u.in_group("sysop")) {
+                Ok(latest)
+            } else {
+                Err(format!(
+                    "the shutoff page `{page}` was last saved by `{}`, who is not an administrator (revision {})",
+                    latest.user, latest.id
+                ))
+            }
+        }
     })
+}
+
+/// The last look before the bot writes, in one request: the page is as the rules
+/// saw it, the shutoff page is unchanged since it was read, and its run word was
+/// saved by an administrator.
+async fn guard(
+    session: &Session,
+    bot: &Wiki,
+    facts: &PageFacts,
+    shutoff: &ShutoffRevision,
+) -> Result<(), String> {
+    let page = &session.policy.pages.shutoff;
+    let now = actions::recheck(bot, &facts.title, page)
+        .await
+        .map_err(|e| format!("cannot re-read the page and `{page}` before writing: {e}"))?;
+    if now.shutoff_latest != Some(shutoff.id) {
+        return Err(format!(
+            "the shutoff page `{page}` changed a moment ago (revision {} → {:?})",
+            shutoff.id, now.shutoff_latest
+        ));
+    }
+    let expected = PageState {
+        exists: facts.exists,
+        page_id: facts.page_id.filter(|_| facts.exists),
+        namespace: facts.namespace,
+        latest_revid: facts.latest_revid.filter(|_| facts.exists),
+    };
+    if now.page != expected {
+        return Err(format!(
+            "`{}` changed since it was checked (page id {:?} → {:?}, latest revision {:?} → {:?})",
+            facts.title,
+            expected.page_id,
+            now.page.page_id,
+            expected.latest_revid,
+            now.page.latest_revid
+        ));
+    }
+    Ok(())
 }
 
 /// The page that records the requester's attribution edits.
@@ -492,24 +540,25 @@ async fn pipeline(
         end(recorder, &mut acted, "allowed", ExitStatus::Success)?;
         return Ok(acted);
     }
-    if let Err(why) = may_run(session, &recorder.store, bot).await? {
-        acted.steps.push(format!("nothing was done: {why}"));
-        end(recorder, &mut acted, "refused", ExitStatus::Refused)?;
-        return Ok(acted);
-    }
+    let shutoff = match may_run(session, &recorder.store, bot).await? {
+        Ok(shutoff) => shutoff,
+        Err(why) => {
+            acted.steps.push(format!("nothing was done: {why}"));
+            end(recorder, &mut acted, "refused", ExitStatus::Refused)?;
+            return Ok(acted);
+        }
+    };
+    let job = Job {
+        session,
+        bot,
+        fetched,
+        decided,
+        options,
+        shutoff: &shutoff,
+    };
     let outcome = match options.action {
-        Action::Delete | Action::DeleteRedirect => {
-            delete(
-                session, bot, recorder, fetched, decided, options, &mut acted,
-            )
-            .await
-        }
-        Action::Undelete => {
-            undelete(
-                session, bot, recorder, fetched, decided, options, &mut acted,
-            )
-            .await
-        }
+        Action::Delete | Action::DeleteRedirect => delete(job, recorder, &mut acted).await,
+        Action::Undelete => undelete(job, recorder, &mut acted).await,
     };
     match outcome {
         Ok(()) => {
@@ -565,6 +614,17 @@ fn confirmed_at_terminal(decided: &Decided, title: &str) -> bool {
     std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
 }
 
+/// Everything one page's writes need, read-only.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    session: &'a Session,
+    bot: &'a Wiki,
+    fetched: &'a Fetched,
+    decided: &'a Decided,
+    options: &'a ActOptions,
+    shutoff: &'a ShutoffRevision,
+}
+
 /// Why the pipeline stopped, and whether anything had been written by then.
 pub(crate) struct Stop {
     pub(crate) written: bool,
@@ -591,15 +651,15 @@ fn write_failed(written_before: bool, what: &str, err: WikiError) -> Stop {
     }
 }
 
-async fn delete(
-    session: &Session,
-    bot: &Wiki,
-    recorder: &mut Recorder,
-    fetched: &Fetched,
-    decided: &Decided,
-    options: &ActOptions,
-    acted: &mut Acted,
-) -> Result<(), Stop> {
+async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Result<(), Stop> {
+    let Job {
+        session,
+        bot,
+        fetched,
+        decided,
+        options,
+        shutoff,
+    } = job;
     let facts = &fetched.facts;
     let request_id = recorder.request_id.clone();
     let requester = recorder.requester.name.clone();
@@ -612,34 +672,13 @@ async fn delete(
     let attribution_revid = attribute(session, recorder, &what, &line, false, acted).await?;
     crate::when::test_pause("before-recheck");
 
-    // 2. Nothing may have changed since the facts were read.
-    let state = actions::page_state(bot, page_id).await.map_err(|e| {
+    // 2. Nothing may have changed since the facts were read, and the bot may run.
+    guard(session, bot, facts, shutoff).await.map_err(|why| {
         stop(
             true,
-            format!("cannot re-read the page before deleting, so nothing was deleted: {e}"),
+            format!("{why}: nothing was deleted; the attribution edit r{attribution_revid} stays as the record"),
         )
     })?;
-    let expected = (
-        true,
-        facts.title.as_str(),
-        facts.namespace,
-        facts.latest_revid,
-    );
-    let found = (
-        state.exists,
-        state.title.as_str(),
-        state.namespace,
-        state.latest_revid,
-    );
-    if expected != found {
-        return Err(stop(
-            true,
-            format!(
-                "the page changed since it was checked (latest revision {:?} → {:?}, title `{}` → `{}`): nothing was deleted; the attribution edit r{attribution_revid} stays as the record",
-                facts.latest_revid, state.latest_revid, facts.title, state.title
-            ),
-        ));
-    }
 
     // 3. The bot deletes by page id.
     let why = if options.reason.trim().is_empty() {
@@ -732,29 +771,23 @@ async fn delete(
     Ok(())
 }
 
-async fn undelete(
-    session: &Session,
-    bot: &Wiki,
-    recorder: &mut Recorder,
-    fetched: &Fetched,
-    decided: &Decided,
-    options: &ActOptions,
-    acted: &mut Acted,
-) -> Result<(), Stop> {
+async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Result<(), Stop> {
+    let Job {
+        session,
+        bot,
+        fetched,
+        decided,
+        options,
+        shutoff,
+    } = job;
     let facts = &fetched.facts;
     let request_id = recorder.request_id.clone();
     let requester = recorder.requester.name.clone();
     let timestamps = own_deleted_timestamps(recorder, facts).map_err(|why| stop(false, why))?;
-    // Nothing may have been recreated at the title, or deleted since, since the check.
-    let current = actions::deleted_revisions(bot, &facts.title)
+    // Nothing may have been recreated at the title since the check, and the bot may run.
+    guard(session, bot, facts, shutoff)
         .await
-        .map_err(|e| stop(false, format!("cannot re-read the deleted revisions: {e}")))?;
-    let recreated = crate::wiki::title::exists(bot, &facts.title)
-        .await
-        .map_err(|e| stop(false, format!("cannot re-check the title: {e}")))?;
-    if recreated || current.len() != facts.deleted_revisions.as_ref().map_or(0, Vec::len) {
-        return Err(stop(false, "the title changed since it was checked (recreated, or its deleted revisions changed): nothing was undeleted"));
-    }
+        .map_err(|why| stop(false, format!("{why}: nothing was undeleted")))?;
     let why = if options.reason.trim().is_empty() {
         "undeletion requested by its author"
     } else {

@@ -12,51 +12,32 @@ use tracing::info;
 /// The state of a page right before a write, compared with what the rules saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageState {
-    /// Whether a page with that id exists.
+    /// Whether a page exists at the title.
     pub exists: bool,
-    /// Its title now.
-    pub title: String,
-    /// Its namespace now.
+    /// Its id, if it exists.
+    pub page_id: Option<u64>,
+    /// Its namespace.
     pub namespace: i64,
-    /// Its latest revision now.
+    /// Its latest revision, if it exists.
     pub latest_revid: Option<u64>,
 }
 
-/// Re-reads a page by id (one request).
-pub async fn page_state(wiki: &Wiki, page_id: u64) -> Result<PageState, WikiError> {
-    let answer = wiki
-        .query(&[
-            ("prop".into(), "info".into()),
-            ("pageids".into(), page_id.to_string()),
-        ])
-        .await?;
-    let page = &answer["query"]["pages"][0];
-    Ok(PageState {
-        exists: page["missing"].is_null() && page["pageid"].as_u64() == Some(page_id),
-        title: page["title"].as_str().unwrap_or_default().to_string(),
-        namespace: page["ns"].as_i64().unwrap_or(0),
-        latest_revid: page["lastrevid"].as_u64(),
-    })
-}
-
-/// The latest revision of a page: its text and who saved it.
+/// The latest revision of the shutoff page: its id, text and who saved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LatestRevision {
+pub struct ShutoffRevision {
     /// Revision id.
     pub id: u64,
     /// The wikitext.
     pub text: String,
-    /// Who saved it, with their groups now.
+    /// Who saved it.
     pub user: String,
-    /// The saver's groups now.
-    pub user_groups: Vec<String>,
 }
 
-/// The latest revision of `title` and its author's groups; `None` if the page is missing.
-pub async fn latest_revision(
+/// The latest revision of the shutoff page; `None` if the page is missing.
+pub async fn shutoff_revision(
     wiki: &Wiki,
     title: &str,
-) -> Result<Option<LatestRevision>, WikiError> {
+) -> Result<Option<ShutoffRevision>, WikiError> {
     let answer = wiki
         .query(&[
             ("prop".into(), "revisions".into()),
@@ -68,24 +49,66 @@ pub async fn latest_revision(
     let Some(revision) = answer["query"]["pages"][0]["revisions"].get(0) else {
         return Ok(None);
     };
-    let user = revision["user"].as_str().unwrap_or_default().to_string();
-    let user_groups = if user.is_empty() {
-        Vec::new()
-    } else {
-        super::users::lookup_user(wiki, &user)
-            .await
-            .map(|u| u.groups)
-            .unwrap_or_default()
-    };
-    Ok(Some(LatestRevision {
+    Ok(Some(ShutoffRevision {
         id: revision["revid"].as_u64().unwrap_or(0),
         text: revision["slots"]["main"]["content"]
             .as_str()
             .unwrap_or_default()
             .to_string(),
-        user,
-        user_groups,
+        user: revision["user"].as_str().unwrap_or_default().to_string(),
     }))
+}
+
+/// What is re-read right before a write, in one request: the page and the
+/// shutoff page's latest revision id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recheck {
+    /// The page at the title now.
+    pub page: PageState,
+    /// The shutoff page's latest revision now.
+    pub shutoff_latest: Option<u64>,
+}
+
+/// Re-reads `title` and the shutoff page (one request).
+pub async fn recheck(wiki: &Wiki, title: &str, shutoff: &str) -> Result<Recheck, WikiError> {
+    let answer = wiki
+        .query(&[
+            ("prop".into(), "info".into()),
+            ("titles".into(), format!("{title}|{shutoff}")),
+        ])
+        .await?;
+    let query = &answer["query"];
+    let normalised = |wanted: &str| {
+        query["normalized"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["from"].as_str() == Some(wanted))
+            .and_then(|n| n["to"].as_str())
+            .unwrap_or(wanted)
+            .to_string()
+    };
+    let page_titled = |wanted: &str| {
+        let wanted = normalised(wanted);
+        query["pages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["title"].as_str() == Some(wanted.as_str()))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let page = page_titled(title);
+    let exists = page["missing"].is_null() && page["pageid"].as_u64().is_some();
+    Ok(Recheck {
+        page: PageState {
+            exists,
+            page_id: page["pageid"].as_u64().filter(|_| exists),
+            namespace: page["ns"].as_i64().unwrap_or(0),
+            latest_revid: page["lastrevid"].as_u64().filter(|_| exists),
+        },
+        shutoff_latest: page_titled(shutoff)["lastrevid"].as_u64(),
+    })
 }
 
 /// A saved edit.
@@ -295,16 +318,28 @@ pub async fn contributions_mentioning(
 }
 
 impl Wiki {
-    /// One POST with a CSRF token; `params` include `action`.
+    /// One POST with a CSRF token; `params` include `action`. Uses the token kept
+    /// from an earlier read when there is one; a `badtoken` answer (the only one
+    /// that proves nothing was done) is retried once with a fresh token.
     pub async fn post_with_token(&self, params: &[(String, String)]) -> Result<Value, WikiError> {
         let mut all: Vec<(String, String)> = params.to_vec();
         if let Some(account) = self.account() {
             all.push(("assertuser".into(), account.to_string()));
         }
+        let fail = |err| WikiError::from_mwapi(self.api(), err);
+        if let Some(token) = self.kept_csrf() {
+            let mut with_token = all.clone();
+            with_token.push(("token".into(), token.expose().to_string()));
+            self.count_request();
+            match self.client().post::<_, Value>(with_token).await {
+                Err(mwapi::Error::BadToken) => {}
+                other => return other.map_err(fail),
+            }
+        }
         self.count_request();
         self.client()
             .post_with_token("csrf", all)
             .await
-            .map_err(|err| WikiError::from_mwapi(self.api(), err))
+            .map_err(fail)
     }
 }

@@ -123,7 +123,7 @@ pub async fn fetch(
         facts
             .editor_names()
             .into_iter()
-            .filter(|u| !u.contains('>')),
+            .filter(|u| !u.contains('>') && !crate::rules::same_user(u, options.requester)),
     );
     users.truncate(50);
 
@@ -195,6 +195,9 @@ async fn composite_query(wiki: &Wiki, title: &str, with_deleted: bool) -> Result
         param("curtimestamp", "1"),
     ];
     if with_deleted {
+        // Only logged-in sessions read deleted revisions, and only they may write:
+        // their CSRF token comes along, saving a request before the first write.
+        params.push(param("meta", "tokens"));
         props.push("deletedrevisions");
         params.extend([
             param(
@@ -208,6 +211,7 @@ async fn composite_query(wiki: &Wiki, title: &str, with_deleted: bool) -> Result
     }
     params.push(param("prop", props.join("|")));
     let mut merged = wiki.query(&params).await?;
+    wiki.remember_csrf(&merged);
     let mut next = merged["continue"].take();
     let mut rounds = 0;
     while let Some(cont) = next.as_object().cloned() {

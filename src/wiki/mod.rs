@@ -97,6 +97,8 @@ pub struct Wiki {
     api: String,
     account: Option<String>,
     requests: Cell<usize>,
+    /// A CSRF token that came along with an earlier read, saving a request.
+    csrf: std::cell::RefCell<Option<Secret>>,
 }
 
 impl Wiki {
@@ -127,6 +129,7 @@ impl Wiki {
             api: api.to_string(),
             account,
             requests,
+            csrf: std::cell::RefCell::new(None),
         })
     }
 
@@ -142,6 +145,18 @@ impl Wiki {
 
     pub(crate) fn count_request(&self) {
         self.requests.set(self.requests.get() + 1);
+    }
+
+    /// Keeps the CSRF token of an answer that asked for one (`meta=tokens`).
+    pub(crate) fn remember_csrf(&self, answer: &Value) {
+        if let Some(token) = answer["query"]["tokens"]["csrftoken"].as_str() {
+            *self.csrf.borrow_mut() = Some(Secret::new(token));
+        }
+    }
+
+    /// The CSRF token kept from an earlier read, if any.
+    pub(crate) fn kept_csrf(&self) -> Option<Secret> {
+        self.csrf.borrow().clone()
     }
 
     pub(crate) fn client(&self) -> &mwapi::Client {

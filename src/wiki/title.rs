@@ -69,12 +69,6 @@ pub async fn normalise(wiki: &super::Wiki, title: &str) -> Result<String, super:
         .ok_or_else(|| super::WikiError::Unexpected("no normalised title".into()))
 }
 
-/// Whether a page exists at `title` now (one request).
-pub async fn exists(wiki: &super::Wiki, title: &str) -> Result<bool, super::WikiError> {
-    let answer = wiki.query(&[("titles".into(), title.to_string())]).await?;
-    Ok(answer["query"]["pages"][0]["missing"].is_null())
-}
-
 /// Refuses titles that can never name a page; returns the title trimmed.
 pub fn precheck(title: &str) -> Result<&str, TitleError> {
     let trimmed = title.trim();

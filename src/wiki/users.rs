@@ -49,14 +49,16 @@ pub(crate) fn block_reason(user: &Value) -> Option<String> {
     })
 }
 
-/// The account this session is logged in as, proven by the wiki (`meta=userinfo`).
+/// The account this session is logged in as, proven by the wiki (`meta=userinfo`);
+/// the session's CSRF token comes along for the writes that may follow.
 pub async fn whoami(wiki: &Wiki) -> Result<WikiUser, WikiError> {
     let answer = wiki
         .query(&[
-            ("meta".into(), "userinfo".into()),
+            ("meta".into(), "userinfo|tokens".into()),
             ("uiprop".into(), "groups|blockinfo".into()),
         ])
         .await?;
+    wiki.remember_csrf(&answer);
     let info = &answer["query"]["userinfo"];
     match info["id"].as_u64() {
         Some(user_id) if user_id > 0 && info.get("anon").is_none() => Ok(WikiUser {
