@@ -315,6 +315,8 @@ async fn may_run(
     session: &Session,
     store: &Store,
     bot: &Wiki,
+    fetched: &Fetched,
+    seen: Option<ShutoffRevision>,
 ) -> Result<Result<ShutoffRevision, String>, Error> {
     if let Some(stop) = store.stopped()? {
         return Ok(Err(format!(
@@ -324,28 +326,40 @@ async fn may_run(
     }
     let page = &session.policy.pages.shutoff;
     let word = &session.policy.pages.run_word;
-    Ok(match actions::shutoff_revision(bot, page).await? {
-        None => Err(format!(
+    // The first page uses the revision read at login with the caller's identity,
+    // later pages read it afresh; [`guard`] checks it is still the latest revision
+    // right before the write.
+    let latest = match seen {
+        Some(seen) => Some(seen),
+        None => actions::shutoff_revision(bot, page).await?,
+    };
+    let Some(latest) = latest else {
+        return Ok(Err(format!(
             "the shutoff page `{page}` does not exist, so the bot stays off"
-        )),
-        Some(latest) if latest.text.trim() != word.as_str() => Err(format!(
+        )));
+    };
+    if latest.text.trim() != word.as_str() {
+        return Ok(Err(format!(
             "the shutoff page `{page}` says `{}` (revision {} by `{}`), not `{word}`",
             latest.text.trim().chars().take(60).collect::<String>(),
             latest.id,
             latest.user
-        )),
-        Some(latest) => {
-            let saver = crate::wiki::users::lookup_user(bot, &latest.user).await;
-            if saver.is_ok_and(|u| u.in_group("sysop")) {
-                Ok(latest)
-            } else {
-                Err(format!(
-                    "the shutoff page `{page}` was last saved by `{}`, who is not an administrator (revision {})",
-                    latest.user, latest.id
-                ))
-            }
-        }
-    })
+        )));
+    }
+    let groups = match fetched.user_groups.get(&latest.user) {
+        Some(groups) => groups.clone(),
+        None => crate::wiki::users::lookup_user(bot, &latest.user)
+            .await
+            .map(|u| u.groups)
+            .unwrap_or_default(),
+    };
+    if !groups.iter().any(|g| g == "sysop") {
+        return Ok(Err(format!(
+            "the shutoff page `{page}` was last saved by `{}`, who is not an administrator (revision {})",
+            latest.user, latest.id
+        )));
+    }
+    Ok(Ok(latest))
 }
 
 /// The last look before the bot writes, in one request: the page is as the rules
@@ -438,7 +452,8 @@ pub async fn act(
         name: fetched.requester.name.clone(),
     };
     let mut recorder = Recorder::new(store, actor, session.now, new_request_id(now), requester);
-    let result = pipeline(session, &mut recorder, fetched, &decided, options).await;
+    let seen = session.shutoff.take();
+    let result = pipeline(session, &mut recorder, fetched, &decided, options, seen).await;
     session.store = Some(recorder.into_store());
     result.map(|acted| (decided, acted))
 }
@@ -449,6 +464,7 @@ async fn pipeline(
     fetched: &Fetched,
     decided: &Decided,
     options: &ActOptions,
+    seen: Option<ShutoffRevision>,
 ) -> Result<Acted, Error> {
     let facts = &fetched.facts;
     let bot = session.bot.as_ref().expect("act needs Login::CallerAndBot");
@@ -540,7 +556,7 @@ async fn pipeline(
         end(recorder, &mut acted, "allowed", ExitStatus::Success)?;
         return Ok(acted);
     }
-    let shutoff = match may_run(session, &recorder.store, bot).await? {
+    let shutoff = match may_run(session, &recorder.store, bot, fetched, seen).await? {
         Ok(shutoff) => shutoff,
         Err(why) => {
             acted.steps.push(format!("nothing was done: {why}"));

@@ -8,6 +8,7 @@ use crate::facts::Timestamp;
 use crate::policy::Policy;
 use crate::rules::same_user;
 use crate::store::{Actor, Store, UserRef};
+use crate::wiki::actions::ShutoffRevision;
 use crate::wiki::users::{lookup_user, whoami, WikiUser};
 use crate::wiki::Wiki;
 use std::path::Path;
@@ -37,6 +38,8 @@ pub struct Session {
     pub bot: Option<Wiki>,
     /// The caller, as the wiki proved them (with `Login::Caller`).
     pub caller: Option<WikiUser>,
+    /// The shutoff page's latest revision, read at login (with `Login::CallerAndBot`).
+    pub shutoff: Option<ShutoffRevision>,
     /// The store, when `[store]` is configured.
     pub store: Option<Store>,
     /// The moment this command runs.
@@ -59,7 +62,7 @@ impl Session {
             })?),
             _ => None,
         };
-        let (wiki, caller, bot) = match login {
+        let (wiki, caller, bot, shutoff) = match login {
             Login::Caller | Login::CallerAndBot => {
                 let (username, secret) = config::caller_login()?;
                 // The two logins are independent: on a wiki that serves requests
@@ -74,7 +77,10 @@ impl Session {
                 };
                 let (wiki, bot) =
                     tokio::try_join!(Wiki::connect(api, Some((&username, &secret))), connect_bot)?;
-                let me = whoami(&wiki).await?;
+                // Acting needs the shutoff page: read it with the identity, for free.
+                let shutoff_page =
+                    (login == Login::CallerAndBot).then_some(policy.pages.shutoff.as_str());
+                let (me, shutoff) = whoami(&wiki, shutoff_page).await?;
                 let claimed = username.split('@').next().unwrap_or(&username);
                 if !same_user(claimed, &me.name) {
                     return Err(Error::IdentityMismatch {
@@ -83,12 +89,12 @@ impl Session {
                     });
                 }
                 info!(user = %me.name, user_id = me.user_id, groups = ?me.groups, "caller proven by the wiki");
-                (wiki, Some(me), bot)
+                (wiki, Some(me), bot, shutoff)
             }
             Login::BotOrAnonymous => {
                 let bot = config.bot_login()?;
                 let wiki = Wiki::connect(api, bot.as_ref().map(|(u, s)| (u.as_str(), s))).await?;
-                (wiki, None, None)
+                (wiki, None, None, None)
             }
         };
         let store = match &config.store {
@@ -101,6 +107,7 @@ impl Session {
             wiki,
             bot,
             caller,
+            shutoff,
             store,
             now,
         };

@@ -304,12 +304,12 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
     assert!(!exists(&wiki, title));
 }
 
-/// The page is edited between the facts read and the write: nothing is deleted,
-/// and the exit code and report say why.
-#[test]
-fn an_edit_after_the_check_stops_the_deletion() {
-    let (wiki, config) = setup();
-    let title = "Draft:Alice sandbox";
+/// Starts `delete TITLE` as Alice and holds it at the test pause point right
+/// before the page is re-read; returns the running process and the pause folder.
+fn delete_paused(
+    config: &AdminibotConfig,
+    title: &str,
+) -> (std::process::Child, tempfile::TempDir) {
     let pause = tempfile::tempdir().unwrap();
     let account = account("Alice");
     let child = adminibot_command(&config.path)
@@ -332,16 +332,26 @@ fn an_edit_after_the_check_stops_the_deletion() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(marker.exists(), "adminibot never reached the pause point");
-    edit_as(&wiki, "Bob", title, "Bob was here.");
+    (child, pause)
+}
+
+/// Lets a paused run go on; returns its exit code and result.
+fn resume(child: std::process::Child, pause: tempfile::TempDir) -> (Option<i32>, Value) {
     std::fs::write(pause.path().join("resume"), "").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = result(&out);
+    (out.status.code(), result(&out))
+}
+
+/// The page is edited between the facts read and the write: nothing is deleted,
+/// and the exit code and report say why.
+#[test]
+fn an_edit_after_the_check_stops_the_deletion() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    let (child, pause) = delete_paused(&config, title);
+    edit_as(&wiki, "Bob", title, "Bob was here.");
+    let (code, report) = resume(child, pause);
+    assert_eq!(code, Some(4), "{report:#}");
     assert_eq!(report["decision"], "partial", "{report:#}");
     let steps = report["steps"].to_string();
     assert!(
@@ -353,6 +363,23 @@ fn an_edit_after_the_check_stops_the_deletion() {
         adminibot(&config.path, &["audit", "verify"]).status.code(),
         Some(0)
     );
+}
+
+/// "The on-wiki shutoff page ... read before every write": an editor who stops
+/// the bot while a request is under way stops its write.
+#[test]
+fn the_shutoff_page_changed_mid_request_stops_the_write() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    let (child, pause) = delete_paused(&config, title);
+    edit_as(&wiki, "Carol", "User:AdminBot/Shutoff", "stop");
+    let (code, report) = resume(child, pause);
+    assert_eq!(code, Some(4), "{report:#}");
+    assert!(
+        report["steps"].to_string().contains("shutoff page"),
+        "{report:#}"
+    );
+    assert!(exists(&wiki, title), "the page must still exist");
 }
 
 /// Extended: "Deleting redirects left over after the user moves a page".

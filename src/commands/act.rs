@@ -42,6 +42,8 @@ pub async fn act(
         dry_run: args.dry_run,
         escalate: args.escalate,
     };
+    // The shutoff page's saver, so their groups come with each page's facts.
+    let saver: Vec<String> = session.shutoff.iter().map(|s| s.user.clone()).collect();
     let mut reports = Vec::new();
     let total = titles.len();
     let mut last_write: Option<std::time::Instant> = None;
@@ -59,6 +61,7 @@ pub async fn act(
             requester: &requester,
             bot_groups: &policy.bots.groups,
             redirect_words: &policy.redirect_words,
+            also_users: &saver,
         };
         let result = match fetch(session.reader(), &title, &fetch_options).await {
             Ok(fetched) => {

@@ -62,6 +62,7 @@ pub async fn check(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Outpu
         requester: &requester,
         bot_groups: &policy.bots.groups,
         redirect_words: &policy.redirect_words,
+        also_users: &[],
     };
     let mut reports = Vec::new();
     for title in titles {

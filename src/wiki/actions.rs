@@ -33,30 +33,36 @@ pub struct ShutoffRevision {
     pub user: String,
 }
 
-/// The latest revision of the shutoff page; `None` if the page is missing.
-pub async fn shutoff_revision(
-    wiki: &Wiki,
-    title: &str,
-) -> Result<Option<ShutoffRevision>, WikiError> {
-    let answer = wiki
-        .query(&[
-            ("prop".into(), "revisions".into()),
-            ("titles".into(), title.to_string()),
-            ("rvprop".into(), "ids|user|content".into()),
-            ("rvslots".into(), "main".into()),
-        ])
-        .await?;
-    let Some(revision) = answer["query"]["pages"][0]["revisions"].get(0) else {
-        return Ok(None);
-    };
-    Ok(Some(ShutoffRevision {
+/// The query parameters that read the shutoff page's latest revision; they can
+/// ride along with another single-page read.
+pub fn shutoff_params(title: &str) -> Vec<(String, String)> {
+    vec![
+        ("prop".into(), "revisions".into()),
+        ("titles".into(), title.to_string()),
+        ("rvprop".into(), "ids|user|content".into()),
+        ("rvslots".into(), "main".into()),
+    ]
+}
+
+/// The shutoff page's latest revision in an answer to [`shutoff_params`].
+pub fn read_shutoff(answer: &Value) -> Option<ShutoffRevision> {
+    let revision = answer["query"]["pages"][0]["revisions"].get(0)?;
+    Some(ShutoffRevision {
         id: revision["revid"].as_u64().unwrap_or(0),
         text: revision["slots"]["main"]["content"]
             .as_str()
             .unwrap_or_default()
             .to_string(),
         user: revision["user"].as_str().unwrap_or_default().to_string(),
-    }))
+    })
+}
+
+/// The latest revision of the shutoff page; `None` if the page is missing.
+pub async fn shutoff_revision(
+    wiki: &Wiki,
+    title: &str,
+) -> Result<Option<ShutoffRevision>, WikiError> {
+    Ok(read_shutoff(&wiki.query(&shutoff_params(title)).await?))
 }
 
 /// What is re-read right before a write, in one request: the page and the

@@ -14,7 +14,7 @@ use crate::facts::{LogEvent, PageFacts, Protection, Revision, TargetHistory, Tim
 use crate::rules::redirects::redirect_target;
 use crate::rules::Requester;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The page's facts, the requester as the wiki knows them, and the wiki's clock.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub struct Fetched {
     pub requester: Requester,
     /// The requester's block reason, if they are blocked on the wiki now.
     pub requester_blocked: Option<String>,
+    /// The groups of every user looked up (editors, requester, `also_users`).
+    pub user_groups: BTreeMap<String, Vec<String>>,
     /// The wiki's clock at the time of the read (`curtimestamp`).
     pub server_time: Timestamp,
 }
@@ -37,6 +39,8 @@ pub struct FetchOptions<'a> {
     pub bot_groups: &'a [String],
     /// Redirect magic words, to find the pages the title ever redirected to.
     pub redirect_words: &'a [String],
+    /// More users whose groups to read in the same request (the shutoff page's saver).
+    pub also_users: &'a [String],
 }
 
 /// At most this many continuation rounds (a 500-revision page needs none).
@@ -118,13 +122,15 @@ pub async fn fetch(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // The requester first (the answer's first entry is theirs), then everyone else once.
+    let others: BTreeSet<String> = facts
+        .editor_names()
+        .into_iter()
+        .chain(options.also_users.iter().cloned())
+        .filter(|u| !u.contains('>') && !crate::rules::same_user(u, options.requester))
+        .collect();
     let mut users: Vec<String> = vec![options.requester.to_string()];
-    users.extend(
-        facts
-            .editor_names()
-            .into_iter()
-            .filter(|u| !u.contains('>') && !crate::rules::same_user(u, options.requester)),
-    );
+    users.extend(others);
     users.truncate(50);
 
     // Request 2: the editors' groups and the requester, with the first target.
@@ -156,6 +162,7 @@ pub async fn fetch(
         facts,
         requester: users.requester,
         requester_blocked: users.requester_blocked,
+        user_groups: users.groups,
         server_time,
     })
 }
@@ -342,6 +349,7 @@ struct Users {
     requester: Requester,
     requester_blocked: Option<String>,
     bots: BTreeSet<String>,
+    groups: BTreeMap<String, Vec<String>>,
 }
 
 fn read_users(users: &Value, options: &FetchOptions) -> Result<Users, WikiError> {
@@ -372,10 +380,23 @@ fn read_users(users: &Value, options: &FetchOptions) -> Result<Users, WikiError>
         })
         .filter_map(|user| text(&user["name"]).map(str::to_string))
         .collect();
+    let groups = list
+        .iter()
+        .filter_map(|user| {
+            let names = user["groups"]
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            Some((text(&user["name"])?.to_string(), names))
+        })
+        .collect();
     Ok(Users {
         requester,
         requester_blocked: block_reason(first),
         bots,
+        groups,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Who is who on the wiki: the caller's proven identity, other users by name,
 //! the rights log, and the category backlogs charters watch.
 
+use super::actions::{read_shutoff, shutoff_params, ShutoffRevision};
 use super::{parse_timestamp, Wiki, WikiError};
 use crate::facts::Timestamp;
 use serde_json::Value;
@@ -50,23 +51,33 @@ pub(crate) fn block_reason(user: &Value) -> Option<String> {
 }
 
 /// The account this session is logged in as, proven by the wiki (`meta=userinfo`);
-/// the session's CSRF token comes along for the writes that may follow.
-pub async fn whoami(wiki: &Wiki) -> Result<WikiUser, WikiError> {
-    let answer = wiki
-        .query(&[
-            ("meta".into(), "userinfo|tokens".into()),
-            ("uiprop".into(), "groups|blockinfo".into()),
-        ])
-        .await?;
+/// the session's CSRF token comes along for the writes that may follow, and so
+/// does the latest revision of `also_read` (the shutoff page), if given.
+pub async fn whoami(
+    wiki: &Wiki,
+    also_read: Option<&str>,
+) -> Result<(WikiUser, Option<ShutoffRevision>), WikiError> {
+    let mut params = vec![
+        ("meta".into(), "userinfo|tokens".into()),
+        ("uiprop".into(), "groups|blockinfo".into()),
+    ];
+    if let Some(title) = also_read {
+        params.extend(shutoff_params(title));
+    }
+    let answer = wiki.query(&params).await?;
     wiki.remember_csrf(&answer);
+    let shutoff = also_read.and_then(|_| read_shutoff(&answer));
     let info = &answer["query"]["userinfo"];
     match info["id"].as_u64() {
-        Some(user_id) if user_id > 0 && info.get("anon").is_none() => Ok(WikiUser {
-            user_id,
-            name: info["name"].as_str().unwrap_or_default().to_string(),
-            groups: explicit_groups(&info["groups"]),
-            blocked: block_reason(info),
-        }),
+        Some(user_id) if user_id > 0 && info.get("anon").is_none() => Ok((
+            WikiUser {
+                user_id,
+                name: info["name"].as_str().unwrap_or_default().to_string(),
+                groups: explicit_groups(&info["groups"]),
+                blocked: block_reason(info),
+            },
+            shutoff,
+        )),
         _ => Err(WikiError::Unexpected(
             "the wiki sees this session as logged out".into(),
         )),
