@@ -304,11 +304,12 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
     assert!(!exists(&wiki, title));
 }
 
-/// Starts `delete TITLE` as Alice and holds it at the test pause point right
-/// before the page is re-read; returns the running process and the pause folder.
+/// Starts `delete TITLE` as Alice and holds it at the test pause point `stage`;
+/// returns the running process and the pause folder.
 fn delete_paused(
     config: &AdminibotConfig,
     title: &str,
+    stage: &str,
 ) -> (std::process::Child, tempfile::TempDir) {
     let pause = tempfile::tempdir().unwrap();
     let account = account("Alice");
@@ -318,7 +319,7 @@ fn delete_paused(
         .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
         .env(
             "ADMINIBOT_TEST_PAUSE",
-            format!("before-recheck:{}", pause.path().display()),
+            format!("{stage}:{}", pause.path().display()),
         )
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -348,7 +349,7 @@ fn resume(child: std::process::Child, pause: tempfile::TempDir) -> (Option<i32>,
 fn an_edit_after_the_check_stops_the_deletion() {
     let (wiki, config) = setup();
     let title = "Draft:Alice sandbox";
-    let (child, pause) = delete_paused(&config, title);
+    let (child, pause) = delete_paused(&config, title, "before-recheck");
     edit_as(&wiki, "Bob", title, "Bob was here.");
     let (code, report) = resume(child, pause);
     assert_eq!(code, Some(4), "{report:#}");
@@ -371,7 +372,7 @@ fn an_edit_after_the_check_stops_the_deletion() {
 fn the_shutoff_page_changed_mid_request_stops_the_write() {
     let (wiki, config) = setup();
     let title = "Draft:Alice sandbox";
-    let (child, pause) = delete_paused(&config, title);
+    let (child, pause) = delete_paused(&config, title, "before-recheck");
     edit_as(&wiki, "Carol", "User:AdminBot/Shutoff", "stop");
     let (code, report) = resume(child, pause);
     assert_eq!(code, Some(4), "{report:#}");
@@ -534,28 +535,7 @@ fn rollback_restores_exactly_the_deleted_revisions() {
 fn a_killed_request_blocks_the_page_until_reconciled() {
     let (wiki, config) = setup();
     let title = "Draft:Alice sandbox";
-    let account = account("Alice");
-    let pause = tempfile::tempdir().unwrap();
-    let mut child = adminibot_command(&config.path)
-        .args(["delete", title])
-        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
-        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
-        .env(
-            "ADMINIBOT_TEST_PAUSE",
-            format!("after-delete:{}", pause.path().display()),
-        )
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let marker = pause.path().join("paused");
-    for _ in 0..1500 {
-        if marker.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(marker.exists(), "never reached the pause point");
+    let (mut child, _pause) = delete_paused(&config, title, "after-delete");
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(

@@ -48,6 +48,12 @@ fn run_as(config: &AdminibotConfig, who: &str, args: &[&str], code: i32) -> Outp
     out
 }
 
+/// Runs a command as `who` that must fail with `code`, saying `needle` on stderr.
+fn refused_as(config: &AdminibotConfig, who: &str, args: &[&str], code: i32, needle: &str) {
+    let out = run_as(config, who, args, code);
+    assert!(stderr(&out).contains(needle), "{}", stderr(&out));
+}
+
 /// The single result of `check --format json`.
 fn check(config: &AdminibotConfig, title: &str, who: &str, extra: &[&str]) -> Value {
     let mut args = vec!["check", title, "--as", who, "--format", "json"];
@@ -123,16 +129,12 @@ fn only_administrators_grant_self_and_check_uses_the_grant() {
         "{before:#}"
     );
 
-    let out = run_as(
+    refused_as(
         &config,
         "Alice",
         &["grant", "--user", "Bob", "--tier", "self"],
         1,
-    );
-    assert!(
-        stderr(&out).contains("only an administrator may grant `self`"),
-        "{}",
-        stderr(&out)
+        "only an administrator may grant `self`",
     );
     assert!(
         audit_rows(&config).iter().all(|r| r["kind"] != "grant"),
@@ -194,35 +196,28 @@ fn not_self_needs_an_appointed_issuer_and_a_charter() {
         "--charter",
         drive.as_str(),
     ];
-    let out = run_as(&config, "Admin", &grant, 1);
-    assert!(
-        stderr(&out).contains("appointed as `not-self` issuer"),
-        "{}",
-        stderr(&out)
+    refused_as(
+        &config,
+        "Admin",
+        &grant,
+        1,
+        "appointed as `not-self` issuer",
     );
     // AdminBot is a sysop but no bureaucrat: it cannot appoint.
-    let out = run_as(
+    refused_as(
         &config,
         "AdminBot",
         &["issuers", "add", "AdminBot", "--tier", "not-self"],
         1,
-    );
-    assert!(
-        stderr(&out).contains("only a bureaucrat may appoint"),
-        "{}",
-        stderr(&out)
+        "only a bureaucrat may appoint",
     );
     // Bureaucrats appoint administrators only.
-    let out = run_as(
+    refused_as(
         &config,
         "Admin",
         &["issuers", "add", "Bob", "--tier", "not-self"],
         1,
-    );
-    assert!(
-        stderr(&out).contains("issuers must be administrators"),
-        "{}",
-        stderr(&out)
+        "issuers must be administrators",
     );
     run_as(
         &config,
@@ -237,16 +232,12 @@ fn not_self_needs_an_appointed_issuer_and_a_charter() {
         "{listed}"
     );
 
-    let out = run_as(
+    refused_as(
         &config,
         "AdminBot",
         &["grant", "--user", "Alice", "--tier", "not-self"],
         2,
-    );
-    assert!(
-        stderr(&out).contains("needs `--charter FILE`"),
-        "{}",
-        stderr(&out)
+        "needs `--charter FILE`",
     );
     let out = run_as(&config, "AdminBot", &grant, 0);
     assert!(
@@ -275,16 +266,12 @@ fn retired_admin_needs_a_former_sysop_and_a_bureaucrats_approval() {
         &["issuers", "add", "AdminBot", "--tier", "retired-admin"],
         0,
     );
-    let out = run_as(
+    refused_as(
         &config,
         "AdminBot",
         &["grant", "--user", "Bob", "--tier", "retired-admin"],
         1,
-    );
-    assert!(
-        stderr(&out).contains("does not show `Bob` was ever an administrator"),
-        "{}",
-        stderr(&out)
+        "does not show `Bob` was ever an administrator",
     );
 
     let out = run_as(
@@ -359,11 +346,12 @@ fn only_administrators_revoke_and_revocation_ends_authority() {
         &["grant", "--user", "Alice", "--tier", "self"],
         0,
     );
-    let out = run_as(&config, "Bob", &["revoke", "--user", "Alice"], 1);
-    assert!(
-        stderr(&out).contains("only an administrator may revoke `self`"),
-        "{}",
-        stderr(&out)
+    refused_as(
+        &config,
+        "Bob",
+        &["revoke", "--user", "Alice"],
+        1,
+        "only an administrator may revoke `self`",
     );
     assert_eq!(
         check(&config, "Draft:Alice sandbox", "Alice", &[])["decision"],
