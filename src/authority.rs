@@ -165,6 +165,8 @@ pub struct Coverage {
     pub grant_id: i64,
     /// Its tier, which decides the safety rules.
     pub tier: Tier,
+    /// The name of its charter, if it has one.
+    pub charter: Option<String>,
     /// Why it covers the request (charter details included).
     pub reason: String,
 }
@@ -271,6 +273,7 @@ pub fn authorise(
                 Ok(reason) => covered.push(Coverage {
                     grant_id: view.grant.id,
                     tier,
+                    charter: view.grant.charter.as_ref().map(|c| c.name.clone()),
                     reason,
                 }),
                 Err(reason) => {

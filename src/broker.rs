@@ -414,8 +414,7 @@ fn described(action: Action, title: &str, decided: &Decided, request_id: &str) -
     let charter = decided
         .coverage
         .as_ref()
-        .and_then(|c| c.reason.split("charter `").nth(1))
-        .and_then(|rest| rest.split('`').next())
+        .and_then(|c| c.charter.as_deref())
         .map_or(String::new(), |name| format!(", charter {name}"));
     format!(
         "{action} [[:{title}]] (tier {}{charter}, request {request_id})",

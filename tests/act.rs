@@ -416,6 +416,20 @@ fn alice_deletes_the_redirect_her_move_left() {
     assert_eq!(done["tier"], "extended");
     assert!(!exists(&wiki, "Alice old title"));
     assert!(exists(&wiki, "Alice new title"), "the moved page stays");
+    let contribs = wiki.api_get(&[
+        ("action", "query"),
+        ("list", "usercontribs"),
+        ("ucuser", "Alice"),
+        ("uclimit", "1"),
+    ]);
+    let summary = contribs["query"]["usercontribs"][0]["comment"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        summary.contains("tier extended, charter move-redirects"),
+        "{summary}"
+    );
 }
 
 /// "If there is a deletion request with previously deleted revisions, it will be
