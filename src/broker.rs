@@ -397,6 +397,15 @@ async fn guard(
             now.page.latest_revid
         ));
     }
+    // A new log entry (a protection, a revision deletion, a move) also means the
+    // rules judged an older state.
+    let newest = facts.log_events.last().map(|e| e.id);
+    if now.newest_log_id != newest {
+        return Err(format!(
+            "`{}` has a log entry newer than the check (log {:?} → {:?})",
+            facts.title, newest, now.newest_log_id
+        ));
+    }
     Ok(())
 }
 

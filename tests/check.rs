@@ -343,3 +343,52 @@ fn policy_check_reports_file_line_and_exit_2() {
         );
     }
 }
+
+/// A batch shares the reads the API allows to share (page info, templates,
+/// categories and deleted revisions of 50 titles; 50 users' groups), and each page
+/// comes out exactly as when checked alone.
+#[test]
+fn a_batch_check_shares_requests_and_judges_each_page_alone() {
+    let wiki = TestWiki::start();
+    let setup = wiki.adminibot_config(true);
+    let titles = [
+        "Draft:Alice sandbox",
+        "Shared page",
+        "Old article",
+        "Protected page",
+        "Copyvio history",
+        "Former redirect",
+        "wikipedia:Foo",
+        "Special:Random",
+        "Foo#bar",
+    ];
+    let mut alone = Vec::new();
+    for title in titles {
+        let (code, result) = check(&setup.path, title, "Alice", "self", "delete");
+        alone.push((code, result["decision"].clone(), failing_rules(&result)));
+    }
+    let before = wiki.request_count();
+    let mut args = vec!["check"];
+    args.extend(titles);
+    args.extend(["--as", "Alice", "--format", "json"]);
+    let out = adminibot(&setup.path, &args);
+    let used = wiki.request_count() - before;
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), titles.len());
+    for ((title, result), (_, decision, failing)) in titles.iter().zip(results).zip(&alone) {
+        assert_eq!(&result["decision"], decision, "{title}: {result:#}");
+        if result["decision"] != "failed" {
+            assert_eq!(&failing_rules(result), failing, "{title}");
+        }
+    }
+    assert_eq!(out.status.code(), Some(2), "the worst status: bad titles");
+    // Login 2, shared page read 1, one history read per readable page (6), one
+    // users read, one redirect target: 11; one by one it is 2 + 2 per page.
+    assert!(
+        used <= 11,
+        "{used} requests for a batch of {}",
+        titles.len()
+    );
+    eprintln!("batch of {} titles: {used} HTTP requests", titles.len());
+}

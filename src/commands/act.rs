@@ -8,7 +8,7 @@ use crate::error::{Error, ExitStatus};
 use crate::report::{overall_status, render_text, to_json, Judged, PageReport};
 use crate::rules::Action;
 use crate::session::{Login, Session};
-use crate::wiki::facts::{fetch, FetchOptions};
+use crate::wiki::facts::{fetch_many, FetchOptions};
 use std::path::Path;
 
 /// Runs the pipeline for every title, in series, as the proven caller; with
@@ -47,41 +47,46 @@ pub async fn act(
     let mut reports = Vec::new();
     let total = titles.len();
     let mut last_write: Option<std::time::Instant> = None;
-    for (i, title) in titles.into_iter().enumerate() {
-        if progress && total > 3 {
-            eprint!("\r\x1b[2K[{}/{total}] {title}", i + 1);
-        }
-        // Writes go one page at a time, at least the policy's interval apart.
-        if let (Some(at), Ok(interval)) = (last_write, policy.write_interval.to_std()) {
-            if let Some(wait) = interval.checked_sub(at.elapsed()) {
-                tokio::time::sleep(wait).await;
+    let fetch_options = FetchOptions {
+        requester: &requester,
+        bot_groups: &policy.bots.groups,
+        redirect_words: &policy.redirect_words,
+        also_users: &saver,
+    };
+    // Facts are read 50 pages at a time, right before those pages are acted on;
+    // the re-read before each write catches anything that changed meanwhile.
+    for (c, chunk) in titles.chunks(50).enumerate() {
+        let all = fetch_many(session.reader(), chunk, &fetch_options).await?;
+        for (i, (title, fetched)) in chunk.iter().zip(all).enumerate() {
+            if progress && total > 3 {
+                eprint!("\r\x1b[2K[{}/{total}] {title}", c * 50 + i + 1);
             }
-        }
-        let fetch_options = FetchOptions {
-            requester: &requester,
-            bot_groups: &policy.bots.groups,
-            redirect_words: &policy.redirect_words,
-            also_users: &saver,
-        };
-        let result = match fetch(session.reader(), &title, &fetch_options).await {
-            Ok(fetched) => {
-                let now = crate::when::clock_override().unwrap_or(fetched.server_time);
-                let (decided, acted) = act_on(&mut session, &fetched, &options, now).await?;
-                if !matches!(acted.decision, "refused" | "needs-confirmation" | "allowed") {
-                    last_write = Some(std::time::Instant::now());
+            // Writes go one page at a time, at least the policy's interval apart.
+            if let (Some(at), Ok(interval)) = (last_write, policy.write_interval.to_std()) {
+                if let Some(wait) = interval.checked_sub(at.elapsed()) {
+                    tokio::time::sleep(wait).await;
                 }
-                Ok(Judged::new(&fetched, decided, now, Some(acted)))
             }
-            Err(err) => match Error::from(err) {
-                err if err.status() == ExitStatus::Wiki => return Err(err),
-                err => Err(err),
-            },
-        };
-        reports.push(PageReport {
-            requested: title,
-            action,
-            result,
-        });
+            let result = match fetched {
+                Ok(fetched) => {
+                    let now = crate::when::clock_override().unwrap_or(fetched.server_time);
+                    let (decided, acted) = act_on(&mut session, &fetched, &options, now).await?;
+                    if !matches!(acted.decision, "refused" | "needs-confirmation" | "allowed") {
+                        last_write = Some(std::time::Instant::now());
+                    }
+                    Ok(Judged::new(&fetched, decided, now, Some(acted)))
+                }
+                Err(err) => match Error::from(err) {
+                    err if err.status() == ExitStatus::Wiki => return Err(err),
+                    err => Err(err),
+                },
+            };
+            reports.push(PageReport {
+                requested: title.clone(),
+                action,
+                result,
+            });
+        }
     }
     if progress && total > 3 {
         eprintln!();

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::policy::Policy;
 use crate::report::{overall_status, render_text, to_json, Judged, PageReport};
 use crate::session::{Login, Session};
-use crate::wiki::facts::{fetch, FetchOptions};
+use crate::wiki::facts::{fetch_many, FetchOptions};
 use std::io::BufRead;
 use std::path::Path;
 use tracing::info;
@@ -65,9 +65,14 @@ pub async fn check(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Outpu
         also_users: &[],
     };
     let mut reports = Vec::new();
-    for title in titles {
-        let before = session.wiki.request_count();
-        let result = match fetch(&session.wiki, &title, &options).await {
+    let all = fetch_many(&session.wiki, &titles, &options).await?;
+    info!(
+        titles = titles.len(),
+        requests = session.wiki.request_count(),
+        "facts read"
+    );
+    for (title, fetched) in titles.into_iter().zip(all) {
+        let result = match fetched {
             Ok(fetched) => {
                 let now = crate::when::clock_override().unwrap_or(fetched.server_time);
                 let decided = decide(&mut session, &fetched, args.action, args.tier, now).await?;
@@ -79,7 +84,6 @@ pub async fn check(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Outpu
                 err => Err(err),
             },
         };
-        info!(title = %title, requests = session.wiki.request_count() - before, "judged");
         reports.push(PageReport {
             requested: title,
             action: args.action,

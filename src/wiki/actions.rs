@@ -73,6 +73,8 @@ pub struct Recheck {
     pub page: PageState,
     /// The shutoff page's latest revision now.
     pub shutoff_latest: Option<u64>,
+    /// The newest log entry of the page's title now.
+    pub newest_log_id: Option<u64>,
 }
 
 /// Re-reads `title` and the shutoff page (one request).
@@ -81,6 +83,10 @@ pub async fn recheck(wiki: &Wiki, title: &str, shutoff: &str) -> Result<Recheck,
         .query(&[
             ("prop".into(), "info".into()),
             ("titles".into(), format!("{title}|{shutoff}")),
+            ("list".into(), "logevents".into()),
+            ("letitle".into(), title.to_string()),
+            ("leprop".into(), "ids".into()),
+            ("lelimit".into(), "1".into()),
         ])
         .await?;
     let query = &answer["query"];
@@ -114,6 +120,7 @@ pub async fn recheck(wiki: &Wiki, title: &str, shutoff: &str) -> Result<Recheck,
             latest_revid: page["lastrevid"].as_u64().filter(|_| exists),
         },
         shutoff_latest: page_titled(shutoff)["lastrevid"].as_u64(),
+        newest_log_id: query["logevents"][0]["logid"].as_u64(),
     })
 }
 

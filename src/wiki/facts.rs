@@ -46,7 +46,12 @@ pub struct FetchOptions<'a> {
 /// At most this many continuation rounds (a 500-revision page needs none).
 const MAX_ROUNDS: usize = 200;
 
-/// Reads the facts about `title` and resolves the requester.
+/// Titles (or user names) per multi-value parameter: MediaWiki's limit for clients
+/// without `apihighlimits`, and so safe for every session.
+const BATCH: usize = 50;
+
+/// Reads the facts about `title` and resolves the requester: a page with under 500
+/// revisions costs 2 requests (3 with a second redirect target).
 pub async fn fetch(
     wiki: &Wiki,
     title: &str,
@@ -55,150 +60,98 @@ pub async fn fetch(
     let title = precheck(title)?;
     // Anonymous sessions cannot read deleted revisions; a bot account without
     // `deletedhistory` gets `permissiondenied`. Either way the rules see `None`.
-    let (response, with_deleted) =
-        match composite_query(wiki, title, wiki.account().is_some()).await {
-            Err(WikiError::Api { code, .. }) if code == "permissiondenied" => {
-                (composite_query(wiki, title, false).await?, false)
-            }
-            // `letitle` refuses interwiki and invalid titles outright; `titles=` says why.
-            Err(WikiError::Api { code, .. }) if code == "invalidtitle" => {
-                return Err(explain_bad_title(wiki, title).await);
-            }
-            other => (other?, wiki.account().is_some()),
-        };
-    let query = &response["query"];
-    if let Some(iw) = query["interwiki"].as_array().and_then(|a| a.first()) {
-        return Err(TitleError::Interwiki(text(&iw["title"]).unwrap_or(title).to_string()).into());
-    }
-    let page = query["pages"]
-        .get(0)
-        .ok_or_else(|| WikiError::Unexpected("no `pages` in the query answer".into()))?;
-    if page["invalid"].as_bool() == Some(true) {
-        return Err(TitleError::Invalid {
-            title: title.to_string(),
-            reason: text(&page["invalidreason"])
-                .unwrap_or("no reason given")
-                .to_string(),
+    let mut with_deleted = wiki.account().is_some();
+    let mut params = page_params(title, with_deleted);
+    params.extend(history_params(title));
+    let answer = match read(wiki, &params).await {
+        Err(WikiError::Api { code, .. }) if code == "permissiondenied" && with_deleted => {
+            with_deleted = false;
+            let mut params = page_params(title, false);
+            params.extend(history_params(title));
+            read(wiki, &params).await
         }
-        .into());
-    }
-    let namespace = page["ns"]
-        .as_i64()
-        .ok_or_else(|| WikiError::Unexpected("page without `ns`".into()))?;
-    let normalised = text(&page["title"]).unwrap_or(title).to_string();
-    if namespace < 0 {
-        return Err(TitleError::Special(normalised).into());
-    }
-    let server_time = parse_timestamp(&response["curtimestamp"])?;
-    let exists = page["missing"].as_bool() != Some(true);
-    let mut facts = PageFacts {
-        title: normalised,
-        namespace,
-        page_id: page["pageid"].as_u64().filter(|id| *id > 0),
-        exists,
-        is_redirect: page["redirect"].as_bool() == Some(true),
-        latest_revid: page["lastrevid"].as_u64().filter(|_| exists),
-        revisions: revisions(&page["revisions"])?,
-        deleted_revisions: if with_deleted {
-            Some(revisions(&page["deletedrevisions"])?)
-        } else {
-            None
-        },
-        protections: protections(&page["protection"])?,
-        templates: strip_namespace(&page["templates"]),
-        categories: names(&page["categories"], "title"),
-        log_events: log_events(&query["logevents"])?,
-        bot_editors: BTreeSet::new(),
-        redirect_targets: Vec::new(),
+        other => other,
     };
+    let answer = match answer {
+        // `letitle` refuses interwiki and invalid titles outright; `titles=` says why.
+        Err(WikiError::Api { code, .. }) if code == "invalidtitle" => {
+            return Err(explain_bad_title(wiki, title).await)
+        }
+        other => other?,
+    };
+    let page = page_of(&answer, title)?;
+    let read = PageRead {
+        facts: page_facts(page, &answer["query"]["logevents"], title, with_deleted)?,
+        server_time: parse_timestamp(&answer["curtimestamp"])?,
+        with_deleted,
+    };
+    complete(wiki, vec![Ok(read)], options).await?.remove(0)
+}
 
-    let targets: Vec<String> = facts
-        .revisions
-        .iter()
-        .chain(facts.deleted_revisions.iter().flatten())
-        .filter_map(|r| r.content.as_deref())
-        .filter_map(|t| redirect_target(t, options.redirect_words))
-        .map(str::to_string)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    // The requester first (the answer's first entry is theirs), then everyone else once.
-    let others: BTreeSet<String> = facts
-        .editor_names()
-        .into_iter()
-        .chain(options.also_users.iter().cloned())
-        .filter(|u| !u.contains('>') && !crate::rules::same_user(u, options.requester))
-        .collect();
-    let mut users: Vec<String> = vec![options.requester.to_string()];
-    users.extend(others);
-    users.truncate(50);
+/// Reads the facts about many titles, sharing requests where the API allows:
+/// info, protection, templates, categories and deleted revisions for 50 titles
+/// at a time, and the groups of 50 users at a time. Each page's history and log
+/// still need one request of their own (the API returns a full history for one
+/// title at a time). A title that cannot be read gets its own error.
+pub async fn fetch_many(
+    wiki: &Wiki,
+    titles: &[String],
+    options: &FetchOptions<'_>,
+) -> Result<Vec<Result<Fetched, WikiError>>, WikiError> {
+    if titles.len() == 1 {
+        return Ok(vec![fetch(wiki, &titles[0], options).await]);
+    }
+    let with_deleted = wiki.account().is_some();
+    let mut reads: Vec<Result<PageRead, WikiError>> = Vec::with_capacity(titles.len());
+    for chunk in titles.chunks(BATCH) {
+        let valid: Vec<&str> = chunk.iter().filter_map(|t| precheck(t).ok()).collect();
+        let shared = if valid.is_empty() {
+            Value::Null
+        } else {
+            read(wiki, &page_params(&valid.join("|"), with_deleted)).await?
+        };
+        for title in chunk {
+            reads.push(read_one(wiki, &shared, title, with_deleted).await);
+        }
+    }
+    complete(wiki, reads, options).await
+}
 
-    // Request 2: the editors' groups and the requester, with the first target.
-    let mut params = vec![
-        param("ususers", users.join("|")),
-        param("usprop", "groups|blockinfo"),
-        param("list", "users"),
-    ];
-    if let Some(first) = targets.first() {
-        params = target_params(first, with_deleted, params);
-    }
-    let answer = wiki.query(&params).await?;
-    let users = read_users(&answer["query"]["users"], options)?;
-    facts.bot_editors = users.bots;
-    if let Some(first) = targets.first() {
-        facts
-            .redirect_targets
-            .push(read_target(first, &answer, with_deleted)?);
-    }
-    for target in targets.iter().skip(1) {
-        let answer = wiki
-            .query(&target_params(target, with_deleted, Vec::new()))
-            .await?;
-        facts
-            .redirect_targets
-            .push(read_target(target, &answer, with_deleted)?);
-    }
-    Ok(Fetched {
-        facts,
-        requester: users.requester,
-        requester_blocked: users.requester_blocked,
-        user_groups: users.groups,
-        server_time,
+/// One page of a batch: its shared part from `shared`, its history read now.
+async fn read_one(
+    wiki: &Wiki,
+    shared: &Value,
+    title: &str,
+    with_deleted: bool,
+) -> Result<PageRead, WikiError> {
+    let title = precheck(title)?;
+    let mut page = page_of(shared, title)?.clone();
+    let normalised = text(&page["title"]).unwrap_or(title).to_string();
+    let history = read(wiki, &history_params(&normalised)).await?;
+    page["revisions"] = history["query"]["pages"][0]["revisions"].clone();
+    Ok(PageRead {
+        facts: page_facts(&page, &history["query"]["logevents"], title, with_deleted)?,
+        server_time: parse_timestamp(&history["curtimestamp"])?,
+        with_deleted,
     })
 }
 
-/// Asks the wiki why `letitle` refused `title`.
-async fn explain_bad_title(wiki: &Wiki, title: &str) -> WikiError {
-    match normalise(wiki, title).await {
-        Err(err) => err,
-        Ok(_) => TitleError::Invalid {
-            title: title.to_string(),
-            reason: "the wiki refused it as a log title".to_string(),
-        }
-        .into(),
-    }
+/// The page's own facts, before the users and redirect targets are known.
+struct PageRead {
+    facts: PageFacts,
+    server_time: Timestamp,
+    with_deleted: bool,
 }
 
-async fn composite_query(wiki: &Wiki, title: &str, with_deleted: bool) -> Result<Value, WikiError> {
-    let mut props = vec!["revisions", "info", "templates", "categories"];
+/// What the rules read about the page itself; works for many titles at once.
+fn page_params(titles: &str, with_deleted: bool) -> Vec<(String, String)> {
+    let mut props = vec!["info", "templates", "categories"];
     let mut params = vec![
-        param("titles", title),
-        param(
-            "rvprop",
-            "ids|timestamp|user|userid|comment|tags|size|sha1|content",
-        ),
-        param("rvslots", "main"),
-        param("rvlimit", "max"),
-        param("rvdir", "newer"),
+        param("titles", titles),
         param("inprop", "protection"),
         param("tlnamespace", "10"),
         param("tllimit", "max"),
         param("cllimit", "max"),
-        param("list", "logevents"),
-        param("letitle", title),
-        param("leprop", "ids|title|type|user|timestamp|comment|details"),
-        param("ledir", "newer"),
-        param("lelimit", "max"),
         param("curtimestamp", "1"),
     ];
     if with_deleted {
@@ -217,7 +170,43 @@ async fn composite_query(wiki: &Wiki, title: &str, with_deleted: bool) -> Result
         ]);
     }
     params.push(param("prop", props.join("|")));
-    let mut merged = wiki.query(&params).await?;
+    params
+}
+
+/// A page's full history and log: one title per request (API enum mode). With
+/// [`page_params`] for the same title it makes the single composite read.
+fn history_params(title: &str) -> Vec<(String, String)> {
+    vec![
+        param("titles", title),
+        param("prop", "revisions"),
+        param(
+            "rvprop",
+            "ids|timestamp|user|userid|comment|tags|size|sha1|content",
+        ),
+        param("rvslots", "main"),
+        param("rvlimit", "max"),
+        param("rvdir", "newer"),
+        param("list", "logevents"),
+        param("letitle", title),
+        param("leprop", "ids|title|type|user|timestamp|comment|details"),
+        param("ledir", "newer"),
+        param("lelimit", "max"),
+        param("curtimestamp", "1"),
+    ]
+}
+
+/// One query, continued to the end, parameters merged when both lists name the
+/// same key (`prop`, `titles`).
+async fn read(wiki: &Wiki, params: &[(String, String)]) -> Result<Value, WikiError> {
+    let mut combined: Vec<(String, String)> = Vec::new();
+    for (key, value) in params {
+        match combined.iter_mut().find(|(k, _)| k == key) {
+            Some((_, existing)) if key == "prop" => *existing = format!("{existing}|{value}"),
+            Some((_, existing)) => *existing = value.clone(),
+            None => combined.push((key.clone(), value.clone())),
+        }
+    }
+    let mut merged = wiki.query(&combined).await?;
     wiki.remember_csrf(&merged);
     let mut next = merged["continue"].take();
     let mut rounds = 0;
@@ -225,10 +214,10 @@ async fn composite_query(wiki: &Wiki, title: &str, with_deleted: bool) -> Result
         rounds += 1;
         if rounds > MAX_ROUNDS {
             return Err(WikiError::Unexpected(format!(
-                "the history of `{title}` did not end after {MAX_ROUNDS} continuations"
+                "the answer did not end after {MAX_ROUNDS} continuations"
             )));
         }
-        let mut round = params.clone();
+        let mut round = combined.clone();
         for (key, value) in cont {
             let value = match value {
                 Value::String(s) => s,
@@ -244,26 +233,222 @@ async fn composite_query(wiki: &Wiki, title: &str, with_deleted: bool) -> Result
     Ok(merged)
 }
 
+/// The page entry for `requested` in an answer, or why the title names no page
+/// adminibot may act on.
+fn page_of<'a>(answer: &'a Value, requested: &str) -> Result<&'a Value, WikiError> {
+    let query = &answer["query"];
+    let normalised = query["normalized"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| text(&n["from"]) == Some(requested))
+        .and_then(|n| text(&n["to"]))
+        .unwrap_or(requested);
+    let is_requested = |entry: &Value| {
+        let title = text(&entry["title"]);
+        title == Some(requested) || title == Some(normalised)
+    };
+    if query["interwiki"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(is_requested)
+    {
+        return Err(TitleError::Interwiki(requested.to_string()).into());
+    }
+    let pages = query["pages"]
+        .as_array()
+        .ok_or_else(|| WikiError::Unexpected("no `pages` in the query answer".into()))?;
+    let page = pages
+        .iter()
+        .find(|p| text(&p["title"]) == Some(normalised))
+        .or_else(|| (pages.len() == 1).then(|| &pages[0]))
+        .ok_or_else(|| {
+            WikiError::Unexpected(format!("the answer has no page for `{requested}`"))
+        })?;
+    if page["invalid"].as_bool() == Some(true) {
+        return Err(TitleError::Invalid {
+            title: requested.to_string(),
+            reason: text(&page["invalidreason"])
+                .unwrap_or("no reason given")
+                .to_string(),
+        }
+        .into());
+    }
+    if page["ns"].as_i64().is_some_and(|ns| ns < 0) {
+        return Err(TitleError::Special(normalised.to_string()).into());
+    }
+    Ok(page)
+}
+
+/// The plain facts of one page entry and its log.
+fn page_facts(
+    page: &Value,
+    logs: &Value,
+    requested: &str,
+    with_deleted: bool,
+) -> Result<PageFacts, WikiError> {
+    let namespace = page["ns"]
+        .as_i64()
+        .ok_or_else(|| WikiError::Unexpected("page without `ns`".into()))?;
+    let exists = page["missing"].as_bool() != Some(true);
+    Ok(PageFacts {
+        title: text(&page["title"]).unwrap_or(requested).to_string(),
+        namespace,
+        page_id: page["pageid"].as_u64().filter(|id| *id > 0),
+        exists,
+        is_redirect: page["redirect"].as_bool() == Some(true),
+        latest_revid: page["lastrevid"].as_u64().filter(|_| exists),
+        revisions: revisions(&page["revisions"])?,
+        deleted_revisions: if with_deleted {
+            Some(revisions(&page["deletedrevisions"])?)
+        } else {
+            None
+        },
+        protections: protections(&page["protection"])?,
+        templates: strip_namespace(&page["templates"]),
+        categories: names(&page["categories"], "title"),
+        log_events: log_events(logs)?,
+        bot_editors: BTreeSet::new(),
+        redirect_targets: Vec::new(),
+    })
+}
+
+/// Every page this one ever redirected to, as written.
+fn targets_of(facts: &PageFacts, words: &[String]) -> Vec<String> {
+    facts
+        .revisions
+        .iter()
+        .chain(facts.deleted_revisions.iter().flatten())
+        .filter_map(|r| r.content.as_deref())
+        .filter_map(|t| redirect_target(t, words))
+        .map(str::to_string)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Adds the users (requester first, then every editor and `also_users` once) and
+/// the redirect targets. One page: the users and its first target share a request.
+/// Many pages: 50 users per request, each target its own.
+async fn complete(
+    wiki: &Wiki,
+    reads: Vec<Result<PageRead, WikiError>>,
+    options: &FetchOptions<'_>,
+) -> Result<Vec<Result<Fetched, WikiError>>, WikiError> {
+    let others: BTreeSet<String> = reads
+        .iter()
+        .flatten()
+        .flat_map(|r| r.facts.editor_names())
+        .chain(options.also_users.iter().cloned())
+        .filter(|u| !u.contains('>') && !crate::rules::same_user(u, options.requester))
+        .collect();
+    let mut users: Vec<String> = vec![options.requester.to_string()];
+    users.extend(others);
+    let single = reads.len() == 1;
+    let first_target = match reads.first() {
+        Some(Ok(read)) if single => targets_of(&read.facts, options.redirect_words)
+            .into_iter()
+            .next(),
+        _ => None,
+    };
+    let mut found: Vec<Value> = Vec::new();
+    let mut target_answer = None;
+    for (i, chunk) in users.chunks(BATCH).enumerate() {
+        let mut params = vec![
+            param("ususers", chunk.join("|")),
+            param("usprop", "groups|blockinfo"),
+            param("list", "users"),
+        ];
+        let with_deleted = reads.iter().flatten().all(|r| r.with_deleted);
+        if let (0, Some(target)) = (i, &first_target) {
+            params = target_params(target, with_deleted, params);
+        }
+        let answer = wiki.query(&params).await?;
+        found.extend(
+            answer["query"]["users"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        if i == 0 && first_target.is_some() {
+            target_answer = Some(answer);
+        }
+        if single {
+            // One page reads only as many users as fit one request.
+            break;
+        }
+    }
+    let users = read_users(&Value::Array(found), options)?;
+    let mut fetched = Vec::with_capacity(reads.len());
+    for read in reads {
+        let Ok(mut read) = read else {
+            fetched.push(Err(read.err().expect("an error")));
+            continue;
+        };
+        read.facts.bot_editors = read
+            .facts
+            .editor_names()
+            .into_iter()
+            .filter(|name| users.bots.contains(name))
+            .collect();
+        for target in targets_of(&read.facts, options.redirect_words) {
+            let history = match (&target_answer, &first_target) {
+                (Some(answer), Some(first)) if *first == target => {
+                    read_target(&target, answer, read.with_deleted)?
+                }
+                _ => {
+                    let answer = wiki
+                        .query(&target_params(&target, read.with_deleted, Vec::new()))
+                        .await?;
+                    read_target(&target, &answer, read.with_deleted)?
+                }
+            };
+            read.facts.redirect_targets.push(history);
+        }
+        fetched.push(Ok(Fetched {
+            facts: read.facts,
+            requester: users.requester.clone(),
+            requester_blocked: users.requester_blocked.clone(),
+            user_groups: users.groups.clone(),
+            server_time: read.server_time,
+        }));
+    }
+    Ok(fetched)
+}
+
+/// Asks the wiki why `letitle` refused `title`.
+async fn explain_bad_title(wiki: &Wiki, title: &str) -> WikiError {
+    match normalise(wiki, title).await {
+        Err(err) => err,
+        Ok(_) => TitleError::Invalid {
+            title: title.to_string(),
+            reason: "the wiki refused it as a log title".to_string(),
+        }
+        .into(),
+    }
+}
+
 fn param(key: &str, value: impl Into<String>) -> (String, String) {
     (key.to_string(), value.into())
 }
 
-/// Appends the arrays of a continuation answer to the first answer.
+/// Appends the arrays of a continuation answer to the first answer, page by title.
 fn merge(into: &mut Value, more: &Value) {
-    for (i, more_page) in more["query"]["pages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for more_page in more["query"]["pages"].as_array().into_iter().flatten() {
+        let Some(pages) = into["query"]["pages"].as_array_mut() else {
+            continue;
+        };
+        let Some(page) = pages.iter_mut().find(|p| p["title"] == more_page["title"]) else {
+            continue;
+        };
         for key in ["revisions", "deletedrevisions", "templates", "categories"] {
             let Some(items) = more_page[key].as_array() else {
                 continue;
             };
-            let target = &mut into["query"]["pages"][i][key];
-            match target.as_array_mut() {
+            match page[key].as_array_mut() {
                 Some(existing) => existing.extend(items.iter().cloned()),
-                None => *target = Value::Array(items.clone()),
+                None => page[key] = Value::Array(items.clone()),
             }
         }
     }
