@@ -244,6 +244,9 @@ pub enum BlocklistCommand {
     Remove {
         #[command(flatten)]
         target: BlockTargetArgs,
+        /// Why, for the audit log
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
     },
     /// Show every entry and exception.
     List,

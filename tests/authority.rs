@@ -503,6 +503,26 @@ fn blocklisted_pages_and_users_are_refused_with_exceptions() {
             && list.contains("user entry `Alice`"),
         "{list}"
     );
+    let remove = [
+        "blocklist",
+        "remove",
+        "--user",
+        "Alice",
+        "--reason",
+        "cleared",
+    ];
+    run_as(&config, "Admin", &remove, 0);
+    run_as(&config, "Admin", &remove, 2);
+    assert_eq!(
+        check(&config, "Draft:Alice sandbox", "Alice", &[])["decision"],
+        "allowed"
+    );
+    let rows = audit_rows(&config);
+    let removed = rows
+        .iter()
+        .find(|r| r["kind"] == "blocklist-remove")
+        .unwrap();
+    assert_eq!(removed["detail"]["reason"], "cleared", "{removed:#}");
 }
 
 /// "An example charter would be "Editor X is allowd to call the bot to delete pages

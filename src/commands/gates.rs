@@ -90,19 +90,18 @@ pub async fn blocklist(config: Option<&Path>, command: &BlocklistCommand) -> Res
     let mut session = Session::open(config, login).await?;
     let now = session.now;
     match command {
-        BlocklistCommand::Add { target, .. } | BlocklistCommand::Remove { target } => {
+        BlocklistCommand::Add { target, reason } | BlocklistCommand::Remove { target, reason } => {
             let actor = session.actor()?;
             may_act_as_administrator(&actor.groups, "change the blocklist")
                 .map_err(Error::Denied)?;
             let resolved = resolve_target(&session, target).await?;
             let store = session.store()?;
-            let adding = if let BlocklistCommand::Add { reason, .. } = command {
+            let adding = matches!(command, BlocklistCommand::Add { .. });
+            if adding {
                 store.blocklist_add(&resolved, target.exception, reason, &actor, now)?;
-                true
             } else {
-                store.blocklist_remove(&resolved, target.exception, &actor, now)?;
-                false
-            };
+                store.blocklist_remove(&resolved, target.exception, reason, &actor, now)?;
+            }
             let what = describe(&resolved, target.exception);
             let verb = if adding { "added" } else { "removed" };
             Ok(Output::ok(

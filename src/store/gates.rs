@@ -339,6 +339,7 @@ impl Store {
         &mut self,
         entry: &BlockTarget,
         exception: bool,
+        reason: &str,
         by: &Actor,
         now: Timestamp,
     ) -> Result<(), StoreError> {
@@ -354,7 +355,7 @@ impl Store {
                 BlockTarget::User(user) => Some(user),
                 BlockTarget::Page(_) => None,
             };
-            let detail = json!({ "target": entry, "exception": exception });
+            let detail = json!({ "target": entry, "exception": exception, "reason": reason });
             let event = AuditEvent::new(kind::BLOCKLIST_REMOVE, Some(by), subject, detail);
             append(tx, wiki, &event, now)?;
             Ok(())
@@ -694,22 +695,24 @@ mod tests {
         );
 
         let row = one_row(&mut store, |s| {
-            s.blocklist_remove(&user, false, &admin(), t(6))
+            s.blocklist_remove(&user, false, "", &admin(), t(6))
         });
         assert_eq!(
             (row.kind.as_str(), row.actor, row.subject),
             ("blocklist-remove", Some(admin()), Some(alice()))
         );
-        store.blocklist_remove(&page, true, &admin(), t(7)).unwrap();
+        store
+            .blocklist_remove(&page, true, "", &admin(), t(7))
+            .unwrap();
         let err = refused(&mut store, |s| {
-            s.blocklist_remove(&user, false, &admin(), t(8))
+            s.blocklist_remove(&user, false, "", &admin(), t(8))
         });
         assert!(
             matches!(&err, StoreError::Conflict(m) if m == "user `Alice` is not on the blocklist"),
             "{err}"
         );
         let err = refused(&mut store, |s| {
-            s.blocklist_remove(&prefix, true, &admin(), t(8))
+            s.blocklist_remove(&prefix, true, "", &admin(), t(8))
         });
         assert!(matches!(err, StoreError::Conflict(_)), "{err}");
         assert_eq!(
