@@ -43,6 +43,15 @@ pub fn test_pause(stage: &str) {
     panic!("ADMINIBOT_TEST_PAUSE: nobody resumed `{stage}` within a minute");
 }
 
+/// How long to wait before retry `attempt` (0-based) of a failed read: 250 ms,
+/// doubling. `ADMINIBOT_TEST_NO_SLEEP` (in `test-hooks` builds) makes it zero.
+pub fn retry_delay(attempt: u32) -> std::time::Duration {
+    if cfg!(feature = "test-hooks") && std::env::var_os("ADMINIBOT_TEST_NO_SLEEP").is_some() {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::from_millis(250 << attempt.min(4))
+}
+
 /// Now, by the machine's clock (or the test override), in whole seconds like the
 /// wiki's own timestamps, so a grant made this second counts in a check this second.
 pub fn now() -> Timestamp {

@@ -16,7 +16,10 @@ use crate::facts::Timestamp;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::cell::Cell;
-use tracing::debug;
+use tracing::{debug, warn};
+
+/// How often a read that got no usable answer is tried again.
+const READ_RETRIES: u32 = 2;
 
 /// Something went wrong talking to the wiki. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
@@ -174,12 +177,23 @@ impl Wiki {
         if let Some(account) = &self.account {
             all.push(("assertuser".into(), account.clone()));
         }
-        self.count_request();
-        debug!(request = self.requests.get(), params = ?params, "query");
-        self.client
-            .get_value(all)
-            .await
-            .map_err(|err| WikiError::from_mwapi(&self.api, err))
+        // Reads change nothing, so a transport failure (no answer, a 5xx page,
+        // a body that is not JSON) is retried a few times before giving up.
+        let mut attempt = 0;
+        loop {
+            self.count_request();
+            debug!(request = self.requests.get(), params = ?params, "query");
+            match self.client.get_value(all.clone()).await {
+                Err(err @ (mwapi::Error::HttpError(_) | mwapi::Error::InvalidJson(_)))
+                    if attempt < READ_RETRIES =>
+                {
+                    warn!(attempt, error = %err, "read failed; retrying");
+                    tokio::time::sleep(crate::when::retry_delay(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other.map_err(|err| WikiError::from_mwapi(&self.api, err)),
+            }
+        }
     }
 }
 

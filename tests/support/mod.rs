@@ -9,6 +9,8 @@
 //! A missing MediaWiki fails the test: there is no skipping.
 #![allow(dead_code)] // not every test binary uses every helper
 
+pub mod proxy;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -293,6 +295,23 @@ impl AdminibotConfig {
         let mut text = std::fs::read_to_string(&self.path).expect("read adminibot.toml");
         text.push_str("[store]\npath = \"adminibot.sqlite\"\n");
         std::fs::write(&self.path, text).expect("write adminibot.toml");
+        self
+    }
+
+    /// Points the config at another `api.php` (a [`proxy::FaultProxy`]).
+    pub fn with_api(self, api: &str) -> Self {
+        let text = std::fs::read_to_string(&self.path).expect("read adminibot.toml");
+        let text: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("api = ") {
+                    format!("api = \"{api}\"")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        std::fs::write(&self.path, text.join("\n") + "\n").expect("write adminibot.toml");
         self
     }
 

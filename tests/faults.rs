@@ -1,0 +1,299 @@
+//! Faults a real wiki will not produce on demand, injected by a proxy in front of
+//! the real test wiki (notes/reliability.md §8). After each, the wiki's own state
+//! is asserted, not only the exit code.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::process::Output;
+use support::proxy::{Effect, FaultProxy, Rule};
+use support::{account, adminibot_command, AdminibotConfig, TestWiki};
+
+/// A wiki, a proxy in front of it, and a config (with a store) that goes through
+/// the proxy; Alice holds `self`.
+fn setup() -> (TestWiki, FaultProxy, AdminibotConfig) {
+    let wiki = TestWiki::start();
+    let proxy = FaultProxy::start(wiki.port);
+    let config = wiki
+        .adminibot_config(true)
+        .with_store()
+        .with_api(&proxy.api);
+    let out = run(
+        &config,
+        "Admin",
+        &["grant", "--user", "Alice", "--tier", "self"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (wiki, proxy, config)
+}
+
+/// Runs adminibot as `who` (no waiting between read retries).
+fn run(config: &AdminibotConfig, who: &str, args: &[&str]) -> Output {
+    let account = account(who);
+    adminibot_command(&config.path)
+        .args(args)
+        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
+        .env("ADMINIBOT_TEST_NO_SLEEP", "1")
+        .output()
+        .unwrap()
+}
+
+fn result(out: &Output) -> Value {
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    doc["results"][0].clone()
+}
+
+fn exists(wiki: &TestWiki, title: &str) -> bool {
+    wiki.api_get(&[("action", "query"), ("titles", title)])["query"]["pages"][0]["missing"]
+        .is_null()
+}
+
+fn deletions_of(wiki: &TestWiki, title: &str) -> usize {
+    let log = wiki.api_get(&[
+        ("action", "query"),
+        ("list", "logevents"),
+        ("letype", "delete"),
+        ("letitle", title),
+    ]);
+    log["query"]["logevents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "delete")
+        .count()
+}
+
+fn api_error(code: &str, text: &str) -> String {
+    json!({ "errors": [{ "code": code, "text": text }], "docref": "injected" }).to_string()
+}
+
+const TITLE: &str = "Draft:Alice sandbox";
+
+/// E-1: `maxlag` on a read, then success: the read is repeated, the answer used.
+#[test]
+fn maxlag_on_a_read_is_waited_out() {
+    let (_wiki, proxy, config) = setup();
+    proxy.rule(Rule {
+        method: Some("GET"),
+        action: Some("query"),
+        contains: Some("curtimestamp"),
+        nth: 1,
+        effect: Effect::Respond {
+            status: 200,
+            headers: vec![
+                ("Retry-After".into(), "0".into()),
+                ("MediaWiki-API-Error".into(), "maxlag".into()),
+            ],
+            body: api_error("maxlag", "Waiting for fake-replica: 7 seconds lagged."),
+        },
+    });
+    let out = run(
+        &config,
+        "Alice",
+        &["check", TITLE, "--as", "Alice", "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(result(&out)["decision"], "allowed");
+    let facts_reads = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.target.contains("curtimestamp"))
+        .count();
+    assert!(facts_reads >= 2, "the lagged read was repeated");
+}
+
+/// N-5: a 503 page on a read is retried; if it persists, exit 3 and nothing changed.
+#[test]
+fn server_errors_on_reads_are_retried_then_reported() {
+    let (wiki, proxy, config) = setup();
+    let unavailable = Effect::Respond {
+        status: 503,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: "<html><body>Service Unavailable</body></html>".into(),
+    };
+    proxy.rule(Rule {
+        method: Some("GET"),
+        action: Some("query"),
+        contains: Some("curtimestamp"),
+        nth: 1,
+        effect: unavailable.clone(),
+    });
+    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "one 503 is retried: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!exists(&wiki, TITLE));
+
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule {
+        method: Some("GET"),
+        action: Some("query"),
+        contains: Some("curtimestamp"),
+        nth: 0,
+        effect: unavailable,
+    });
+    let out = run(&config, "Alice", &["delete", TITLE]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was changed"));
+    assert!(exists(&wiki, TITLE));
+    assert_eq!(
+        proxy.count("POST", "edit") + proxy.count("POST", "delete"),
+        0,
+        "no write was sent"
+    );
+}
+
+/// N-3: the wiki deletes, the answer is lost: outcome unknown (exit 5), the page
+/// is blocked, `reconcile` reads the log and records it; nothing is done twice.
+#[test]
+fn a_lost_answer_to_the_delete_is_reconciled_not_resent() {
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule::post("delete", Effect::ForwardThenDrop));
+    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = result(&out);
+    assert_eq!(report["decision"], "unknown", "{report:#}");
+    assert!(report["steps"].to_string().contains("adminibot reconcile"));
+    assert_eq!(
+        proxy.count("POST", "delete"),
+        1,
+        "the delete is never resent"
+    );
+    assert!(!exists(&wiki, TITLE), "the wiki did delete it");
+
+    let blocked = run(&config, "Alice", &["undelete", TITLE]);
+    assert_eq!(blocked.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&blocked.stderr).contains("never finished"));
+    let settled = run(&config, "Alice", &["reconcile"]);
+    assert_eq!(
+        settled.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&settled.stderr)
+    );
+    assert!(String::from_utf8_lossy(&settled.stdout).contains("the wiki shows delete (log"));
+    assert_eq!(deletions_of(&wiki, TITLE), 1);
+    assert_eq!(
+        run(&config, "Alice", &["undelete", TITLE]).status.code(),
+        Some(0)
+    );
+    assert!(exists(&wiki, TITLE));
+}
+
+/// N-4: the delete never reaches the wiki: outcome unknown until `reconcile` finds
+/// nothing and closes the request; then a new request deletes exactly once.
+#[test]
+fn a_lost_delete_request_is_closed_by_reconcile_and_can_be_asked_again() {
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule::post("delete", Effect::Drop));
+    let out = run(&config, "Alice", &["delete", TITLE]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(exists(&wiki, TITLE));
+    let settled = run(&config, "Alice", &["reconcile"]);
+    assert!(
+        String::from_utf8_lossy(&settled.stdout).contains("closed as abandoned"),
+        "{}",
+        String::from_utf8_lossy(&settled.stdout)
+    );
+    assert_eq!(
+        run(&config, "Alice", &["delete", TITLE]).status.code(),
+        Some(0)
+    );
+    assert!(!exists(&wiki, TITLE));
+    assert_eq!(deletions_of(&wiki, TITLE), 1);
+}
+
+/// E-7: `badtoken` once on a write: a fresh token, one retry, success.
+#[test]
+fn a_bad_token_is_refetched_once() {
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule::post(
+        "edit",
+        Effect::Respond {
+            status: 200,
+            headers: vec![],
+            body: api_error("badtoken", "Invalid CSRF token."),
+        },
+    ));
+    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        proxy.count("POST", "edit"),
+        3,
+        "attribution twice (one refused), then the bot's log"
+    );
+    assert!(!exists(&wiki, TITLE));
+}
+
+/// N-8: tokens and passwords travel only in POST bodies to the configured host,
+/// never in a URL.
+#[test]
+fn secrets_never_travel_in_urls() {
+    let (_wiki, proxy, config) = setup();
+    assert_eq!(
+        run(&config, "Alice", &["delete", TITLE]).status.code(),
+        Some(0)
+    );
+    let requests = proxy.requests();
+    assert!(
+        requests.iter().any(|r| r.body.contains("lgpassword=")),
+        "logins went through the proxy"
+    );
+    for request in &requests {
+        for needle in [
+            "token=",
+            "lgpassword",
+            &account("Alice").botpassword_secret,
+            &account("AdminBot").botpassword_secret,
+        ] {
+            assert!(
+                !request.target.contains(needle),
+                "`{needle}` in a URL: {}",
+                request.target
+            );
+        }
+        if request.method == "GET" {
+            assert!(request.body.is_empty());
+        }
+    }
+}
