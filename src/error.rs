@@ -97,6 +97,7 @@ impl Error {
                 format!("run `chmod 600 {}`", path.display())
             }
             Error::File(_) => "fix the lines above, then run `adminibot policy check` again".into(),
+            Error::Wiki(WikiError::Busy(_)) => "nothing was changed; try again later".into(),
             Error::Wiki(WikiError::Unreachable { .. }) => {
                 "nothing was changed; check `[wiki] api` in the config and try again".into()
             }

@@ -37,10 +37,22 @@ fn init_tracing(verbose: u8) {
         0 => "warn",
         1 => "adminibot=info",
         2 => "adminibot=debug",
-        _ => "debug",
+        _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // The HTTP layers print whole requests and responses at debug level, cookies
+    // and session headers included: never below info, whatever RUST_LOG says.
+    for quiet in [
+        "mwapi=info",
+        "reqwest=info",
+        "hyper=info",
+        "hyper_util=info",
+        "h2=info",
+        "cookie_store=info",
+    ] {
+        filter = filter.add_directive(quiet.parse().expect("a valid directive"));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

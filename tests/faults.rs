@@ -297,3 +297,168 @@ fn secrets_never_travel_in_urls() {
         }
     }
 }
+
+/// E-2: `maxlag` that does not end: after a bounded number of tries, exit 3 and
+/// nothing changed.
+#[test]
+fn lasting_maxlag_gives_up_and_changes_nothing() {
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule {
+        method: Some("GET"),
+        action: Some("query"),
+        contains: Some("curtimestamp"),
+        nth: 0,
+        effect: Effect::Respond {
+            status: 200,
+            headers: vec![("Retry-After".into(), "0".into())],
+            body: api_error("maxlag", "Waiting for fake-replica: 7 seconds lagged."),
+        },
+    });
+    let out = run(&config, "Alice", &["delete", TITLE]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("busy"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tries = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.target.contains("curtimestamp"))
+        .count();
+    assert!((2..=10).contains(&tries), "{tries} tries");
+    assert!(exists(&wiki, TITLE));
+}
+
+/// E-4: the wiki in read-only mode (`$wgReadOnly`, set on the real wiki): the
+/// attribution edit is refused, so nothing is deleted; exit 3.
+#[test]
+fn a_read_only_wiki_changes_nothing() {
+    let (wiki, _proxy, config) = setup();
+    let before = wiki.sql("SELECT max(rev_id) || '/' || max(log_id) FROM revision, logging");
+    std::fs::write(
+        wiki.dir.join("Extra.php"),
+        "<?php $wgReadOnly = 'database maintenance';\n",
+    )
+    .unwrap();
+    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Depending on where the wiki first refuses (the login or the attribution
+    // edit), the whole run or this page fails; either way nothing changed.
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        printed.contains("read-only") || printed.contains("readonly"),
+        "{printed}"
+    );
+    assert!(printed.contains("nothing was changed"), "{printed}");
+    std::fs::remove_file(wiki.dir.join("Extra.php")).unwrap();
+    assert!(exists(&wiki, TITLE));
+    assert_eq!(
+        wiki.sql("SELECT max(rev_id) || '/' || max(log_id) FROM revision, logging"),
+        before
+    );
+}
+
+/// E-12: the attribution edit is refused by the wiki's spam filter (`$wgSpamRegex`):
+/// the action must never be unattributed, so nothing is deleted.
+#[test]
+fn a_refused_attribution_edit_stops_the_deletion() {
+    let (wiki, proxy, config) = setup();
+    std::fs::write(
+        wiki.dir.join("Extra.php"),
+        "<?php $wgSpamRegex = ['/asked adminibot/'];\n",
+    )
+    .unwrap();
+    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(result(&out)["decision"], "failed");
+    assert_eq!(proxy.count("POST", "delete"), 0, "no delete was sent");
+    assert!(exists(&wiki, TITLE));
+}
+
+/// the whole pipeline at trace level: no password, CSRF token or session
+/// cookie appears in what adminibot prints (the proxy saw the real values).
+#[test]
+fn trace_output_holds_no_secret() {
+    let (_wiki, proxy, config) = setup();
+    let alice = account("Alice");
+    let out = adminibot_command(&config.path)
+        .args(["delete", TITLE, "-vv"])
+        .env("ADMINIBOT_USERNAME", &alice.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &alice.botpassword_secret)
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        printed.contains("TRACE") || printed.contains("DEBUG"),
+        "trace output was captured"
+    );
+    let mut secrets: Vec<String> = vec![
+        alice.botpassword_secret.clone(),
+        account("AdminBot").botpassword_secret,
+    ];
+    for request in proxy.requests() {
+        for pair in request.body.split('&') {
+            if let Some(value) = pair
+                .strip_prefix("token=")
+                .or_else(|| pair.strip_prefix("lgtoken="))
+            {
+                secrets.push(value.replace("%2B", "+").replace("%5C", "\\"));
+            }
+        }
+        for line in request.headers.lines() {
+            if let Some(cookies) = line
+                .strip_prefix("cookie: ")
+                .or_else(|| line.strip_prefix("Cookie: "))
+            {
+                secrets.extend(
+                    cookies
+                        .split("; ")
+                        .filter_map(|c| c.split_once('='))
+                        .map(|(_, v)| v.to_string()),
+                );
+            }
+        }
+    }
+    assert!(
+        secrets.len() > 4,
+        "tokens and cookies were seen: {}",
+        secrets.len()
+    );
+    for secret in secrets.iter().filter(|s| s.len() >= 16) {
+        assert!(
+            !printed.contains(secret.as_str()),
+            "a secret was printed: {secret}"
+        );
+    }
+}

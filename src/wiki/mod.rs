@@ -32,6 +32,10 @@ pub enum WikiError {
         /// What the transport said.
         detail: String,
     },
+    /// The wiki answered that it cannot do anything now (lag, read-only mode, rate
+    /// limit), even after the retries: nothing was done.
+    #[error("the wiki is busy and did nothing: {0}")]
+    Busy(String),
     /// The wiki refused the login.
     #[error("the wiki refused the login of `{user}`: {detail}")]
     Login {
@@ -70,14 +74,16 @@ impl WikiError {
                 code: "assertuserfailed".into(),
                 info: "the session was lost: the wiki no longer sees a logged-in user".into(),
             },
-            other @ (mwapi::Error::HttpError(_)
-            | mwapi::Error::InvalidJson(_)
-            | mwapi::Error::TooManyRequests { .. }
+            other @ (mwapi::Error::HttpError(_) | mwapi::Error::InvalidJson(_)) => {
+                WikiError::Unreachable {
+                    api: api.to_string(),
+                    detail: full_chain(&other),
+                }
+            }
+            // The wiki answered and refused to do anything now: safe to retry later.
+            other @ (mwapi::Error::TooManyRequests { .. }
             | mwapi::Error::Maxlag { .. }
-            | mwapi::Error::Readonly { .. }) => WikiError::Unreachable {
-                api: api.to_string(),
-                detail: full_chain(&other),
-            },
+            | mwapi::Error::Readonly { .. }) => WikiError::Busy(other.to_string()),
             other => WikiError::Unexpected(other.to_string()),
         }
     }
