@@ -243,6 +243,18 @@ impl Recorder {
         self.store
     }
 
+    /// Appends the request's first row, unless another request on `title` is unfinished.
+    fn begin(&mut self, title: &str, detail: Value) -> Result<AuditRow, StoreError> {
+        let event = AuditEvent {
+            kind: stage::REQUEST.to_string(),
+            actor: Some(self.actor.clone()),
+            subject: Some(self.requester.clone()),
+            request_id: Some(self.request_id.clone()),
+            detail,
+        };
+        self.store.audit_begin(&event, title, stage::END, self.now)
+    }
+
     /// Appends one stage.
     pub(crate) fn record(&mut self, kind: &str, detail: Value) -> Result<AuditRow, StoreError> {
         let event = AuditEvent {
@@ -284,27 +296,6 @@ pub mod stage {
     pub const NOTICEBOARD: &str = "noticeboard";
     /// The request ended: done, refused, unconfirmed, dry run, aborted or failed.
     pub const END: &str = "end";
-}
-
-/// Whether a request on `title` started but never ended (a crash or kill):
-/// its id, if so. New actions on that page wait until it is settled.
-pub fn unfinished_request(rows: &[AuditRow], title: &str) -> Option<String> {
-    let mut open: BTreeMap<&str, bool> = BTreeMap::new();
-    for row in rows {
-        let Some(id) = row.request_id.as_deref() else {
-            continue;
-        };
-        match row.kind.as_str() {
-            stage::REQUEST if row.detail["title"].as_str() == Some(title) => {
-                open.insert(id, true);
-            }
-            stage::END => {
-                open.remove(id);
-            }
-            _ => {}
-        }
-    }
-    open.into_keys().next().map(str::to_string)
 }
 
 /// The local stop switch and the on-wiki shutoff page, read before anything is
@@ -438,18 +429,7 @@ pub async fn act(
     options: &ActOptions,
     now: Timestamp,
 ) -> Result<(Decided, Acted), Error> {
-    let facts = &fetched.facts;
     let decided = decide(session, fetched, options.action, None, now).await?;
-    let rows = session.store()?.audit(&AuditFilter {
-        user_id: None,
-        since: None,
-    })?;
-    if let Some(open) = unfinished_request(&rows, &facts.title) {
-        return Err(Error::Denied(format!(
-            "request {open} on `{}` never finished; settle it before acting on this page again",
-            facts.title
-        )));
-    }
     let actor = session.actor()?;
     let store = session
         .store
@@ -490,14 +470,17 @@ async fn pipeline(
         .filter(|o| !o.outcome.passed())
         .map(|o| o.rule.as_str())
         .collect();
-    recorder.record(
-        stage::REQUEST,
-        json!({
-            "title": facts.title, "page_id": facts.page_id, "action": options.action,
-            "tier": decided.tier, "latest_revid": facts.latest_revid,
-            "decision": decided.verdict.decision(), "failing": failing, "dry_run": options.dry_run,
-        }),
-    )?;
+    let detail = json!({
+        "title": facts.title, "page_id": facts.page_id, "action": options.action,
+        "tier": decided.tier, "latest_revid": facts.latest_revid,
+        "decision": decided.verdict.decision(), "failing": failing, "dry_run": options.dry_run,
+    });
+    // One request per page at a time, across processes: an unfinished one (a
+    // crash, a lost answer, another run right now) blocks this page.
+    match recorder.begin(&facts.title, detail) {
+        Err(StoreError::Conflict(why)) => return Err(Error::Denied(why)),
+        other => other?,
+    };
     let end =
         |recorder: &mut Recorder, acted: &mut Acted, decision: &'static str, status: ExitStatus| {
             acted.decision = decision;

@@ -677,3 +677,50 @@ fn at_a_terminal_the_requester_confirms_an_irreversible_deletion() {
     assert_eq!(code, Some(0), "{text}");
     assert!(!exists(&wiki, "Alice draft"));
 }
+
+/// two runs on the same page: the second is refused while the first is under
+/// way, and the page is deleted exactly once, with one attribution edit.
+#[test]
+fn two_runs_on_one_page_act_once() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    let (first, pause) = delete_paused(&config, title, "before-recheck");
+    let out = adminibot_as(&config.path, "Alice", &["delete", title]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never finished"));
+    let (code, report) = resume(first, pause);
+    assert_eq!(
+        (code, report["decision"].as_str()),
+        (Some(0), Some("done")),
+        "{report:#}"
+    );
+    let log = wiki.api_get(&[
+        ("action", "query"),
+        ("list", "logevents"),
+        ("letype", "delete"),
+        ("letitle", title),
+    ]);
+    assert_eq!(
+        log["query"]["logevents"].as_array().unwrap().len(),
+        1,
+        "{log}"
+    );
+    let contribs = wiki.api_get(&[
+        ("action", "query"),
+        ("list", "usercontribs"),
+        ("ucuser", "Alice"),
+        ("uclimit", "max"),
+    ]);
+    let attributions = contribs["query"]["usercontribs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["title"] == "User:Alice/adminibot")
+        .count();
+    assert_eq!(attributions, 1, "{contribs}");
+}

@@ -137,6 +137,38 @@ impl Store {
         self.write(|tx, wiki| Ok(append(tx, wiki, event, now)?))
     }
 
+    /// Appends the first row of a request about `title` (its `detail.title`), unless
+    /// an earlier request about that title began with the same kind of row and has
+    /// no `end_kind` row yet: then a `Conflict` naming it. The check and the append
+    /// are one IMMEDIATE transaction, so two processes cannot both begin.
+    pub fn audit_begin(
+        &mut self,
+        event: &AuditEvent,
+        title: &str,
+        end_kind: &str,
+        now: Timestamp,
+    ) -> Result<AuditRow, StoreError> {
+        self.write(|tx, wiki| {
+            let open: Option<String> = tx
+                .query_row(
+                    "SELECT r.request_id FROM audit r
+                     WHERE r.kind = ?1 AND json_extract(r.detail, '$.title') = ?2
+                       AND NOT EXISTS (SELECT 1 FROM audit e
+                                       WHERE e.kind = ?3 AND e.request_id = r.request_id)
+                     ORDER BY r.seq LIMIT 1",
+                    params![event.kind, title, end_kind],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if let Some(id) = open {
+                return Err(StoreError::Conflict(format!(
+                    "request {id} on `{title}` never finished; `adminibot reconcile` settles it"
+                )));
+            }
+            Ok(append(tx, wiki, event, now)?)
+        })
+    }
+
     /// The rows matching `filter`, oldest first.
     pub fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
@@ -426,6 +458,38 @@ mod tests {
             4,
             "all, wiki-permitted first"
         );
+    }
+
+    #[test]
+    fn a_title_has_one_open_request_at_a_time() {
+        let (_dir, path, mut store) = new_store();
+        let begin = |id: &str, title: &str| AuditEvent {
+            request_id: Some(id.to_string()),
+            ..event("request", json!({ "title": title }))
+        };
+        store
+            .audit_begin(&begin("r1", "A"), "A", "end", t(10))
+            .unwrap();
+        // Another process sees the open request too.
+        let mut other = Store::open(&path, "w", t(11)).unwrap();
+        let err = other
+            .audit_begin(&begin("r2", "A"), "A", "end", t(11))
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m.contains("r1")),
+            "{err}"
+        );
+        other
+            .audit_begin(&begin("r3", "B"), "B", "end", t(12))
+            .unwrap();
+        let end = AuditEvent {
+            request_id: Some("r1".into()),
+            ..event("end", json!({}))
+        };
+        store.audit_append(&end, t(13)).unwrap();
+        other
+            .audit_begin(&begin("r4", "A"), "A", "end", t(14))
+            .unwrap();
     }
 
     #[test]
