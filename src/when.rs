@@ -52,6 +52,16 @@ pub fn retry_delay(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_millis(250 << attempt.min(4))
 }
 
+/// How long one HTTP request may take before it counts as failed: 60 s.
+/// `ADMINIBOT_TEST_HTTP_TIMEOUT_MS` shortens it in `test-hooks` builds.
+pub fn http_timeout() -> std::time::Duration {
+    let test_override = std::env::var("ADMINIBOT_TEST_HTTP_TIMEOUT_MS")
+        .ok()
+        .filter(|_| cfg!(feature = "test-hooks"))
+        .and_then(|ms| ms.parse().ok());
+    std::time::Duration::from_millis(test_override.unwrap_or(60_000))
+}
+
 /// Now, by the machine's clock (or the test override), in whole seconds like the
 /// wiki's own timestamps, so a grant made this second counts in a check this second.
 pub fn now() -> Timestamp {

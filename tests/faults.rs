@@ -462,3 +462,46 @@ fn trace_output_holds_no_secret() {
         );
     }
 }
+
+/// N-2: a wiki that accepts the connection and never answers: every request has
+/// a deadline, reads are retried, and then adminibot gives up with exit 3.
+#[test]
+fn a_silent_wiki_times_out_and_changes_nothing() {
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule {
+        method: Some("GET"),
+        action: Some("query"),
+        contains: Some("curtimestamp"),
+        nth: 0,
+        effect: Effect::Hang(std::time::Duration::from_secs(3)),
+    });
+    let alice = account("Alice");
+    let started = std::time::Instant::now();
+    let out = adminibot_command(&config.path)
+        .args(["delete", TITLE])
+        .env("ADMINIBOT_USERNAME", &alice.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &alice.botpassword_secret)
+        .env("ADMINIBOT_TEST_NO_SLEEP", "1")
+        .env("ADMINIBOT_TEST_HTTP_TIMEOUT_MS", "300")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was changed"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "the deadline held: {:?}",
+        started.elapsed()
+    );
+    let tries = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.target.contains("curtimestamp"))
+        .count();
+    assert_eq!(tries, 3, "one read and two retries");
+    assert!(exists(&wiki, TITLE));
+}

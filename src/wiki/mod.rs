@@ -120,7 +120,14 @@ impl Wiki {
                 login.map_or("anonymous", |(user, _)| user)
             ))
             .set_maxlag(5)
-            .set_retry_limit(3);
+            .set_retry_limit(3)
+            // A wiki that never answers must not hang adminibot: every request has
+            // a deadline (a read is then retried; a write's outcome is unknown).
+            .set_http_client(|| {
+                reqwest::Client::builder()
+                    .timeout(crate::when::http_timeout())
+                    .connect_timeout(std::time::Duration::from_secs(10))
+            });
         if let Some((user, secret)) = login {
             builder = builder.set_botpassword(user, secret.expose());
         }

@@ -24,6 +24,8 @@ pub enum Effect {
     ForwardThenDrop,
     /// Close without forwarding: the wiki never sees it.
     Drop,
+    /// Hold the connection open without answering for this long, then close.
+    Hang(Duration),
 }
 
 /// When to apply an [`Effect`].
@@ -178,6 +180,10 @@ fn serve(
     };
     match effect {
         Some(Effect::Drop) => {
+            let _ = client.shutdown(Shutdown::Both);
+        }
+        Some(Effect::Hang(how_long)) => {
+            std::thread::sleep(how_long);
             let _ = client.shutdown(Shutdown::Both);
         }
         Some(Effect::Respond {
