@@ -653,7 +653,12 @@ pub(crate) fn stop(written: bool, why: impl Into<String>) -> Stop {
 fn write_failed(written_before: bool, what: &str, err: WikiError) -> Stop {
     Stop {
         written: written_before,
-        unknown: matches!(err, WikiError::Unreachable { .. }),
+        // No answer, or a database error that may have come after the commit.
+        unknown: match &err {
+            WikiError::Unreachable { .. } => true,
+            WikiError::Api { code, .. } => code.starts_with("internal_api_error_"),
+            _ => false,
+        },
         why: format!("{what}: {err}"),
     }
 }

@@ -505,3 +505,79 @@ fn a_silent_wiki_times_out_and_changes_nothing() {
     assert_eq!(tries, 3, "one read and two retries");
     assert!(exists(&wiki, TITLE));
 }
+
+/// E-13: a database error on the wiki's side: a read is retried; on a write the
+/// outcome is unknown (the error may have come after the commit), so it is
+/// reconciled, never resent.
+#[test]
+fn internal_errors_retry_reads_and_make_writes_unknown() {
+    let (wiki, proxy, config) = setup();
+    let db_error = Effect::Respond {
+        status: 200,
+        headers: vec![],
+        body: api_error(
+            "internal_api_error_DBQueryError",
+            "[abc] Database query error.",
+        ),
+    };
+    proxy.rule(Rule {
+        method: Some("GET"),
+        action: Some("query"),
+        contains: Some("curtimestamp"),
+        nth: 1,
+        effect: db_error.clone(),
+    });
+    proxy.rule(Rule::post("delete", db_error));
+    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(result(&out)["decision"], "unknown");
+    assert_eq!(proxy.count("POST", "delete"), 1);
+    assert!(
+        exists(&wiki, TITLE),
+        "the proxy answered for the wiki: nothing was deleted"
+    );
+    let settled = run(&config, "Alice", &["reconcile"]);
+    assert!(String::from_utf8_lossy(&settled.stdout).contains("closed as abandoned"));
+}
+
+/// E-14: an error code adminibot does not know: nothing guessed, the code and text
+/// reported and kept in the audit log; what was written is said (exit 4).
+#[test]
+fn an_unknown_error_code_is_reported_verbatim() {
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule::post(
+        "delete",
+        Effect::Respond {
+            status: 200,
+            headers: vec![],
+            body: api_error("weird-new-code", "Something unexpected happened."),
+        },
+    ));
+    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = result(&out);
+    assert_eq!(report["decision"], "partial");
+    let steps = report["steps"].to_string();
+    assert!(
+        steps.contains("weird-new-code")
+            && steps.contains("Something unexpected happened")
+            && steps.contains("attribution edit r"),
+        "{steps}"
+    );
+    assert!(exists(&wiki, TITLE));
+    let audit = adminibot_command(&config.path)
+        .args(["audit", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("weird-new-code"));
+}

@@ -191,15 +191,18 @@ impl Wiki {
             all.push(("assertuser".into(), account.clone()));
         }
         // Reads change nothing, so a transport failure (no answer, a 5xx page,
-        // a body that is not JSON) is retried a few times before giving up.
+        // a body that is not JSON) or a database error on the wiki's side
+        // (`internal_api_error_*`) is retried a few times before giving up.
         let mut attempt = 0;
         loop {
             self.count_request();
             debug!(request = self.requests.get(), params = ?params, "query");
             match self.client.get_value(all.clone()).await {
-                Err(err @ (mwapi::Error::HttpError(_) | mwapi::Error::InvalidJson(_)))
-                    if attempt < READ_RETRIES =>
-                {
+                Err(
+                    err @ (mwapi::Error::HttpError(_)
+                    | mwapi::Error::InvalidJson(_)
+                    | mwapi::Error::InternalException(_)),
+                ) if attempt < READ_RETRIES => {
                     warn!(attempt, error = %err, "read failed; retrying");
                     tokio::time::sleep(crate::when::retry_delay(attempt)).await;
                     attempt += 1;
