@@ -69,6 +69,14 @@ pub enum ConfigError {
     /// The command needs the caller's own login and none was given.
     #[error("this command needs your own wiki login: set `ADMINIBOT_USERNAME` to your BotPassword name (`You@app`) and `ADMINIBOT_PASSWORD_FILE` (or `ADMINIBOT_PASSWORD`)")]
     NoCallerLogin,
+    /// A secret file in a place others could tamper with.
+    #[error("`{path}` {why}, so it cannot hold a secret", path = .path.display())]
+    SecretUnsafe {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A secret file others could read.
     #[error("`{0}` can be read by other users, so it cannot hold a secret")]
     SecretReadable(PathBuf),
@@ -221,29 +229,46 @@ pub fn caller_login() -> Result<(String, Secret), ConfigError> {
 /// Reads a secret from a file that only its owner may read (mode 0600 or stricter).
 pub fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
     use std::io::Read;
-    use std::os::unix::fs::PermissionsExt;
-    let mut file = std::fs::File::open(path).map_err(|source| ConfigError::Read {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let io = |source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    // Check the opened file, not the path again, so it cannot be swapped in between.
-    let mode = file
-        .metadata()
-        .map_err(|source| ConfigError::Read {
+    };
+    // A symlink could point anywhere another user chooses; refuse it outright.
+    let link = std::fs::symlink_metadata(path).map_err(io)?;
+    if link.file_type().is_symlink() {
+        return Err(ConfigError::SecretUnsafe {
             path: path.to_path_buf(),
-            source,
-        })?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
+            why: "is a symbolic link".into(),
+        });
+    }
+    // A folder others may write lets them swap the file.
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let mode = std::fs::metadata(folder).map_err(io)?.permissions().mode();
+        if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+            return Err(ConfigError::SecretUnsafe {
+                path: path.to_path_buf(),
+                why: format!(
+                    "is in `{}`, which other users may write to",
+                    folder.display()
+                ),
+            });
+        }
+    }
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    // Check the opened file, not the path again, so it cannot be swapped in between.
+    let opened = file.metadata().map_err(io)?;
+    if (opened.dev(), opened.ino()) != (link.dev(), link.ino()) {
+        return Err(ConfigError::SecretUnsafe {
+            path: path.to_path_buf(),
+            why: "changed while it was being opened".into(),
+        });
+    }
+    if opened.permissions().mode() & 0o077 != 0 {
         return Err(ConfigError::SecretReadable(path.to_path_buf()));
     }
     let mut text = String::new();
-    file.read_to_string(&mut text)
-        .map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    file.read_to_string(&mut text).map_err(io)?;
     Ok(Secret::new(text.trim()))
 }
 
@@ -271,6 +296,23 @@ mod tests {
         ));
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(read_secret_file(&file).unwrap().expose(), "abc");
+    }
+
+    #[test]
+    fn secret_files_must_not_be_symlinks_or_in_open_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.secret");
+        std::fs::write(&real, "abc").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link.secret");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let err = read_secret_file(&link).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = read_secret_file(&real).unwrap_err().to_string();
+        assert!(err.contains("other users may write"), "{err}");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(read_secret_file(&real).unwrap().expose(), "abc");
     }
 
     #[test]

@@ -96,7 +96,10 @@ impl Error {
             Error::Config(ConfigError::SecretReadable(path)) => {
                 format!("run `chmod 600 {}`", path.display())
             }
-            Error::File(_) => "fix the lines above, then run `adminibot policy check` again".into(),
+            Error::Config(ConfigError::SecretUnsafe { .. }) => {
+                "keep the secret as a plain file (mode 600) in a folder only you can write (`chmod 700`)".into()
+            }
+            Error::File(_) => "fix the lines above and try again (`adminibot policy check FILE` checks a policy)".into(),
             Error::Wiki(WikiError::Busy(_)) => "nothing was changed; try again later".into(),
             Error::Wiki(WikiError::Unreachable { .. }) => {
                 "nothing was changed; check `[wiki] api` in the config and try again".into()
