@@ -80,6 +80,27 @@ fn edit_as(wiki: &TestWiki, who: &str, title: &str, text: &str) {
     assert_eq!(saved["edit"]["result"], "Success", "{saved}");
 }
 
+/// Moves `from` to `to` as `who`, leaving a redirect.
+fn move_as(wiki: &TestWiki, who: &str, from: &str, to: &str) {
+    let mut cookies: Cookies = wiki.login(&account(who));
+    let token = wiki.api_post(&[("action", "query"), ("meta", "tokens")], &mut cookies);
+    let token = token["query"]["tokens"]["csrftoken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let moved = wiki.api_post(
+        &[
+            ("action", "move"),
+            ("from", from),
+            ("to", to),
+            ("reason", "test move"),
+            ("token", &token),
+        ],
+        &mut cookies,
+    );
+    assert!(moved["move"]["to"].is_string(), "{moved}");
+}
+
 /// Alice (self tier) deletes her own recent draft: the attribution edit is in her
 /// contributions, the deletion log names AdminBot with a reason naming her, the
 /// audit chain verifies; she undeletes it within the window, and not after.
@@ -723,4 +744,27 @@ fn two_runs_on_one_page_act_once() {
         .filter(|c| c["title"] == "User:Alice/adminibot")
         .count();
     assert_eq!(attributions, 1, "{contribs}");
+}
+
+/// the page is moved between the check and the write: the title now holds a
+/// redirect with another page id, so nothing is deleted and both pages stay.
+#[test]
+fn a_move_after_the_check_stops_the_deletion() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    let (child, pause) = delete_paused(&config, title, "before-recheck");
+    move_as(&wiki, "Alice", title, "Draft:Alice sandbox moved");
+    let (code, report) = resume(child, pause);
+    assert_eq!(code, Some(4), "{report:#}");
+    assert!(
+        report["steps"]
+            .to_string()
+            .contains("changed since it was checked"),
+        "{report:#}"
+    );
+    assert!(exists(&wiki, title), "the redirect left by the move stays");
+    assert!(
+        exists(&wiki, "Draft:Alice sandbox moved"),
+        "the moved page stays"
+    );
 }

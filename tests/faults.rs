@@ -581,3 +581,35 @@ fn an_unknown_error_code_is_reported_verbatim() {
         .unwrap();
     assert!(String::from_utf8_lossy(&audit.stdout).contains("weird-new-code"));
 }
+
+/// N-7: the API answers with a redirect to another host: not followed, so no
+/// request, cookie or token reaches that host; exit 3, nothing changed.
+#[test]
+fn redirects_to_another_host_are_not_followed() {
+    let (wiki, proxy, config) = setup();
+    let elsewhere = FaultProxy::start(wiki.port);
+    proxy.rule(Rule {
+        method: None,
+        action: None,
+        contains: Some("curtimestamp"),
+        nth: 0,
+        effect: Effect::Respond {
+            status: 302,
+            headers: vec![("Location".into(), elsewhere.api.clone())],
+            body: String::new(),
+        },
+    });
+    let out = run(&config, "Alice", &["delete", TITLE]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the other host got {:?}",
+        elsewhere.requests()
+    );
+    assert!(exists(&wiki, TITLE));
+}

@@ -127,6 +127,9 @@ impl Wiki {
                 reqwest::Client::builder()
                     .timeout(crate::when::http_timeout())
                     .connect_timeout(std::time::Duration::from_secs(10))
+                    // Never follow a redirect: it could carry a POST, or the session
+                    // cookie, to another host. The API itself never redirects.
+                    .redirect(reqwest::redirect::Policy::none())
             });
         if let Some((user, secret)) = login {
             builder = builder.set_botpassword(user, secret.expose());
