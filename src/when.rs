@@ -52,6 +52,19 @@ pub fn retry_delay(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_millis(250 << attempt.min(4))
 }
 
+/// How long to wait before retry `attempt` after the wiki said it is busy: its
+/// `Retry-After` (seconds) when it gave one, else [`retry_delay`]; never more than
+/// 30 s, whatever the header says. Zero with `ADMINIBOT_TEST_NO_SLEEP`.
+pub fn busy_delay(retry_after: Option<u64>, attempt: u32) -> std::time::Duration {
+    let fallback = retry_delay(attempt);
+    if fallback.is_zero() {
+        return fallback;
+    }
+    retry_after
+        .filter(|s| *s > 0)
+        .map_or(fallback, |s| std::time::Duration::from_secs(s.min(30)))
+}
+
 /// How long one HTTP request may take before it counts as failed: 60 s.
 /// `ADMINIBOT_TEST_HTTP_TIMEOUT_MS` shortens it in `test-hooks` builds.
 pub fn http_timeout() -> std::time::Duration {
@@ -196,6 +209,15 @@ mod tests {
             .unwrap_err()
             .contains("not in the future"));
         assert!(parse_deadline("0m", now).is_err());
+    }
+
+    #[test]
+    fn busy_waits_follow_retry_after_but_are_clamped() {
+        use std::time::Duration as Std;
+        assert_eq!(busy_delay(Some(5), 0), Std::from_secs(5));
+        assert_eq!(busy_delay(Some(1_000_000_000), 0), Std::from_secs(30));
+        assert_eq!(busy_delay(None, 0), Std::from_millis(250));
+        assert_eq!(busy_delay(Some(0), 1), Std::from_millis(500));
     }
 
     #[test]

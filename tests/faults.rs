@@ -613,3 +613,84 @@ fn redirects_to_another_host_are_not_followed() {
     );
     assert!(exists(&wiki, TITLE));
 }
+
+/// E-3: `maxlag` on a write: the wiki did nothing, so the write is sent again.
+#[test]
+fn maxlag_on_a_write_is_retried() {
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule::post(
+        "edit",
+        Effect::Respond {
+            status: 200,
+            headers: vec![("Retry-After".into(), "5".into())],
+            body: api_error("maxlag", "Waiting for fake-replica: 7 seconds lagged."),
+        },
+    ));
+    let out = run(&config, "Alice", &["delete", TITLE]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!exists(&wiki, TITLE));
+    assert_eq!(
+        proxy.count("POST", "edit"),
+        3,
+        "attribution twice, then the log"
+    );
+}
+
+/// E-6: HTTP 429 with a huge `Retry-After` on a read: the wait is clamped (here
+/// removed by the test switch), the read repeated, the check completes.
+#[test]
+fn too_many_requests_is_waited_out() {
+    let (_wiki, proxy, config) = setup();
+    proxy.rule(Rule {
+        method: Some("GET"),
+        action: Some("query"),
+        contains: Some("curtimestamp"),
+        nth: 1,
+        effect: Effect::Respond {
+            status: 429,
+            headers: vec![("Retry-After".into(), "1000000000".into())],
+            body: "Too many requests".into(),
+        },
+    });
+    let out = run(
+        &config,
+        "Alice",
+        &["check", TITLE, "--as", "Alice", "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(result(&out)["decision"], "allowed");
+}
+
+/// E-5: the wiki's own rate limit (`$wgRateLimits`, on the real wiki) refuses the
+/// attribution edit: tried again within the budget, then given up; nothing changed.
+#[test]
+fn a_rate_limited_requester_changes_nothing() {
+    let (wiki, proxy, config) = setup();
+    std::fs::write(
+        wiki.dir.join("Extra.php"),
+        "<?php $wgRateLimits['edit']['user'] = [ 0, 60 ];\n",
+    )
+    .unwrap();
+    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("ratelimited"), "{printed}");
+    assert_eq!(proxy.count("POST", "edit"), 3, "one try and two retries");
+    assert_eq!(proxy.count("POST", "delete"), 0);
+    assert!(exists(&wiki, TITLE));
+}

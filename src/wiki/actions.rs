@@ -4,7 +4,7 @@
 //! `badtoken`), `maxlag=5`, `assert=user` and `assertuser=<account>`. Deletion is
 //! by page id, so a page moved since the check cannot take a redirect's place.
 
-use super::{parse_timestamp, Wiki, WikiError};
+use super::{parse_timestamp, Request, Wiki, WikiError};
 use crate::facts::Timestamp;
 use serde_json::Value;
 use tracing::info;
@@ -339,20 +339,25 @@ impl Wiki {
         if let Some(account) = self.account() {
             all.push(("assertuser".into(), account.to_string()));
         }
-        let fail = |err| WikiError::from_mwapi(self.api(), err);
         if let Some(token) = self.kept_csrf() {
             let mut with_token = all.clone();
             with_token.push(("token".into(), token.expose().to_string()));
-            self.count_request();
-            match self.client().post::<_, Value>(with_token).await {
-                Err(mwapi::Error::BadToken) => {}
-                other => return other.map_err(fail),
+            let answer = self
+                .retrying(Request::Write, || {
+                    self.count_request();
+                    self.client().post::<_, Value>(with_token.clone())
+                })
+                .await;
+            match answer {
+                // The only answer that proves nothing was done: get a fresh token.
+                Err(WikiError::Api { code, .. }) if code == "badtoken" => {}
+                other => return other,
             }
         }
-        self.count_request();
-        self.client()
-            .post_with_token("csrf", all)
-            .await
-            .map_err(fail)
+        self.retrying(Request::Write, || {
+            self.count_request();
+            self.client().post_with_token("csrf", all.clone())
+        })
+        .await
     }
 }

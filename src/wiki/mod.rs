@@ -18,8 +18,8 @@ use serde_json::Value;
 use std::cell::Cell;
 use tracing::{debug, warn};
 
-/// How often a read that got no usable answer is tried again.
-const READ_RETRIES: u32 = 2;
+/// How often a call is tried again (see [`Wiki::retrying`]).
+const RETRIES: u32 = 2;
 
 /// Something went wrong talking to the wiki. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,10 @@ impl WikiError {
             mwapi::Error::ApiError(e) | mwapi::Error::InternalException(e) => WikiError::Api {
                 code: e.code,
                 info: e.text,
+            },
+            mwapi::Error::BadToken => WikiError::Api {
+                code: "badtoken".into(),
+                info: "Invalid CSRF token.".into(),
             },
             mwapi::Error::NotLoggedIn => WikiError::Api {
                 code: "assertuserfailed".into(),
@@ -120,7 +124,8 @@ impl Wiki {
                 login.map_or("anonymous", |(user, _)| user)
             ))
             .set_maxlag(5)
-            .set_retry_limit(3)
+            // Retries are ours (`Wiki::retrying`), with waits that are clamped.
+            .set_retry_limit(0)
             // A wiki that never answers must not hang adminibot: every request has
             // a deadline (a read is then retried; a write's outcome is unknown).
             .set_http_client(|| {
@@ -182,10 +187,6 @@ impl Wiki {
         &self.client
     }
 
-    pub(crate) fn api(&self) -> &str {
-        &self.api
-    }
-
     /// One `action=query` GET; `params` must not contain `action`.
     pub async fn query(&self, params: &[(String, String)]) -> Result<Value, WikiError> {
         let mut all: Vec<(String, String)> = vec![("action".into(), "query".into())];
@@ -193,27 +194,69 @@ impl Wiki {
         if let Some(account) = &self.account {
             all.push(("assertuser".into(), account.clone()));
         }
-        // Reads change nothing, so a transport failure (no answer, a 5xx page,
-        // a body that is not JSON) or a database error on the wiki's side
-        // (`internal_api_error_*`) is retried a few times before giving up.
-        let mut attempt = 0;
-        loop {
+        self.retrying(Request::Read, || {
             self.count_request();
             debug!(request = self.requests.get(), params = ?params, "query");
-            match self.client.get_value(all.clone()).await {
-                Err(
-                    err @ (mwapi::Error::HttpError(_)
+            self.client.get_value(all.clone())
+        })
+        .await
+    }
+
+    /// Runs one API call, trying again when that is safe: when the wiki answered
+    /// that it did nothing now (`maxlag`, read-only, HTTP 429, `ratelimited`) for
+    /// any call, and for reads also when no usable answer came (transport
+    /// failures, 5xx pages, bodies that are not JSON, `internal_api_error_*`).
+    /// A write whose answer never came is never resent: its outcome is unknown.
+    pub(crate) async fn retrying<F, Fut>(
+        &self,
+        kind: Request,
+        mut call: F,
+    ) -> Result<Value, WikiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Value, mwapi::Error>>,
+    {
+        let mut attempt = 0;
+        loop {
+            let err = match call().await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            let busy = matches!(
+                err,
+                mwapi::Error::Maxlag { .. }
+                    | mwapi::Error::Readonly { .. }
+                    | mwapi::Error::TooManyRequests { .. }
+            ) || matches!(&err, mwapi::Error::ApiError(e) if e.code == "ratelimited");
+            let no_answer = matches!(
+                err,
+                mwapi::Error::HttpError(_)
                     | mwapi::Error::InvalidJson(_)
-                    | mwapi::Error::InternalException(_)),
-                ) if attempt < READ_RETRIES => {
-                    warn!(attempt, error = %err, "read failed; retrying");
-                    tokio::time::sleep(crate::when::retry_delay(attempt)).await;
-                    attempt += 1;
-                }
-                other => return other.map_err(|err| WikiError::from_mwapi(&self.api, err)),
+                    | mwapi::Error::InternalException(_)
+            );
+            if attempt >= RETRIES || !(busy || (no_answer && kind == Request::Read)) {
+                return Err(match (&err, busy) {
+                    (mwapi::Error::ApiError(e), true) => {
+                        WikiError::Busy(format!("{}: {}", e.code, e.text))
+                    }
+                    _ => WikiError::from_mwapi(&self.api, err),
+                });
             }
+            let delay = crate::when::busy_delay(err.retry_after(), attempt);
+            warn!(attempt, error = %err, ?delay, "trying again");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
         }
     }
+}
+
+/// Whether an API call may change something on the wiki.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// A query: safe to repeat.
+    Read,
+    /// A POST that may change the wiki: never repeated without an answer.
+    Write,
 }
 
 /// Reads an API timestamp (`2026-11-21T12:00:00Z`).
