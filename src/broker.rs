@@ -176,6 +176,8 @@ pub struct Acted {
     pub detail: Value,
     /// How the command exits for this title.
     pub status: ExitStatus,
+    /// More was deleted than was checked: an administrator must look.
+    pub incident: bool,
 }
 
 /// The options of one real action.
@@ -462,6 +464,7 @@ async fn pipeline(
         steps: Vec::new(),
         detail: json!({}),
         status: ExitStatus::Refused,
+        incident: false,
     };
     let failing: Vec<&str> = decided
         .verdict
@@ -568,6 +571,9 @@ async fn pipeline(
         Action::Undelete => undelete(job, recorder, &mut acted).await,
     };
     match outcome {
+        Ok(()) if acted.incident => {
+            end(recorder, &mut acted, "partial", ExitStatus::Partial)?;
+        }
         Ok(()) => {
             end(recorder, &mut acted, "done", ExitStatus::Success)?;
         }
@@ -754,12 +760,23 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
             stage::INCIDENT,
             json!({ "extra_revisions": ids, "timestamps": stamps }),
         )?;
-        acted.steps.push(format!(
-            "INCIDENT: {} revision(s) saved after the check were deleted too ({ids:?}); an administrator can restore them with action=undelete&title={}&timestamps={}",
-            extra.len(),
+        let restore = format!(
+            "action=undelete&title={}&timestamps={}",
             facts.title,
             stamps.join("|")
+        );
+        acted.steps.push(format!(
+            "INCIDENT: {} revision(s) saved after the check were deleted too ({ids:?}); an administrator can restore them with {restore}",
+            extra.len()
         ));
+        acted.incident = true;
+        let text = format!(
+            "\n== Incident: [[:{}]] ==\nadminibot deleted [[:{}]] for [[User:{requester}]] (request {request_id}), and with it {} revision(s) saved after its check ({ids:?}). Please restore them: {restore} ~~~~\n",
+            facts.title,
+            facts.title,
+            extra.len()
+        );
+        post_noticeboard(session, bot, recorder, &text, acted).await?;
     }
     acted.detail = json!({ "attribution_revid": attribution_revid, "log_id": log_id, "deleted_revisions": revisions });
 

@@ -694,3 +694,81 @@ fn a_rate_limited_requester_changes_nothing() {
     assert_eq!(proxy.count("POST", "delete"), 0);
     assert!(exists(&wiki, TITLE));
 }
+
+/// an edit lands after the re-check, while the delete is on its way: the
+/// read-back finds the extra revision, records an incident, says how to restore
+/// it, asks an administrator on the noticeboard, and exits 4.
+#[test]
+fn an_edit_racing_the_delete_is_an_incident_with_its_restore_command() {
+    let (wiki, proxy, config) = setup();
+    let release = tempfile::tempdir().unwrap();
+    let go = release.path().join("go");
+    proxy.rule(Rule::post("delete", Effect::HoldUntil(go.clone())));
+    let alice = account("Alice");
+    let child = adminibot_command(&config.path)
+        .args(["delete", TITLE, "--format", "json"])
+        .env("ADMINIBOT_USERNAME", &alice.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &alice.botpassword_secret)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..1500 {
+        if proxy.count("POST", "delete") == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(proxy.count("POST", "delete"), 1, "the delete is on its way");
+    // Bob edits straight on the wiki, while the delete is held.
+    let mut cookies = wiki.login(&account("Bob"));
+    let token = wiki.api_post(&[("action", "query"), ("meta", "tokens")], &mut cookies);
+    let token = token["query"]["tokens"]["csrftoken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let saved = wiki.api_post(
+        &[
+            ("action", "edit"),
+            ("title", TITLE),
+            ("appendtext", " Bob."),
+            ("token", &token),
+        ],
+        &mut cookies,
+    );
+    assert_eq!(saved["edit"]["result"], "Success", "{saved}");
+    std::fs::write(&go, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = result(&out);
+    assert_eq!(report["decision"], "partial", "{report:#}");
+    let steps = report["steps"].to_string();
+    let bob_revision = saved["edit"]["newrevid"].as_u64().unwrap();
+    assert!(
+        steps.contains("INCIDENT") && steps.contains(&bob_revision.to_string()),
+        "{steps}"
+    );
+    assert!(
+        steps.contains("action=undelete&title=Draft:Alice sandbox&timestamps="),
+        "{steps}"
+    );
+    let board = wiki.api_get(&[
+        ("action", "query"),
+        ("prop", "revisions"),
+        ("titles", "Project:Administrators' noticeboard"),
+        ("rvprop", "content"),
+        ("rvslots", "main"),
+    ]);
+    let text = board["query"]["pages"][0]["revisions"][0]["slots"]["main"]["content"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.contains("Incident: [[:Draft:Alice sandbox]]"),
+        "{text}"
+    );
+}

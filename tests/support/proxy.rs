@@ -26,6 +26,9 @@ pub enum Effect {
     Drop,
     /// Hold the connection open without answering for this long, then close.
     Hang(Duration),
+    /// Forward only once this file exists (at most a minute), so a test can
+    /// change the wiki while the request is in flight.
+    HoldUntil(std::path::PathBuf),
 }
 
 /// When to apply an [`Effect`].
@@ -202,19 +205,36 @@ fn serve(
             let _ = client.write_all(head.as_bytes());
             let _ = client.write_all(body.as_bytes());
         }
-        forward => {
-            let Ok(mut wiki) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                return;
-            };
-            let _ = wiki.write_all(&raw);
-            let mut answer = Vec::new();
-            let _ = wiki.read_to_end(&mut answer);
-            if matches!(forward, Some(Effect::ForwardThenDrop)) {
-                let _ = client.shutdown(Shutdown::Both);
-            } else {
-                let _ = client.write_all(&answer);
+        Some(Effect::HoldUntil(file)) => {
+            for _ in 0..3000 {
+                if file.exists() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
+            forward(&mut client, upstream, &raw, false);
         }
+        forward_effect => forward(
+            &mut client,
+            upstream,
+            &raw,
+            matches!(forward_effect, Some(Effect::ForwardThenDrop)),
+        ),
+    }
+}
+
+/// Sends `raw` to the wiki and its answer back, or drops the answer.
+fn forward(client: &mut TcpStream, upstream: u16, raw: &[u8], drop_answer: bool) {
+    let Ok(mut wiki) = TcpStream::connect(("127.0.0.1", upstream)) else {
+        return;
+    };
+    let _ = wiki.write_all(raw);
+    let mut answer = Vec::new();
+    let _ = wiki.read_to_end(&mut answer);
+    if drop_answer {
+        let _ = client.shutdown(Shutdown::Both);
+    } else {
+        let _ = client.write_all(&answer);
     }
 }
 
