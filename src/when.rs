@@ -75,6 +75,21 @@ pub fn http_timeout() -> std::time::Duration {
     std::time::Duration::from_millis(test_override.unwrap_or(60_000))
 }
 
+/// The machine's own clock, never the `ADMINIBOT_NOW` override; in `test-hooks`
+/// builds `ADMINIBOT_TEST_CLOCK_SKEW_SECS` puts it off by that many seconds.
+pub fn machine_clock() -> Timestamp {
+    let skew = std::env::var("ADMINIBOT_TEST_CLOCK_SKEW_SECS")
+        .ok()
+        .filter(|_| cfg!(feature = "test-hooks"))
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(0);
+    Utc::now() + Duration::seconds(skew)
+}
+
+/// How far the machine's clock may be from the wiki's before adminibot refuses
+/// to act: grants, windows and the audit log would disagree with the wiki.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+
 /// Now, by the machine's clock (or the test override), in whole seconds like the
 /// wiki's own timestamps, so a grant made this second counts in a check this second.
 pub fn now() -> Timestamp {

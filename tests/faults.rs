@@ -772,3 +772,34 @@ fn an_edit_racing_the_delete_is_an_incident_with_its_restore_command() {
         "{text}"
     );
 }
+
+/// I-10: the machine's clock is an hour off the wiki's: refuse before writing,
+/// exit 2 (windows, grants and the audit log would disagree with the wiki).
+#[test]
+fn a_skewed_clock_is_refused_before_any_write() {
+    let (wiki, proxy, config) = setup();
+    let alice = account("Alice");
+    let out = adminibot_command(&config.path)
+        .args(["delete", TITLE])
+        .env("ADMINIBOT_USERNAME", &alice.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &alice.botpassword_secret)
+        .env("ADMINIBOT_TEST_CLOCK_SKEW_SECS", "3600")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("s off the wiki's"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        proxy.count("POST", "edit") + proxy.count("POST", "delete"),
+        0
+    );
+    assert!(exists(&wiki, TITLE));
+}
