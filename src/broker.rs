@@ -380,6 +380,15 @@ async fn guard(
         namespace: facts.namespace,
         latest_revid: facts.latest_revid.filter(|_| facts.exists),
     };
+    if let (true, false, Some((kind, action, user))) =
+        (expected.exists, now.page.exists, &now.newest_log)
+    {
+        // Someone else deleted (or moved) it meanwhile: say who, not just "changed".
+        return Err(format!(
+            "`{user}` acted on `{}` meanwhile ({kind}/{action}, log {:?}); the page is gone",
+            facts.title, now.newest_log_id
+        ));
+    }
     if now.page != expected {
         return Err(format!(
             "`{}` changed since it was checked (page id {:?} → {:?}, latest revision {:?} → {:?})",

@@ -768,3 +768,79 @@ fn a_move_after_the_check_stops_the_deletion() {
         "the moved page stays"
     );
 }
+
+/// an administrator deletes the page while the request is under way: nothing
+/// more is done, and the report says who deleted it.
+#[test]
+fn a_deletion_by_an_admin_meanwhile_is_reported_by_name() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    let (child, pause) = delete_paused(&config, title, "before-recheck");
+    let mut cookies: Cookies = wiki.login(&account("Admin"));
+    let token = wiki.api_post(&[("action", "query"), ("meta", "tokens")], &mut cookies);
+    let token = token["query"]["tokens"]["csrftoken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deleted = wiki.api_post(
+        &[
+            ("action", "delete"),
+            ("title", title),
+            ("reason", "G7"),
+            ("token", &token),
+        ],
+        &mut cookies,
+    );
+    assert!(deleted["delete"]["logid"].is_u64(), "{deleted}");
+    let (code, report) = resume(child, pause);
+    assert_eq!(code, Some(4), "{report:#}");
+    assert!(
+        report["steps"]
+            .to_string()
+            .contains("`Admin` acted on `Draft:Alice sandbox` meanwhile (delete/delete"),
+        "{report:#}"
+    );
+    let log = wiki.api_get(&[
+        ("action", "query"),
+        ("list", "logevents"),
+        ("letype", "delete"),
+        ("letitle", title),
+    ]);
+    assert_eq!(
+        log["query"]["logevents"].as_array().unwrap().len(),
+        1,
+        "only Admin's deletion: {log}"
+    );
+}
+
+/// E-11: the bot is blocked on the wiki: its delete is refused after the
+/// attribution edit; exit 4 with the wiki's reason.
+#[test]
+fn a_blocked_bot_fails_loudly_after_the_attribution() {
+    let (wiki, config) = setup();
+    let mut cookies: Cookies = wiki.login(&account("Admin"));
+    let token = wiki.api_post(&[("action", "query"), ("meta", "tokens")], &mut cookies);
+    let token = token["query"]["tokens"]["csrftoken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blocked = wiki.api_post(
+        &[
+            ("action", "block"),
+            ("user", "AdminBot"),
+            ("expiry", "infinite"),
+            ("reason", "test"),
+            ("token", &token),
+        ],
+        &mut cookies,
+    );
+    assert!(blocked["block"]["user"].is_string(), "{blocked}");
+    let (code, report) = as_alice(&config, &["delete", "Draft:Alice sandbox"]);
+    assert_eq!(code, 4, "{report:#}");
+    assert_eq!(report["decision"], "partial");
+    assert!(
+        report["steps"].to_string().contains("blocked"),
+        "{report:#}"
+    );
+    assert!(exists(&wiki, "Draft:Alice sandbox"));
+}

@@ -75,6 +75,8 @@ pub struct Recheck {
     pub shutoff_latest: Option<u64>,
     /// The newest log entry of the page's title now.
     pub newest_log_id: Option<u64>,
+    /// Its type, action and performer (`delete`, `delete`, `Admin`).
+    pub newest_log: Option<(String, String, String)>,
 }
 
 /// Re-reads `title` and the shutoff page (one request).
@@ -85,7 +87,7 @@ pub async fn recheck(wiki: &Wiki, title: &str, shutoff: &str) -> Result<Recheck,
             ("titles".into(), format!("{title}|{shutoff}")),
             ("list".into(), "logevents".into()),
             ("letitle".into(), title.to_string()),
-            ("leprop".into(), "ids".into()),
+            ("leprop".into(), "ids|type|user".into()),
             ("lelimit".into(), "1".into()),
         ])
         .await?;
@@ -121,6 +123,10 @@ pub async fn recheck(wiki: &Wiki, title: &str, shutoff: &str) -> Result<Recheck,
         },
         shutoff_latest: page_titled(shutoff)["lastrevid"].as_u64(),
         newest_log_id: query["logevents"][0]["logid"].as_u64(),
+        newest_log: query["logevents"].get(0).map(|e| {
+            let text = |key: &str| e[key].as_str().unwrap_or_default().to_string();
+            (text("type"), text("action"), text("user"))
+        }),
     })
 }
 
