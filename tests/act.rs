@@ -5,9 +5,8 @@
 mod support;
 
 use serde_json::Value;
-use std::process::Output;
 use support::{
-    account, adminibot, adminibot_as, adminibot_command, AdminibotConfig, Cookies, TestWiki,
+    account, adminibot, adminibot_as, adminibot_command, first_result, AdminibotConfig, TestWiki,
 };
 
 fn setup() -> (TestWiki, AdminibotConfig) {
@@ -32,18 +31,7 @@ fn as_alice(config: &AdminibotConfig, args: &[&str]) -> (i32, Value) {
     let mut all = args.to_vec();
     all.extend(["--format", "json"]);
     let out = adminibot_as(&config.path, "Alice", &all);
-    (out.status.code().unwrap(), result(&out))
-}
-
-fn result(out: &Output) -> Value {
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    doc["results"][0].clone()
+    (out.status.code().unwrap(), first_result(&out))
 }
 
 /// The newest log id and revision id: anything written moves one of them.
@@ -61,42 +49,28 @@ fn exists(wiki: &TestWiki, title: &str) -> bool {
 
 /// Saves `text` as `title` with `who`'s BotPassword, as an ordinary edit would.
 fn edit_as(wiki: &TestWiki, who: &str, title: &str, text: &str) {
-    let mut cookies: Cookies = wiki.login(&account(who));
-    let token = wiki.api_post(&[("action", "query"), ("meta", "tokens")], &mut cookies);
-    let token = token["query"]["tokens"]["csrftoken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let saved = wiki.api_post(
+    let saved = wiki.write_as(
+        who,
         &[
             ("action", "edit"),
             ("title", title),
             ("text", text),
             ("summary", "test edit"),
-            ("token", &token),
         ],
-        &mut cookies,
     );
     assert_eq!(saved["edit"]["result"], "Success", "{saved}");
 }
 
 /// Moves `from` to `to` as `who`, leaving a redirect.
 fn move_as(wiki: &TestWiki, who: &str, from: &str, to: &str) {
-    let mut cookies: Cookies = wiki.login(&account(who));
-    let token = wiki.api_post(&[("action", "query"), ("meta", "tokens")], &mut cookies);
-    let token = token["query"]["tokens"]["csrftoken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let moved = wiki.api_post(
+    let moved = wiki.write_as(
+        who,
         &[
             ("action", "move"),
             ("from", from),
             ("to", to),
             ("reason", "test move"),
-            ("token", &token),
         ],
-        &mut cookies,
     );
     assert!(moved["move"]["to"].is_string(), "{moved}");
 }
@@ -182,7 +156,7 @@ fn alice_deletes_and_undeletes_her_own_draft() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(result(&out)["decision"], "refused");
+    assert_eq!(first_result(&out)["decision"], "refused");
     assert!(!exists(&wiki, title));
 
     let (code, undeleted) = as_alice(&config, &["undelete", title]);
@@ -361,7 +335,7 @@ fn delete_paused(
 fn resume(child: std::process::Child, pause: tempfile::TempDir) -> (Option<i32>, Value) {
     std::fs::write(pause.path().join("resume"), "").unwrap();
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), result(&out))
+    (out.status.code(), first_result(&out))
 }
 
 /// The page is edited between the facts read and the write: nothing is deleted,
@@ -776,20 +750,9 @@ fn a_deletion_by_an_admin_meanwhile_is_reported_by_name() {
     let (wiki, config) = setup();
     let title = "Draft:Alice sandbox";
     let (child, pause) = delete_paused(&config, title, "before-recheck");
-    let mut cookies: Cookies = wiki.login(&account("Admin"));
-    let token = wiki.api_post(&[("action", "query"), ("meta", "tokens")], &mut cookies);
-    let token = token["query"]["tokens"]["csrftoken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let deleted = wiki.api_post(
-        &[
-            ("action", "delete"),
-            ("title", title),
-            ("reason", "G7"),
-            ("token", &token),
-        ],
-        &mut cookies,
+    let deleted = wiki.write_as(
+        "Admin",
+        &[("action", "delete"), ("title", title), ("reason", "G7")],
     );
     assert!(deleted["delete"]["logid"].is_u64(), "{deleted}");
     let (code, report) = resume(child, pause);
@@ -818,21 +781,14 @@ fn a_deletion_by_an_admin_meanwhile_is_reported_by_name() {
 #[test]
 fn a_blocked_bot_fails_loudly_after_the_attribution() {
     let (wiki, config) = setup();
-    let mut cookies: Cookies = wiki.login(&account("Admin"));
-    let token = wiki.api_post(&[("action", "query"), ("meta", "tokens")], &mut cookies);
-    let token = token["query"]["tokens"]["csrftoken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let blocked = wiki.api_post(
+    let blocked = wiki.write_as(
+        "Admin",
         &[
             ("action", "block"),
             ("user", "AdminBot"),
             ("expiry", "infinite"),
             ("reason", "test"),
-            ("token", &token),
         ],
-        &mut cookies,
     );
     assert!(blocked["block"]["user"].is_string(), "{blocked}");
     let (code, report) = as_alice(&config, &["delete", "Draft:Alice sandbox"]);

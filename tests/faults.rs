@@ -4,10 +4,10 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::process::Output;
 use support::proxy::{Effect, FaultProxy, Rule};
-use support::{account, adminibot_command, AdminibotConfig, TestWiki};
+use support::{account, adminibot_command, first_result, AdminibotConfig, TestWiki};
 
 /// A wiki, a proxy in front of it, and a config (with a store) that goes through
 /// the proxy; Alice holds `self`.
@@ -42,17 +42,6 @@ fn run(config: &AdminibotConfig, who: &str, args: &[&str]) -> Output {
         .env("ADMINIBOT_TEST_NO_SLEEP", "1")
         .output()
         .unwrap()
-}
-
-fn result(out: &Output) -> Value {
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    doc["results"][0].clone()
 }
 
 fn exists(wiki: &TestWiki, title: &str) -> bool {
@@ -110,7 +99,7 @@ fn maxlag_on_a_read_is_waited_out() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(result(&out)["decision"], "allowed");
+    assert_eq!(first_result(&out)["decision"], "allowed");
     let facts_reads = proxy
         .requests()
         .iter()
@@ -181,7 +170,7 @@ fn a_lost_answer_to_the_delete_is_reconciled_not_resent() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report = result(&out);
+    let report = first_result(&out);
     assert_eq!(report["decision"], "unknown", "{report:#}");
     assert!(report["steps"].to_string().contains("adminibot reconcile"));
     assert_eq!(
@@ -390,7 +379,7 @@ fn a_refused_attribution_edit_stops_the_deletion() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(result(&out)["decision"], "failed");
+    assert_eq!(first_result(&out)["decision"], "failed");
     assert_eq!(proxy.count("POST", "delete"), 0, "no delete was sent");
     assert!(exists(&wiki, TITLE));
 }
@@ -535,7 +524,7 @@ fn internal_errors_retry_reads_and_make_writes_unknown() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(result(&out)["decision"], "unknown");
+    assert_eq!(first_result(&out)["decision"], "unknown");
     assert_eq!(proxy.count("POST", "delete"), 1);
     assert!(
         exists(&wiki, TITLE),
@@ -565,7 +554,7 @@ fn an_unknown_error_code_is_reported_verbatim() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report = result(&out);
+    let report = first_result(&out);
     assert_eq!(report["decision"], "partial");
     let steps = report["steps"].to_string();
     assert!(
@@ -668,7 +657,7 @@ fn too_many_requests_is_waited_out() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(result(&out)["decision"], "allowed");
+    assert_eq!(first_result(&out)["decision"], "allowed");
 }
 
 /// E-5: the wiki's own rate limit (`$wgRateLimits`, on the real wiki) refuses the
@@ -721,20 +710,13 @@ fn an_edit_racing_the_delete_is_an_incident_with_its_restore_command() {
     }
     assert_eq!(proxy.count("POST", "delete"), 1, "the delete is on its way");
     // Bob edits straight on the wiki, while the delete is held.
-    let mut cookies = wiki.login(&account("Bob"));
-    let token = wiki.api_post(&[("action", "query"), ("meta", "tokens")], &mut cookies);
-    let token = token["query"]["tokens"]["csrftoken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let saved = wiki.api_post(
+    let saved = wiki.write_as(
+        "Bob",
         &[
             ("action", "edit"),
             ("title", TITLE),
             ("appendtext", " Bob."),
-            ("token", &token),
         ],
-        &mut cookies,
     );
     assert_eq!(saved["edit"]["result"], "Success", "{saved}");
     std::fs::write(&go, "").unwrap();
@@ -745,7 +727,7 @@ fn an_edit_racing_the_delete_is_an_incident_with_its_restore_command() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report = result(&out);
+    let report = first_result(&out);
     assert_eq!(report["decision"], "partial", "{report:#}");
     let steps = report["steps"].to_string();
     let bob_revision = saved["edit"]["newrevid"].as_u64().unwrap();

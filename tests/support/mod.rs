@@ -132,6 +132,20 @@ impl TestWiki {
         cookies
     }
 
+    /// A write as `who` (BotPassword login, CSRF token, POST): `params` name the
+    /// action and its arguments; returns the wiki's answer.
+    pub fn write_as(&self, who: &str, params: &[(&str, &str)]) -> Value {
+        let mut cookies = self.login(&account(who));
+        let tokens = self.api_post(&[("action", "query"), ("meta", "tokens")], &mut cookies);
+        let token = tokens["query"]["tokens"]["csrftoken"]
+            .as_str()
+            .expect("csrf token")
+            .to_owned();
+        let mut all = params.to_vec();
+        all.push(("token", &token));
+        self.api_post(&all, &mut cookies)
+    }
+
     /// How many HTTP requests the server has answered so far (lines like
     /// `[...] 127.0.0.1:PORT [200]: GET /api.php?...` in `server.log`).
     pub fn request_count(&self) -> usize {
@@ -332,6 +346,18 @@ pub fn adminibot_command(config: &std::path::Path) -> Command {
         }
     }
     command
+}
+
+/// The first entry of `results` in a `--format json` run's stdout.
+pub fn first_result(out: &std::process::Output) -> Value {
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    doc["results"][0].clone()
 }
 
 /// Runs `adminibot --config CONFIG ARGS` with nobody logged in.
