@@ -800,3 +800,40 @@ fn a_blocked_bot_fails_loudly_after_the_attribution() {
     );
     assert!(exists(&wiki, "Draft:Alice sandbox"));
 }
+
+/// the title was recreated after the bot's deletion: undeleting would merge
+/// two histories, so it is refused and nothing is restored.
+#[test]
+fn an_undeletion_onto_a_recreated_title_is_refused() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    assert_eq!(as_alice(&config, &["delete", title]).0, 0);
+    edit_as(&wiki, "Bob", title, "Bob's new draft.");
+    let (code, report) = as_alice(&config, &["undelete", title]);
+    assert_eq!(
+        (code, report["decision"].as_str()),
+        (1, Some("refused")),
+        "{report:#}"
+    );
+    let rule = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "page_exists")
+        .unwrap();
+    assert_eq!(rule["passed"], false, "{report:#}");
+    let revisions = wiki.api_get(&[
+        ("action", "query"),
+        ("prop", "revisions"),
+        ("titles", title),
+        ("rvlimit", "max"),
+    ]);
+    assert_eq!(
+        revisions["query"]["pages"][0]["revisions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "only Bob's revision"
+    );
+}

@@ -785,3 +785,70 @@ fn a_skewed_clock_is_refused_before_any_write() {
     );
     assert!(exists(&wiki, TITLE));
 }
+
+/// N-6: a truncated, non-JSON answer: a read is retried; a write's outcome is
+/// unknown (the wiki may have done it), so it is reconciled, never resent.
+#[test]
+fn truncated_answers_retry_reads_and_make_writes_unknown() {
+    let (wiki, proxy, config) = setup();
+    let truncated = Effect::Respond {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: r#"{"batchcomplete":true,"query":{"pages":[{"pageid":6,"#.into(),
+    };
+    proxy.rule(Rule {
+        method: Some("GET"),
+        action: Some("query"),
+        contains: Some("curtimestamp"),
+        nth: 1,
+        effect: truncated.clone(),
+    });
+    proxy.rule(Rule::post("delete", truncated));
+    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(first_result(&out)["decision"], "unknown");
+    assert_eq!(proxy.count("POST", "delete"), 1);
+    assert!(exists(&wiki, TITLE));
+    let settled = run(&config, "Alice", &["reconcile"]);
+    assert!(String::from_utf8_lossy(&settled.stdout).contains("closed as abandoned"));
+}
+
+/// E-16: valid JSON without what every answer has (here: the page's namespace):
+/// "unexpected answer", exit 3, nothing written.
+#[test]
+fn an_answer_missing_its_fields_stops_everything() {
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule {
+        method: Some("GET"),
+        action: Some("query"),
+        contains: Some("curtimestamp"),
+        nth: 0,
+        effect: Effect::Respond {
+            status: 200,
+            headers: vec![],
+            body: json!({ "curtimestamp": "2026-11-22T00:00:00Z", "query": { "pages": [{ "title": TITLE }] } }).to_string(),
+        },
+    });
+    let out = run(&config, "Alice", &["delete", TITLE]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unexpected answer"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        proxy.count("POST", "edit") + proxy.count("POST", "delete"),
+        0
+    );
+    assert!(exists(&wiki, TITLE));
+}
