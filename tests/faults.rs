@@ -852,3 +852,97 @@ fn an_answer_missing_its_fields_stops_everything() {
     );
     assert!(exists(&wiki, TITLE));
 }
+
+/// E-8: `badtoken` twice: no third try; nothing deleted, exit 3.
+#[test]
+fn a_bad_token_twice_gives_up() {
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule {
+        method: Some("POST"),
+        action: Some("edit"),
+        contains: None,
+        nth: 0,
+        effect: Effect::Respond {
+            status: 200,
+            headers: vec![],
+            body: api_error("badtoken", "Invalid CSRF token."),
+        },
+    });
+    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(first_result(&out)["decision"], "failed");
+    assert_eq!(
+        proxy.count("POST", "edit"),
+        2,
+        "one fresh token, one retry, no more"
+    );
+    assert_eq!(proxy.count("POST", "delete"), 0);
+    assert!(exists(&wiki, TITLE));
+}
+
+/// E-10: the wiki says the session is not the expected user (`assertuser`): the
+/// write is refused by the wiki, reported, and nothing is deleted.
+#[test]
+fn a_session_that_is_not_the_expected_user_deletes_nothing() {
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule::post(
+        "delete",
+        Effect::Respond {
+            status: 200,
+            headers: vec![],
+            body: api_error(
+                "assertnameduserfailed",
+                "You are no longer logged in as \"AdminBot\".",
+            ),
+        },
+    ));
+    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(first_result(&out)["steps"]
+        .to_string()
+        .contains("assertnameduserfailed"));
+    assert!(exists(&wiki, TITLE));
+}
+
+/// I-4: no policy for the configured wiki: exit 2 before any request.
+#[test]
+fn a_missing_policy_is_a_configuration_error() {
+    let (_wiki, proxy, config) = setup();
+    let before = proxy.requests().len();
+    let text = std::fs::read_to_string(&config.path).unwrap();
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("policy = ") {
+                "policy = \"policies/nowhere.toml\"".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&config.path, text + "\n").unwrap();
+    let out = run(&config, "Alice", &["delete", TITLE]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nowhere.toml"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(proxy.requests().len(), before, "no request was sent");
+}

@@ -5,6 +5,7 @@
 //! by page id, so a page moved since the check cannot take a redirect's place.
 
 use super::{parse_timestamp, Request, Wiki, WikiError};
+use crate::config::Secret;
 use crate::facts::Timestamp;
 use serde_json::Value;
 use tracing::info;
@@ -345,25 +346,46 @@ impl Wiki {
         if let Some(account) = self.account() {
             all.push(("assertuser".into(), account.to_string()));
         }
-        if let Some(token) = self.kept_csrf() {
-            let mut with_token = all.clone();
-            with_token.push(("token".into(), token.expose().to_string()));
-            let answer = self
-                .retrying(Request::Write, || {
-                    self.count_request();
-                    self.client().post::<_, Value>(with_token.clone())
-                })
-                .await;
-            match answer {
-                // The only answer that proves nothing was done: get a fresh token.
-                Err(WikiError::Api { code, .. }) if code == "badtoken" => {}
-                other => return other,
+        let kept = self.kept_csrf();
+        let token = match &kept {
+            Some(token) => token.clone(),
+            None => self.fresh_csrf().await?,
+        };
+        match self.post_once(&all, &token).await {
+            // The only answer that proves nothing was done: one fresh token, one retry.
+            Err(WikiError::Api { code, .. }) if code == "badtoken" => {
+                let fresh = self.fresh_csrf().await?;
+                self.post_once(&all, &fresh).await
             }
+            other => other,
         }
+    }
+
+    /// One POST with `token` (retried only on busy answers, see [`Wiki::retrying`]).
+    async fn post_once(
+        &self,
+        params: &[(String, String)],
+        token: &Secret,
+    ) -> Result<Value, WikiError> {
+        let mut with_token = params.to_vec();
+        with_token.push(("token".into(), token.expose().to_string()));
         self.retrying(Request::Write, || {
             self.count_request();
-            self.client().post_with_token("csrf", all.clone())
+            self.client().post::<_, Value>(with_token.clone())
         })
         .await
+    }
+
+    /// A new CSRF token for this session (kept for the next write).
+    async fn fresh_csrf(&self) -> Result<Secret, WikiError> {
+        let answer = self
+            .query(&[
+                ("meta".into(), "tokens".into()),
+                ("type".into(), "csrf".into()),
+            ])
+            .await?;
+        self.remember_csrf(&answer);
+        self.kept_csrf()
+            .ok_or_else(|| WikiError::Unexpected("the wiki gave no CSRF token".into()))
     }
 }
