@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::Value;
 use support::{
-    account, adminibot, adminibot_as, adminibot_command, first_result, AdminibotConfig, TestWiki,
+    account, adminibot, adminibot_as, adminibot_command_as, first_result, AdminibotConfig, TestWiki,
 };
 
 fn setup() -> (TestWiki, AdminibotConfig) {
@@ -147,11 +147,8 @@ fn alice_deletes_and_undeletes_her_own_draft() {
         .unwrap()
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let account = account("Alice");
-    let out = adminibot_command(&config.path)
+    let out = adminibot_command_as(&config.path, "Alice")
         .args(["undelete", title, "--format", "json"])
-        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
-        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
         .env("ADMINIBOT_NOW", &later)
         .output()
         .unwrap();
@@ -307,11 +304,8 @@ fn delete_paused(
     stage: &str,
 ) -> (std::process::Child, tempfile::TempDir) {
     let pause = tempfile::tempdir().unwrap();
-    let account = account("Alice");
-    let child = adminibot_command(&config.path)
+    let child = adminibot_command_as(&config.path, "Alice")
         .args(["delete", title, "--format", "json"])
-        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
-        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
         .env(
             "ADMINIBOT_TEST_PAUSE",
             format!("{stage}:{}", pause.path().display()),
@@ -588,12 +582,9 @@ fn a_killed_request_blocks_the_page_until_reconciled() {
 #[test]
 fn a_batch_from_stdin_judges_each_page_and_sums_up() {
     let (wiki, config) = setup();
-    let account = account("Alice");
     let before = wiki.request_count();
-    let mut child = adminibot_command(&config.path)
+    let mut child = adminibot_command_as(&config.path, "Alice")
         .args(["delete", "-", "--dry-run"])
-        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
-        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

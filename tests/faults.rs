@@ -7,7 +7,9 @@ mod support;
 use serde_json::json;
 use std::process::Output;
 use support::proxy::{Effect, FaultProxy, Rule};
-use support::{account, adminibot_command, first_result, AdminibotConfig, TestWiki};
+use support::{
+    account, adminibot_command, adminibot_command_as, first_result, AdminibotConfig, TestWiki,
+};
 
 /// A wiki, a proxy in front of it, and a config (with a store) that goes through
 /// the proxy; Alice holds `self`.
@@ -34,11 +36,8 @@ fn setup() -> (TestWiki, FaultProxy, AdminibotConfig) {
 
 /// Runs adminibot as `who` (no waiting between read retries).
 fn run(config: &AdminibotConfig, who: &str, args: &[&str]) -> Output {
-    let account = account(who);
-    adminibot_command(&config.path)
+    adminibot_command_as(&config.path, who)
         .args(args)
-        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
-        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
         .env("ADMINIBOT_TEST_NO_SLEEP", "1")
         .output()
         .unwrap()
@@ -390,10 +389,8 @@ fn a_refused_attribution_edit_stops_the_deletion() {
 fn trace_output_holds_no_secret() {
     let (_wiki, proxy, config) = setup();
     let alice = account("Alice");
-    let out = adminibot_command(&config.path)
+    let out = adminibot_command_as(&config.path, "Alice")
         .args(["delete", TITLE, "-vv"])
-        .env("ADMINIBOT_USERNAME", &alice.botpassword_user)
-        .env("ADMINIBOT_PASSWORD", &alice.botpassword_secret)
         .env("RUST_LOG", "trace")
         .output()
         .unwrap();
@@ -464,12 +461,9 @@ fn a_silent_wiki_times_out_and_changes_nothing() {
         nth: 0,
         effect: Effect::Hang(std::time::Duration::from_secs(3)),
     });
-    let alice = account("Alice");
     let started = std::time::Instant::now();
-    let out = adminibot_command(&config.path)
+    let out = adminibot_command_as(&config.path, "Alice")
         .args(["delete", TITLE])
-        .env("ADMINIBOT_USERNAME", &alice.botpassword_user)
-        .env("ADMINIBOT_PASSWORD", &alice.botpassword_secret)
         .env("ADMINIBOT_TEST_NO_SLEEP", "1")
         .env("ADMINIBOT_TEST_HTTP_TIMEOUT_MS", "300")
         .output()
@@ -693,11 +687,8 @@ fn an_edit_racing_the_delete_is_an_incident_with_its_restore_command() {
     let release = tempfile::tempdir().unwrap();
     let go = release.path().join("go");
     proxy.rule(Rule::post("delete", Effect::HoldUntil(go.clone())));
-    let alice = account("Alice");
-    let child = adminibot_command(&config.path)
+    let child = adminibot_command_as(&config.path, "Alice")
         .args(["delete", TITLE, "--format", "json"])
-        .env("ADMINIBOT_USERNAME", &alice.botpassword_user)
-        .env("ADMINIBOT_PASSWORD", &alice.botpassword_secret)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -760,11 +751,8 @@ fn an_edit_racing_the_delete_is_an_incident_with_its_restore_command() {
 #[test]
 fn a_skewed_clock_is_refused_before_any_write() {
     let (wiki, proxy, config) = setup();
-    let alice = account("Alice");
-    let out = adminibot_command(&config.path)
+    let out = adminibot_command_as(&config.path, "Alice")
         .args(["delete", TITLE])
-        .env("ADMINIBOT_USERNAME", &alice.botpassword_user)
-        .env("ADMINIBOT_PASSWORD", &alice.botpassword_secret)
         .env("ADMINIBOT_TEST_CLOCK_SKEW_SECS", "3600")
         .output()
         .unwrap();

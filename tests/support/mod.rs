@@ -368,13 +368,21 @@ pub fn adminibot(config: &std::path::Path, args: &[&str]) -> std::process::Outpu
         .expect("run adminibot")
 }
 
+/// The `adminibot` binary with `--config CONFIG`, logged in as `who` with their
+/// BotPassword (`ADMINIBOT_USERNAME`, `ADMINIBOT_PASSWORD`).
+pub fn adminibot_command_as(config: &std::path::Path, who: &str) -> Command {
+    let account = account(who);
+    let mut command = adminibot_command(config);
+    command
+        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret);
+    command
+}
+
 /// Runs `adminibot --config CONFIG ARGS` logged in as `who` with their BotPassword.
 pub fn adminibot_as(config: &std::path::Path, who: &str, args: &[&str]) -> std::process::Output {
-    let account = account(who);
-    adminibot_command(config)
+    adminibot_command_as(config, who)
         .args(args)
-        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
-        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
         .output()
         .expect("run adminibot")
 }
