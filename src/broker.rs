@@ -21,7 +21,7 @@ use crate::rules::{
 };
 use crate::session::Session;
 use crate::store::{Actor, AuditEvent, AuditFilter, AuditRow, Store, StoreError, UserRef};
-use crate::wiki::actions::{self, DeletedRevision, PageState, ShutoffRevision};
+use crate::wiki::actions::{self, DeletedRevision, Deletion, PageState, ShutoffRevision};
 use crate::wiki::facts::Fetched;
 use crate::wiki::users::oldest_category_member;
 use crate::wiki::{Wiki, WikiError};
@@ -286,6 +286,8 @@ pub mod stage {
     pub const REQUEST: &str = "request";
     /// The requester's attribution edit was saved.
     pub const ATTRIBUTED: &str = "attributed";
+    /// The wiki accepted the deletion and left it to its job queue.
+    pub const SCHEDULED: &str = "scheduled";
     /// The bot deleted the page.
     pub const DELETED: &str = "deleted";
     /// The bot undeleted revisions.
@@ -714,7 +716,7 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
         options.reason.as_str()
     };
     let reason = behalf_reason(&requester, decided.tier, &request_id, why);
-    let log_id = actions::delete(bot, page_id, &reason).await.map_err(|e| {
+    let deletion = actions::delete(bot, page_id, &reason).await.map_err(|e| {
         write_failed(
             true,
             &format!("the deletion failed after the attribution edit r{attribution_revid}"),
@@ -722,6 +724,31 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
         )
     })?;
     crate::when::test_pause("after-delete");
+    let log_id = match deletion {
+        Deletion::Done(log_id) => log_id,
+        Deletion::Scheduled => {
+            // No log entry and no deleted revisions to read back yet: the request
+            // stays open until `reconcile` finds the job's log entry.
+            let checked: Vec<Value> = facts
+                .revisions
+                .iter()
+                .map(|r| json!({ "id": r.id, "timestamp": r.timestamp }))
+                .collect();
+            recorder.after_write(
+                stage::SCHEDULED,
+                json!({ "title": facts.title, "page_id": page_id, "checked": checked }),
+            )?;
+            return Err(Stop {
+                written: true,
+                unknown: true,
+                why: format!(
+                    "the wiki scheduled the deletion of `{}` in its job queue ({} revisions are too many for one request); it is not finished yet",
+                    facts.title,
+                    facts.revisions.len()
+                ),
+            });
+        }
+    };
     acted
         .steps
         .push(format!("deleted by the bot (log {})", log_id.unwrap_or(0)));

@@ -43,8 +43,9 @@ fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // The HTTP layers print whole requests and responses at debug level, cookies
     // and session headers included: never below info, whatever RUST_LOG says.
+    // mwapi's own warnings and errors repeat what adminibot reports itself.
     for quiet in [
-        "mwapi=info",
+        "mwapi=off",
         "reqwest=info",
         "hyper=info",
         "hyper_util=info",

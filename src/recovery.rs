@@ -8,7 +8,7 @@ use crate::error::{Error, ExitStatus};
 use crate::facts::Timestamp;
 use crate::session::Session;
 use crate::store::{AuditFilter, AuditRow, UserRef};
-use crate::wiki::actions::{self, DeletedRevision};
+use crate::wiki::actions::{self, DeletedRevision, Deletion};
 use crate::wiki::Wiki;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -51,6 +51,8 @@ fn open_requests(rows: &[AuditRow]) -> Vec<&AuditRow> {
 }
 
 /// Settles every open request from what the wiki's logs and contributions show.
+/// A deletion the wiki left to its job queue stays open (exit 5) until its log
+/// entry appears.
 pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatus), Error> {
     let actor = session.actor()?;
     let now = session.now;
@@ -59,6 +61,7 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
         since: None,
     })?;
     let mut settled = Vec::new();
+    let mut status = ExitStatus::Success;
     for request in open_requests(&rows) {
         let id = request.request_id.clone().unwrap_or_default();
         let title = request.detail["title"]
@@ -69,13 +72,26 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
             .subject
             .clone()
             .unwrap_or_else(|| UserRef::from(&actor));
-        let recorded: Vec<&str> = rows_of(&rows, &id)
-            .iter()
-            .map(|r| r.kind.as_str())
-            .collect();
+        let of_request = rows_of(&rows, &id);
+        let recorded: Vec<&str> = of_request.iter().map(|r| r.kind.as_str()).collect();
+        let scheduled = of_request.iter().find(|r| r.kind == stage::SCHEDULED);
         let reader = session.reader();
         let logged = actions::deletion_log_mentioning(reader, &title, &id).await?;
+        if scheduled.is_some() && !logged.iter().any(|e| e.action == "delete") {
+            status = status.max(ExitStatus::Unknown);
+            settled.push(Settled {
+                request_id: id,
+                title,
+                outcome: "the deletion is still in the wiki's job queue; run `adminibot reconcile` again once it has run".into(),
+                ok: false,
+            });
+            continue;
+        }
         let edits = actions::contributions_mentioning(reader, &requester.name, &id).await?;
+        let read_back = match scheduled {
+            Some(row) => Some(scheduled_read_back(reader, &title, &row.detail).await?),
+            None => None,
+        };
         let store = session
             .store
             .take()
@@ -96,10 +112,22 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
                     stage::DELETED
                 };
                 if !recorded.contains(&kind) {
-                    recorder.record(
-                        kind,
-                        json!({ "title": title, "log_id": entry.id, "found_by": "reconcile" }),
-                    )?;
+                    let mut detail =
+                        json!({ "title": title, "log_id": entry.id, "found_by": "reconcile" });
+                    if let (Some(back), true) = (&read_back, kind == stage::DELETED) {
+                        detail["revisions"] = json!(back.revisions);
+                        if !back.extra.is_empty() {
+                            recorder.record(
+                                stage::INCIDENT,
+                                json!({ "extra_revisions": back.extra, "found_by": "reconcile" }),
+                            )?;
+                            found.push(format!(
+                                "INCIDENT: revisions saved after the check were deleted too ({:?})",
+                                back.extra
+                            ));
+                        }
+                    }
+                    recorder.record(kind, detail)?;
                 }
                 found.push(format!("{} (log {})", entry.action, entry.id));
             }
@@ -133,7 +161,43 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
             ok: true,
         });
     }
-    Ok((settled, ExitStatus::Success))
+    Ok((settled, status))
+}
+
+/// What a deletion finished by the job queue removed: the checked revisions
+/// (with the timestamps an undeletion needs), and any saved after the check.
+struct ReadBack {
+    revisions: Vec<Value>,
+    extra: Vec<u64>,
+}
+
+async fn scheduled_read_back(
+    reader: &Wiki,
+    title: &str,
+    scheduled: &Value,
+) -> Result<ReadBack, Error> {
+    let checked: Vec<u64> = scheduled["checked"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["id"].as_u64())
+        .collect();
+    let newest_checked = checked.iter().copied().max().unwrap_or(0);
+    let deleted = actions::deleted_revisions(reader, title).await?;
+    Ok(ReadBack {
+        revisions: deleted
+            .iter()
+            .filter(|r| checked.contains(&r.id))
+            .map(|r| json!({ "id": r.id, "timestamp": r.timestamp }))
+            .collect(),
+        // Revision ids only grow: anything newer than the newest checked one was
+        // saved after the check.
+        extra: deleted
+            .iter()
+            .map(|r| r.id)
+            .filter(|id| *id > newest_checked)
+            .collect(),
+    })
 }
 
 fn describe(found: &[String]) -> String {
@@ -391,14 +455,13 @@ async fn undo_one(
                 undo.title
             )));
         }
-        let log_id = actions::delete(bot, page_id, &reason).await?;
+        let (log_id, done) = match actions::delete(bot, page_id, &reason).await? {
+            Deletion::Done(log_id) => (log_id, format!("log {}", log_id.unwrap_or(0))),
+            Deletion::Scheduled => (None, "scheduled in the wiki's job queue".to_string()),
+        };
         recorder
-            .after_write(stage::DELETED, json!({ "title": undo.title, "page_id": page_id, "log_id": log_id, "revisions": revisions.iter().map(|r| json!({ "id": r.id, "timestamp": r.timestamp })).collect::<Vec<_>>() }))
+            .after_write(stage::DELETED, json!({ "title": undo.title, "page_id": page_id, "log_id": log_id, "scheduled": log_id.is_none(), "revisions": revisions.iter().map(|r| json!({ "id": r.id, "timestamp": r.timestamp })).collect::<Vec<_>>() }))
             .map_err(|s| Error::Usage(s.why))?;
-        Ok(Ok(format!(
-            "deleted `{}` again (log {})",
-            undo.title,
-            log_id.unwrap_or(0)
-        )))
+        Ok(Ok(format!("deleted `{}` again ({done})", undo.title)))
     }
 }

@@ -68,11 +68,22 @@ pub fn busy_delay(retry_after: Option<u64>, attempt: u32) -> std::time::Duration
 /// How long one HTTP request may take before it counts as failed: 60 s.
 /// `ADMINIBOT_TEST_HTTP_TIMEOUT_MS` shortens it in `test-hooks` builds.
 pub fn http_timeout() -> std::time::Duration {
-    let test_override = std::env::var("ADMINIBOT_TEST_HTTP_TIMEOUT_MS")
+    millis_or_test_override("ADMINIBOT_TEST_HTTP_TIMEOUT_MS", 60_000)
+}
+
+/// How long one API call may take with all its retries and waits: 90 s, so a
+/// sick wiki cannot hold a checked request for minutes before its write.
+/// `ADMINIBOT_TEST_TOTAL_DEADLINE_MS` shortens it in `test-hooks` builds.
+pub fn total_deadline() -> std::time::Duration {
+    millis_or_test_override("ADMINIBOT_TEST_TOTAL_DEADLINE_MS", 90_000)
+}
+
+fn millis_or_test_override(variable: &str, default_ms: u64) -> std::time::Duration {
+    let test_override = std::env::var(variable)
         .ok()
         .filter(|_| cfg!(feature = "test-hooks"))
         .and_then(|ms| ms.parse().ok());
-    std::time::Duration::from_millis(test_override.unwrap_or(60_000))
+    std::time::Duration::from_millis(test_override.unwrap_or(default_ms))
 }
 
 /// The machine's own clock, never the `ADMINIBOT_NOW` override; in `test-hooks`

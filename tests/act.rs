@@ -828,3 +828,123 @@ fn an_undeletion_onto_a_recreated_title_is_refused() {
         "only Bob's revision"
     );
 }
+
+/// E-9: the wiki forgets every session (its session store is emptied) while the
+/// request waits between the attribution edit and the re-check. The bot's session
+/// logs in again once, and the page is deleted exactly once.
+#[test]
+fn a_lost_session_logs_in_again_once_and_deletes_once() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    let (child, pause) = delete_paused(&config, title, "before-recheck");
+    assert!(
+        forget_sessions(&wiki) >= 2,
+        "the caller's and the bot's sessions were stored"
+    );
+    let (code, result) = resume(child, pause);
+    assert_eq!(code, Some(0), "{result:#}");
+    assert_eq!(result["decision"], "done");
+    assert!(!exists(&wiki, title));
+    assert_eq!(
+        wiki.sql(
+            "SELECT count(*) FROM logging WHERE log_type = 'delete' \
+             AND log_namespace = 118 AND log_title = 'Alice_sandbox'"
+        )
+        .trim(),
+        "1"
+    );
+    // The old sessions are gone, so the re-check and the delete could only
+    // succeed in a new one.
+    assert!(forget_sessions(&wiki) >= 1, "a new session was made");
+}
+
+/// Empties the wiki's session store (sessions live in its object cache);
+/// returns how many sessions there were.
+fn forget_sessions(wiki: &TestWiki) -> u32 {
+    let out = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 10000"])
+        .arg(wiki.dir.join("data/wikicache.sqlite"))
+        .arg("DELETE FROM objectcache WHERE keyname LIKE '%MWSession%'; SELECT changes();")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// X-8: a page with more revisions than `$wgDeleteRevisionsBatchSize` is deleted
+/// by the wiki's job queue later (`"scheduled": true`). The request stays open
+/// (exit 5) with no log id assumed; `reconcile` keeps it open while the job waits,
+/// records the deletion (with its revisions) once the job has run, and the page
+/// can then be undeleted as usual.
+#[test]
+fn a_scheduled_deletion_stays_open_until_the_job_queue_has_run() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    std::fs::write(
+        wiki.dir.join("Extra.php"),
+        "<?php $wgDeleteRevisionsBatchSize = 1; $wgJobRunRate = 0;\n",
+    )
+    .unwrap();
+    let (code, result) = as_alice(&config, &["delete", title]);
+    assert_eq!(code, 5, "{result:#}");
+    assert_eq!(result["decision"], "unknown");
+    assert!(
+        result.to_string().contains("scheduled the deletion"),
+        "{result:#}"
+    );
+    let deletions = || {
+        wiki.sql(
+            "SELECT count(*) FROM logging WHERE log_type = 'delete' \
+             AND log_namespace = 118 AND log_title = 'Alice_sandbox'",
+        )
+        .trim()
+        .to_string()
+    };
+    assert_eq!(deletions(), "0", "no log entry before the job runs");
+    assert!(exists(&wiki, title), "half done: the job still has to run");
+
+    // The page is blocked while the job waits, and reconcile says so.
+    assert_eq!(as_alice(&config, &["delete", title]).0, 1);
+    let out = adminibot_as(&config.path, "Alice", &["reconcile"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("still in the wiki's job queue"));
+
+    let jobs = std::process::Command::new("php")
+        .arg("/usr/share/mediawiki/maintenance/runJobs.php")
+        .env("MW_CONFIG_FILE", wiki.dir.join("LocalSettings.php"))
+        .output()
+        .unwrap();
+    assert!(
+        jobs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&jobs.stderr)
+    );
+    assert!(!exists(&wiki, title));
+    assert_eq!(deletions(), "1");
+
+    let out = adminibot_as(&config.path, "Alice", &["reconcile"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("delete (log"));
+    let (code, result) = as_alice(&config, &["undelete", title]);
+    assert_eq!(code, 0, "{result:#}");
+    assert_eq!(
+        wiki.sql(
+            "SELECT count(*) FROM revision JOIN page ON rev_page = page_id \
+             WHERE page_namespace = 118 AND page_title = 'Alice_sandbox'"
+        )
+        .trim(),
+        "2",
+        "both revisions restored"
+    );
+    let verify = adminibot(&config.path, &["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(0));
+}

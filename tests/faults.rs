@@ -43,6 +43,30 @@ fn run(config: &AdminibotConfig, who: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Alice deletes `TITLE` with `--format json`; asserts the exit code and returns
+/// the result.
+fn delete_expecting(config: &AdminibotConfig, code: i32) -> serde_json::Value {
+    let out = run(config, "Alice", &["delete", TITLE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    first_result(&out)
+}
+
+/// Every read of page facts (the query with `curtimestamp`) gets no answer for 3 s.
+fn silence_fact_reads(proxy: &FaultProxy) {
+    proxy.rule(Rule {
+        method: Some("GET"),
+        action: Some("query"),
+        contains: Some("curtimestamp"),
+        nth: 0,
+        effect: Effect::Hang(std::time::Duration::from_secs(3)),
+    });
+}
+
 fn exists(wiki: &TestWiki, title: &str) -> bool {
     wiki.api_get(&[("action", "query"), ("titles", title)])["query"]["pages"][0]["missing"]
         .is_null()
@@ -162,14 +186,8 @@ fn server_errors_on_reads_are_retried_then_reported() {
 fn a_lost_answer_to_the_delete_is_reconciled_not_resent() {
     let (wiki, proxy, config) = setup();
     proxy.rule(Rule::post("delete", Effect::ForwardThenDrop));
-    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = first_result(&out);
+    let result = delete_expecting(&config, 5);
+    let report = result;
     assert_eq!(report["decision"], "unknown", "{report:#}");
     assert!(report["steps"].to_string().contains("adminibot reconcile"));
     assert_eq!(
@@ -238,13 +256,7 @@ fn a_bad_token_is_refetched_once() {
             body: api_error("badtoken", "Invalid CSRF token."),
         },
     ));
-    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    delete_expecting(&config, 0);
     assert_eq!(
         proxy.count("POST", "edit"),
         3,
@@ -371,14 +383,8 @@ fn a_refused_attribution_edit_stops_the_deletion() {
         "<?php $wgSpamRegex = ['/asked adminibot/'];\n",
     )
     .unwrap();
-    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(first_result(&out)["decision"], "failed");
+    let result = delete_expecting(&config, 3);
+    assert_eq!(result["decision"], "failed");
     assert_eq!(proxy.count("POST", "delete"), 0, "no delete was sent");
     assert!(exists(&wiki, TITLE));
 }
@@ -454,13 +460,7 @@ fn trace_output_holds_no_secret() {
 #[test]
 fn a_silent_wiki_times_out_and_changes_nothing() {
     let (wiki, proxy, config) = setup();
-    proxy.rule(Rule {
-        method: Some("GET"),
-        action: Some("query"),
-        contains: Some("curtimestamp"),
-        nth: 0,
-        effect: Effect::Hang(std::time::Duration::from_secs(3)),
-    });
+    silence_fact_reads(&proxy);
     let started = std::time::Instant::now();
     let out = adminibot_command_as(&config.path, "Alice")
         .args(["delete", TITLE])
@@ -511,14 +511,8 @@ fn internal_errors_retry_reads_and_make_writes_unknown() {
         effect: db_error.clone(),
     });
     proxy.rule(Rule::post("delete", db_error));
-    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(first_result(&out)["decision"], "unknown");
+    let result = delete_expecting(&config, 5);
+    assert_eq!(result["decision"], "unknown");
     assert_eq!(proxy.count("POST", "delete"), 1);
     assert!(
         exists(&wiki, TITLE),
@@ -541,14 +535,8 @@ fn an_unknown_error_code_is_reported_verbatim() {
             body: api_error("weird-new-code", "Something unexpected happened."),
         },
     ));
-    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = first_result(&out);
+    let result = delete_expecting(&config, 4);
+    let report = result;
     assert_eq!(report["decision"], "partial");
     let steps = report["steps"].to_string();
     assert!(
@@ -792,14 +780,8 @@ fn truncated_answers_retry_reads_and_make_writes_unknown() {
         effect: truncated.clone(),
     });
     proxy.rule(Rule::post("delete", truncated));
-    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(first_result(&out)["decision"], "unknown");
+    let result = delete_expecting(&config, 5);
+    assert_eq!(result["decision"], "unknown");
     assert_eq!(proxy.count("POST", "delete"), 1);
     assert!(exists(&wiki, TITLE));
     let settled = run(&config, "Alice", &["reconcile"]);
@@ -856,14 +838,8 @@ fn a_bad_token_twice_gives_up() {
             body: api_error("badtoken", "Invalid CSRF token."),
         },
     });
-    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(first_result(&out)["decision"], "failed");
+    let result = delete_expecting(&config, 3);
+    assert_eq!(result["decision"], "failed");
     assert_eq!(
         proxy.count("POST", "edit"),
         2,
@@ -889,14 +865,8 @@ fn a_session_that_is_not_the_expected_user_deletes_nothing() {
             ),
         },
     ));
-    let out = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(first_result(&out)["steps"]
+    let result = delete_expecting(&config, 4);
+    assert!(result["steps"]
         .to_string()
         .contains("assertnameduserfailed"));
     assert!(exists(&wiki, TITLE));
@@ -933,4 +903,101 @@ fn a_missing_policy_is_a_configuration_error() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(proxy.requests().len(), before, "no request was sent");
+}
+
+/// E-9: the session is lost again right after logging in again: one re-login per
+/// process, then the failure is reported and nothing is deleted.
+#[test]
+fn a_session_lost_twice_is_reported_not_looped() {
+    let (wiki, proxy, config) = setup();
+    proxy.rule(Rule {
+        method: Some("POST"),
+        action: Some("delete"),
+        contains: None,
+        nth: 0,
+        effect: Effect::Respond {
+            status: 200,
+            headers: vec![],
+            body: api_error(
+                "assertuserfailed",
+                "You are no longer logged in, so the action could not be completed.",
+            ),
+        },
+    });
+    let logins_before = proxy.count("POST", "login");
+    let result = delete_expecting(&config, 4);
+    assert!(result["steps"].to_string().contains("assertuserfailed"));
+    assert_eq!(
+        proxy.count("POST", "delete"),
+        2,
+        "once, and once after re-login"
+    );
+    assert_eq!(
+        proxy.count("POST", "login") - logins_before,
+        3,
+        "caller, bot, one bot re-login"
+    );
+    assert_eq!(deletions_of(&wiki, TITLE), 0);
+    assert!(exists(&wiki, TITLE));
+}
+
+/// E-15: the wiki warns about a request (here a deprecation warning added to every
+/// query by a hook on the real wiki). The warning is shown on stderr; under
+/// `ADMINIBOT_TEST_STRICT_WARNINGS`, which every test run sets, it is an error.
+#[test]
+fn api_warnings_are_surfaced_and_fail_strict_runs() {
+    let (wiki, proxy, config) = setup();
+    std::fs::write(
+        wiki.dir.join("Extra.php"),
+        "<?php $wgHooks['APIAfterExecute'][] = static function ( $module ) {\n\
+         if ( $module->getModuleName() === 'query' ) {\n\
+         $module->addWarning( [ 'apiwarn-deprecation-parameter', 'rvlegacy' ] ); } };\n",
+    )
+    .unwrap();
+    let writes = || proxy.count("POST", "edit") + proxy.count("POST", "delete");
+    let strict = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&strict.stderr);
+    assert_eq!(strict.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("rvlegacy"), "{stderr}");
+    assert_eq!(writes(), 0);
+
+    let lenient = adminibot_command_as(&config.path, "Alice")
+        .args(["check", TITLE])
+        .env_remove("ADMINIBOT_TEST_STRICT_WARNINGS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&lenient.stderr);
+    assert_eq!(lenient.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the wiki warned (query: deprecation-parameter)")
+            && stderr.contains("rvlegacy"),
+        "{stderr}"
+    );
+    assert_eq!(writes(), 0);
+    assert!(exists(&wiki, TITLE));
+}
+
+/// N-2 (total deadline): every try of one call together gets one deadline, so a
+/// wiki that answers nothing cannot hold a checked request for minutes.
+#[test]
+fn a_total_deadline_bounds_the_retries_of_a_call() {
+    let (wiki, proxy, config) = setup();
+    silence_fact_reads(&proxy);
+    let out = adminibot_command_as(&config.path, "Alice")
+        .args(["delete", TITLE])
+        .env("ADMINIBOT_TEST_NO_SLEEP", "1")
+        .env("ADMINIBOT_TEST_HTTP_TIMEOUT_MS", "300")
+        .env("ADMINIBOT_TEST_TOTAL_DEADLINE_MS", "500")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("total deadline of 500ms"), "{stderr}");
+    let tries = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.target.contains("curtimestamp"))
+        .count();
+    assert_eq!(tries, 2, "the third try would pass the deadline");
+    assert!(exists(&wiki, TITLE));
 }

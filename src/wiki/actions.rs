@@ -1,7 +1,7 @@
 //! The writes adminibot makes, and the small reads that guard them.
 //!
-//! Every write is a POST with a CSRF token (mwapi refetches it once on
-//! `badtoken`), `maxlag=5`, `assert=user` and `assertuser=<account>`. Deletion is
+//! Every write is a POST with a CSRF token (refetched once on `badtoken`),
+//! `maxlag=5`, `assert=user` and `assertuser=<account>`. Deletion is
 //! by page id, so a page moved since the check cannot take a redirect's place.
 
 use super::{parse_timestamp, Request, Wiki, WikiError};
@@ -169,8 +169,19 @@ pub async fn append(
     })
 }
 
-/// Deletes a page by id with `reason`; returns the deletion's log id.
-pub async fn delete(wiki: &Wiki, page_id: u64, reason: &str) -> Result<Option<u64>, WikiError> {
+/// What the wiki did with a deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// Deleted now; the deletion log entry's id.
+    Done(Option<u64>),
+    /// Too many revisions to delete in one request (`$wgDeleteRevisionsBatchSize`):
+    /// the wiki's job queue finishes it later (`"scheduled": true`), and there is
+    /// no log entry yet.
+    Scheduled,
+}
+
+/// Deletes a page by id with `reason`.
+pub async fn delete(wiki: &Wiki, page_id: u64, reason: &str) -> Result<Deletion, WikiError> {
     let answer = wiki
         .post_with_token(&[
             ("action".into(), "delete".into()),
@@ -178,8 +189,13 @@ pub async fn delete(wiki: &Wiki, page_id: u64, reason: &str) -> Result<Option<u6
             ("reason".into(), reason.to_string()),
         ])
         .await?;
-    info!(page_id, logid = ?answer["delete"]["logid"].as_u64(), "deleted");
-    Ok(answer["delete"]["logid"].as_u64())
+    let deletion = if answer["delete"]["scheduled"].as_bool() == Some(true) {
+        Deletion::Scheduled
+    } else {
+        Deletion::Done(answer["delete"]["logid"].as_u64())
+    };
+    info!(page_id, ?deletion, "deleted");
+    Ok(deletion)
 }
 
 /// Restores exactly the deleted revisions saved at `timestamps` of `title`.
@@ -339,8 +355,9 @@ pub async fn contributions_mentioning(
 
 impl Wiki {
     /// One POST with a CSRF token; `params` include `action`. Uses the token kept
-    /// from an earlier read when there is one; a `badtoken` answer (the only one
-    /// that proves nothing was done) is retried once with a fresh token.
+    /// from an earlier read when there is one. Two answers prove nothing was done
+    /// and get exactly one more try: `badtoken` (with a fresh token) and
+    /// `assertuserfailed`, a lost session (after logging in again once).
     pub async fn post_with_token(&self, params: &[(String, String)]) -> Result<Value, WikiError> {
         let mut all: Vec<(String, String)> = params.to_vec();
         if let Some(account) = self.account() {
@@ -352,8 +369,12 @@ impl Wiki {
             None => self.fresh_csrf().await?,
         };
         match self.post_once(&all, &token).await {
-            // The only answer that proves nothing was done: one fresh token, one retry.
             Err(WikiError::Api { code, .. }) if code == "badtoken" => {
+                let fresh = self.fresh_csrf().await?;
+                self.post_once(&all, &fresh).await
+            }
+            Err(lost) if lost.is_session_lost() => {
+                self.relogin(lost).await?;
                 let fresh = self.fresh_csrf().await?;
                 self.post_once(&all, &fresh).await
             }
@@ -371,7 +392,9 @@ impl Wiki {
         with_token.push(("token".into(), token.expose().to_string()));
         self.retrying(Request::Write, || {
             self.count_request();
-            self.client().post::<_, Value>(with_token.clone())
+            let client = self.client();
+            let with_token = with_token.clone();
+            async move { client.post::<_, Value>(with_token).await }
         })
         .await
     }

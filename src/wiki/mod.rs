@@ -1,10 +1,10 @@
 //! The only code that speaks HTTP: a session with the wiki, and the reads that
 //! turn a title into [`PageFacts`](crate::facts::PageFacts).
 //!
-//! Sessions, BotPassword login, tokens and maxlag retries come from `mwapi`.
-//! Every request carries `maxlag=5` and, once logged in, `assert=user` and
-//! `assertuser=<account>`, so a lost or swapped session fails loudly instead of
-//! silently reading as someone else.
+//! Sessions and BotPassword login come from `mwapi`; retries, tokens, deadlines
+//! and re-login are ours ([`Wiki::retrying`]). Every request carries `maxlag=5`
+//! and, once logged in, `assert=user` and `assertuser=<account>`, so a lost or
+//! swapped session fails loudly instead of silently reading as someone else.
 
 pub mod actions;
 pub mod facts;
@@ -15,11 +15,16 @@ use crate::config::Secret;
 use crate::facts::Timestamp;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::time::Instant;
 use tracing::{debug, warn};
 
 /// How often a call is tried again (see [`Wiki::retrying`]).
 const RETRIES: u32 = 2;
+
+/// API warnings adminibot expects and handles through the answer itself
+/// (`delete-scheduled` comes with `"scheduled": true`).
+const EXPECTED_WARNINGS: &[&str] = &["delete-scheduled"];
 
 /// Something went wrong talking to the wiki. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
@@ -106,55 +111,51 @@ fn full_chain(err: &dyn std::error::Error) -> String {
 
 /// A session with one wiki, anonymous or logged in with a BotPassword.
 pub struct Wiki {
-    client: mwapi::Client,
+    client: RefCell<mwapi::Client>,
     api: String,
+    /// The BotPassword login, kept to log in again once if the session is lost.
+    login: Option<(String, Secret)>,
     account: Option<String>,
     requests: Cell<usize>,
     /// A CSRF token that came along with an earlier read, saving a request.
-    csrf: std::cell::RefCell<Option<Secret>>,
+    csrf: RefCell<Option<Secret>>,
+    /// Whether the one re-login after a lost session was used.
+    relogged: Cell<bool>,
 }
 
 impl Wiki {
     /// Opens a session; logs in when `login` (BotPassword name and secret) is given.
     pub async fn connect(api: &str, login: Option<(&str, &Secret)>) -> Result<Wiki, WikiError> {
-        let mut builder = mwapi::Client::builder(api)
-            .set_user_agent(&format!(
-                "adminibot/{} (MediaWiki permission broker; {})",
-                env!("CARGO_PKG_VERSION"),
-                login.map_or("anonymous", |(user, _)| user)
-            ))
-            .set_maxlag(5)
-            // Retries are ours (`Wiki::retrying`), with waits that are clamped.
-            .set_retry_limit(0)
-            // A wiki that never answers must not hang adminibot: every request has
-            // a deadline (a read is then retried; a write's outcome is unknown).
-            .set_http_client(|| {
-                reqwest::Client::builder()
-                    .timeout(crate::when::http_timeout())
-                    .connect_timeout(std::time::Duration::from_secs(10))
-                    // Never follow a redirect: it could carry a POST, or the session
-                    // cookie, to another host. The API itself never redirects.
-                    .redirect(reqwest::redirect::Policy::none())
-            });
-        if let Some((user, secret)) = login {
-            builder = builder.set_botpassword(user, secret.expose());
-        }
-        let client = builder.build().await.map_err(|err| match (login, err) {
-            (Some((user, _)), mwapi::Error::ApiError(e)) => WikiError::Login {
-                user: user.to_string(),
-                detail: e.text,
-            },
-            (_, err) => WikiError::from_mwapi(api, err),
-        })?;
+        let client = client(api, login).await?;
         let account = login.map(|(user, _)| user.split('@').next().unwrap_or(user).to_string());
         let requests = Cell::new(if login.is_some() { 2 } else { 0 });
         Ok(Wiki {
-            client,
+            client: RefCell::new(client),
             api: api.to_string(),
+            login: login.map(|(user, secret)| (user.to_string(), secret.clone())),
             account,
             requests,
-            csrf: std::cell::RefCell::new(None),
+            csrf: RefCell::new(None),
+            relogged: Cell::new(false),
         })
+    }
+
+    /// Logs in again after the wiki forgot the session (`assertuserfailed`), once
+    /// per process: a second loss is an error, not a loop. The CSRF token belonged
+    /// to the old session and is dropped.
+    pub(crate) async fn relogin(&self, lost: WikiError) -> Result<(), WikiError> {
+        let Some((user, secret)) = &self.login else {
+            return Err(lost);
+        };
+        if self.relogged.replace(true) {
+            return Err(lost);
+        }
+        warn!(%user, "the wiki lost the session; logging in again once");
+        let fresh = client(&self.api, Some((user, secret))).await?;
+        self.requests.set(self.requests.get() + 2);
+        *self.client.borrow_mut() = fresh;
+        *self.csrf.borrow_mut() = None;
+        Ok(())
     }
 
     /// The main account this session is logged in as, if any.
@@ -183,8 +184,9 @@ impl Wiki {
         self.csrf.borrow().clone()
     }
 
-    pub(crate) fn client(&self) -> &mwapi::Client {
-        &self.client
+    /// The current HTTP session (replaced by [`Wiki::relogin`]).
+    pub(crate) fn client(&self) -> mwapi::Client {
+        self.client.borrow().clone()
     }
 
     /// One `action=query` GET; `params` must not contain `action`.
@@ -194,12 +196,22 @@ impl Wiki {
         if let Some(account) = &self.account {
             all.push(("assertuser".into(), account.clone()));
         }
-        self.retrying(Request::Read, || {
-            self.count_request();
-            debug!(request = self.requests.get(), params = ?params, "query");
-            self.client.get_value(all.clone())
-        })
-        .await
+        let read = || {
+            self.retrying(Request::Read, || {
+                self.count_request();
+                debug!(request = self.requests.get(), params = ?params, "query");
+                let client = self.client();
+                let all = all.clone();
+                async move { client.get_value(all).await }
+            })
+        };
+        match read().await {
+            Err(lost) if lost.is_session_lost() => {
+                self.relogin(lost).await?;
+                read().await
+            }
+            other => other,
+        }
     }
 
     /// Runs one API call, trying again when that is safe: when the wiki answered
@@ -207,6 +219,8 @@ impl Wiki {
     /// any call, and for reads also when no usable answer came (transport
     /// failures, 5xx pages, bodies that are not JSON, `internal_api_error_*`).
     /// A write whose answer never came is never resent: its outcome is unknown.
+    /// All tries together get [`crate::when::total_deadline`]; the API's warnings
+    /// are surfaced on stderr.
     pub(crate) async fn retrying<F, Fut>(
         &self,
         kind: Request,
@@ -216,11 +230,22 @@ impl Wiki {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Value, mwapi::Error>>,
     {
+        let deadline = Instant::now() + crate::when::total_deadline();
         let mut attempt = 0;
         loop {
-            let err = match call().await {
-                Ok(value) => return Ok(value),
-                Err(err) => err,
+            let left = deadline.saturating_duration_since(Instant::now());
+            let err = match tokio::time::timeout(left, call()).await {
+                Ok(Ok(value)) => return surface_warnings(value),
+                Ok(Err(err)) => err,
+                Err(_) => {
+                    return Err(WikiError::Unreachable {
+                        api: self.api.clone(),
+                        detail: format!(
+                            "no answer within the total deadline of {:?}",
+                            crate::when::total_deadline()
+                        ),
+                    })
+                }
             };
             let busy = matches!(
                 err,
@@ -234,7 +259,9 @@ impl Wiki {
                     | mwapi::Error::InvalidJson(_)
                     | mwapi::Error::InternalException(_)
             );
-            if attempt >= RETRIES || !(busy || (no_answer && kind == Request::Read)) {
+            let delay = crate::when::busy_delay(err.retry_after(), attempt);
+            let in_time = Instant::now() + delay < deadline;
+            if attempt >= RETRIES || !in_time || !(busy || (no_answer && kind == Request::Read)) {
                 return Err(match (&err, busy) {
                     (mwapi::Error::ApiError(e), true) => {
                         WikiError::Busy(format!("{}: {}", e.code, e.text))
@@ -242,12 +269,79 @@ impl Wiki {
                     _ => WikiError::from_mwapi(&self.api, err),
                 });
             }
-            let delay = crate::when::busy_delay(err.retry_after(), attempt);
             warn!(attempt, error = %err, ?delay, "trying again");
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }
+}
+
+impl WikiError {
+    /// The wiki no longer sees the logged-in user: the session is gone and the
+    /// request was refused before doing anything.
+    pub(crate) fn is_session_lost(&self) -> bool {
+        matches!(self, WikiError::Api { code, .. } if code == "assertuserfailed")
+    }
+}
+
+/// Shows the API's warnings (deprecated or unknown parameters, and the like) on
+/// stderr. In `test-hooks` builds `ADMINIBOT_TEST_STRICT_WARNINGS` makes any
+/// unexpected warning an error, so the test suite notices them.
+fn surface_warnings(answer: Value) -> Result<Value, WikiError> {
+    for warning in answer["warnings"].as_array().into_iter().flatten() {
+        let code = warning["code"].as_str().unwrap_or("warning");
+        let text = warning["text"]
+            .as_str()
+            .or_else(|| warning["*"].as_str())
+            .unwrap_or_default();
+        let module = warning["module"].as_str().unwrap_or("main");
+        if EXPECTED_WARNINGS.contains(&code) {
+            debug!(code, module, text, "expected API warning");
+            continue;
+        }
+        warn!("the wiki warned ({module}: {code}): {text}");
+        if cfg!(feature = "test-hooks")
+            && std::env::var_os("ADMINIBOT_TEST_STRICT_WARNINGS").is_some()
+        {
+            return Err(WikiError::Unexpected(format!(
+                "the wiki warned ({module}: {code}): {text}"
+            )));
+        }
+    }
+    Ok(answer)
+}
+
+/// A logged-in (or anonymous) mwapi client for `api`, with adminibot's settings.
+async fn client(api: &str, login: Option<(&str, &Secret)>) -> Result<mwapi::Client, WikiError> {
+    let mut builder = mwapi::Client::builder(api)
+        .set_user_agent(&format!(
+            "adminibot/{} (MediaWiki permission broker; {})",
+            env!("CARGO_PKG_VERSION"),
+            login.map_or("anonymous", |(user, _)| user)
+        ))
+        .set_maxlag(5)
+        // Retries are ours (`Wiki::retrying`), with waits that are clamped.
+        .set_retry_limit(0)
+        // A wiki that never answers must not hang adminibot: every request has
+        // a deadline (a read is then retried; a write's outcome is unknown).
+        .set_http_client(|| {
+            reqwest::Client::builder()
+                .timeout(crate::when::http_timeout())
+                .connect_timeout(std::time::Duration::from_secs(10))
+                // Never follow a redirect: it could carry a POST, or the session
+                // cookie, to another host. The API itself never redirects.
+                .redirect(reqwest::redirect::Policy::none())
+        });
+    if let Some((user, secret)) = login {
+        builder = builder.set_botpassword(user, secret.expose());
+    }
+    builder.build().await.map_err(|err| match (login, err) {
+        (Some((user, _)), mwapi::Error::ApiError(e)) => WikiError::Login {
+            user: user.to_string(),
+            detail: e.text,
+        },
+        (_, err) => WikiError::from_mwapi(api, err),
+    })
 }
 
 /// Whether an API call may change something on the wiki.

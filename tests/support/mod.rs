@@ -336,7 +336,9 @@ impl AdminibotConfig {
 }
 
 /// The `adminibot` binary with `--config CONFIG`, and no `ADMINIBOT_*` or
-/// `RUST_LOG` inherited from the test's environment.
+/// `RUST_LOG` inherited from the test's environment. Any API warning the wiki
+/// gives (a deprecated or unknown parameter) fails the run
+/// (`ADMINIBOT_TEST_STRICT_WARNINGS`), so every test guards against them.
 pub fn adminibot_command(config: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_adminibot"));
     command.arg("--config").arg(config).env_remove("RUST_LOG");
@@ -345,6 +347,7 @@ pub fn adminibot_command(config: &std::path::Path) -> Command {
             command.env_remove(key);
         }
     }
+    command.env("ADMINIBOT_TEST_STRICT_WARNINGS", "1");
     command
 }
 
