@@ -269,13 +269,18 @@ impl Recorder {
         self.store.audit_append(&event, self.now)
     }
 
-    /// Appends a stage after a wiki write: if the log fails now, say what was written.
+    /// Appends a stage after a wiki write. If the log fails now, the request
+    /// stays open (no `end` row) for `reconcile`, and stderr says what was written.
     pub(crate) fn after_write(&mut self, kind: &str, detail: Value) -> Result<AuditRow, Stop> {
         self.record(kind, detail.clone()).map_err(|e| {
-            stop(
-                true,
-                format!("the wiki was changed ({detail}) but the audit log failed: {e}"),
-            )
+            let why =
+                format!("the wiki was changed ({kind}: {detail}) but the audit log failed: {e}");
+            tracing::error!("{why}");
+            Stop {
+                written: true,
+                open: Some(Open::Unrecorded),
+                why,
+            }
         })
     }
 }
@@ -588,17 +593,31 @@ async fn pipeline(
         Ok(()) => {
             end(recorder, &mut acted, "done", ExitStatus::Success)?;
         }
+        // No end row in these two: the request stays open, and new actions on
+        // this page wait, until `adminibot reconcile` reads the wiki and settles it.
         Err(Stop {
-            unknown: true, why, ..
+            open: Some(Open::Unknown),
+            why,
+            ..
         }) => {
-            // No end row: the request stays open, and new actions on this page
-            // wait, until `adminibot reconcile` reads the wiki and settles it.
             acted.steps.push(why);
             acted.steps.push(
                 "the outcome is unknown: run `adminibot reconcile` before anything else".into(),
             );
             acted.decision = "unknown";
             acted.status = ExitStatus::Unknown;
+        }
+        Err(Stop {
+            open: Some(Open::Unrecorded),
+            why,
+            ..
+        }) => {
+            acted.steps.push(why);
+            acted.steps.push(
+                "run `adminibot reconcile` once the audit log works again: it records what the wiki shows".into(),
+            );
+            acted.decision = "partial";
+            acted.status = ExitStatus::Partial;
         }
         Err(Stop { written, why, .. }) => {
             acted.steps.push(why);
@@ -652,15 +671,25 @@ struct Job<'a> {
 /// Why the pipeline stopped, and whether anything had been written by then.
 pub(crate) struct Stop {
     pub(crate) written: bool,
-    /// The write was sent but no answer came: it may or may not have happened.
-    pub(crate) unknown: bool,
+    /// Why the request must stay open for `reconcile` rather than end here.
+    pub(crate) open: Option<Open>,
     pub(crate) why: String,
+}
+
+/// Why a stopped request stays open (no `end` row) until `reconcile` settles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Open {
+    /// A write was sent and no answer came, or the wiki queued it: it may or may
+    /// not have happened yet (exit 5).
+    Unknown,
+    /// The wiki was changed but the audit log could not record it (exit 4).
+    Unrecorded,
 }
 
 pub(crate) fn stop(written: bool, why: impl Into<String>) -> Stop {
     Stop {
         written,
-        unknown: false,
+        open: None,
         why: why.into(),
     }
 }
@@ -671,10 +700,12 @@ fn write_failed(written_before: bool, what: &str, err: WikiError) -> Stop {
     Stop {
         written: written_before,
         // No answer, or a database error that may have come after the commit.
-        unknown: match &err {
-            WikiError::Unreachable { .. } => true,
-            WikiError::Api { code, .. } => code.starts_with("internal_api_error_"),
-            _ => false,
+        open: match &err {
+            WikiError::Unreachable { .. } => Some(Open::Unknown),
+            WikiError::Api { code, .. } if code.starts_with("internal_api_error_") => {
+                Some(Open::Unknown)
+            }
+            _ => None,
         },
         why: format!("{what}: {err}"),
     }
@@ -740,7 +771,7 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
             )?;
             return Err(Stop {
                 written: true,
-                unknown: true,
+                open: Some(Open::Unknown),
                 why: format!(
                     "the wiki scheduled the deletion of `{}` in its job queue ({} revisions are too many for one request); it is not finished yet",
                     facts.title,

@@ -6,7 +6,8 @@ mod support;
 
 use serde_json::Value;
 use support::{
-    account, adminibot, adminibot_as, adminibot_command_as, first_result, AdminibotConfig, TestWiki,
+    account, adminibot, adminibot_as, adminibot_command_as, first_result, sqlite, AdminibotConfig,
+    TestWiki,
 };
 
 fn setup() -> (TestWiki, AdminibotConfig) {
@@ -556,14 +557,7 @@ fn a_killed_request_blocks_the_page_until_reconciled() {
     assert_eq!(code, 1);
     assert!(blocked.contains("never finished"), "{blocked}");
 
-    let out = adminibot_as(&config.path, "Alice", &["reconcile"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = reconcile_expecting(&config, 0);
     assert!(text.contains("the wiki shows delete (log"), "{text}");
     let (code, undeleted) = as_alice(&config, &["undelete", title]);
     assert_eq!(
@@ -861,18 +855,13 @@ fn a_lost_session_logs_in_again_once_and_deletes_once() {
 /// Empties the wiki's session store (sessions live in its object cache);
 /// returns how many sessions there were.
 fn forget_sessions(wiki: &TestWiki) -> u32 {
-    let out = std::process::Command::new("sqlite3")
-        .args(["-cmd", ".timeout 10000"])
-        .arg(wiki.dir.join("data/wikicache.sqlite"))
-        .arg("DELETE FROM objectcache WHERE keyname LIKE '%MWSession%'; SELECT changes();")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    sqlite(
+        &wiki.dir.join("data/wikicache.sqlite"),
+        "DELETE FROM objectcache WHERE keyname LIKE '%MWSession%'; SELECT changes();",
+    )
+    .trim()
+    .parse()
+    .unwrap()
 }
 
 /// X-8: a page with more revisions than `$wgDeleteRevisionsBatchSize` is deleted
@@ -909,9 +898,7 @@ fn a_scheduled_deletion_stays_open_until_the_job_queue_has_run() {
 
     // The page is blocked while the job waits, and reconcile says so.
     assert_eq!(as_alice(&config, &["delete", title]).0, 1);
-    let out = adminibot_as(&config.path, "Alice", &["reconcile"]);
-    assert_eq!(out.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("still in the wiki's job queue"));
+    assert!(reconcile_expecting(&config, 5).contains("still in the wiki's job queue"));
 
     let jobs = std::process::Command::new("php")
         .arg("/usr/share/mediawiki/maintenance/runJobs.php")
@@ -926,14 +913,7 @@ fn a_scheduled_deletion_stays_open_until_the_job_queue_has_run() {
     assert!(!exists(&wiki, title));
     assert_eq!(deletions(), "1");
 
-    let out = adminibot_as(&config.path, "Alice", &["reconcile"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("delete (log"));
+    assert!(reconcile_expecting(&config, 0).contains("delete (log"));
     let (code, result) = as_alice(&config, &["undelete", title]);
     assert_eq!(code, 0, "{result:#}");
     assert_eq!(
@@ -947,4 +927,89 @@ fn a_scheduled_deletion_stays_open_until_the_job_queue_has_run() {
     );
     let verify = adminibot(&config.path, &["audit", "verify"]);
     assert_eq!(verify.status.code(), Some(0));
+}
+
+/// Makes the store refuse to append audit rows of `kind`, as a full disk would
+/// (a trigger, since root ignores file modes here); `None` lifts it.
+fn break_audit_log(config: &AdminibotConfig, kind: Option<&str>) {
+    let sql = match kind {
+        Some(kind) => format!(
+            "CREATE TRIGGER test_audit_full BEFORE INSERT ON audit WHEN NEW.kind = '{kind}' \
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;"
+        ),
+        None => "DROP TRIGGER test_audit_full;".to_string(),
+    };
+    sqlite(&config.store_path(), &sql);
+}
+
+/// A-4: the audit log cannot record the request: nothing at all is written to
+/// the wiki, and once the log works again the same request goes through.
+#[test]
+fn a_request_the_audit_log_cannot_record_writes_nothing() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    let before = high_water(&wiki);
+    break_audit_log(&config, Some("request"));
+    let out = adminibot_as(&config.path, "Alice", &["delete", title]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // A local store problem, like a configuration one: exit 2, nothing changed.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("database or disk is full"), "{stderr}");
+    assert_eq!(high_water(&wiki), before, "no edit, no log entry");
+    assert!(exists(&wiki, title));
+    break_audit_log(&config, None);
+    assert_eq!(as_alice(&config, &["delete", title]).0, 0);
+    assert!(!exists(&wiki, title));
+}
+
+/// A-5: the audit log fails right after the bot deleted the page: stderr says
+/// loudly what the wiki now shows, exit 4, the request stays open and blocks the
+/// page; `reconcile` records the deletion once the log works, and the page can be
+/// undeleted as usual.
+#[test]
+fn an_audit_log_failing_after_the_delete_is_repaired_by_reconcile() {
+    let (wiki, config) = setup();
+    let title = "Draft:Alice sandbox";
+    break_audit_log(&config, Some("deleted"));
+    let out = adminibot_as(
+        &config.path,
+        "Alice",
+        &["delete", title, "--format", "json"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("ERROR") && stderr.contains("the audit log failed"),
+        "{stderr}"
+    );
+    let result = first_result(&out);
+    assert_eq!(result["decision"], "partial");
+    assert!(
+        result.to_string().contains("adminibot reconcile"),
+        "{result:#}"
+    );
+    assert!(!exists(&wiki, title), "the deletion itself happened");
+
+    break_audit_log(&config, None);
+    assert_eq!(
+        as_alice(&config, &["undelete", title]).0,
+        1,
+        "blocked until reconciled"
+    );
+    assert!(reconcile_expecting(&config, 0).contains("delete (log"));
+    assert_eq!(
+        adminibot(&config.path, &["audit", "verify"]).status.code(),
+        Some(0)
+    );
+    let (code, result) = as_alice(&config, &["undelete", title]);
+    assert_eq!(code, 0, "{result:#}");
+    assert!(exists(&wiki, title));
+}
+
+/// Runs `adminibot reconcile` as Alice; asserts its exit code and returns stdout.
+fn reconcile_expecting(config: &AdminibotConfig, code: i32) -> String {
+    let out = adminibot_as(&config.path, "Alice", &["reconcile"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{stdout}");
+    stdout
 }

@@ -680,16 +680,7 @@ fn concurrent_grants_commit_and_tampering_is_evident() {
         "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete; \
          UPDATE audit SET detail = replace(detail, 'self', 'extended') WHERE seq = {victim};"
     );
-    let edit = std::process::Command::new("sqlite3")
-        .arg(&store)
-        .arg(&sql)
-        .output()
-        .unwrap();
-    assert!(
-        edit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&edit.stderr)
-    );
+    support::sqlite(&store, &sql);
     let out = adminibot(&config.path, &["audit", "verify"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);

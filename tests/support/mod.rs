@@ -160,18 +160,7 @@ impl TestWiki {
 
     /// Runs SQL on the instance's database with the sqlite3 shell; returns its output.
     pub fn sql(&self, sql: &str) -> String {
-        let out = Command::new("sqlite3")
-            .args(["-cmd", ".timeout 10000"])
-            .arg(self.dir.join("data/wikidb.sqlite"))
-            .arg(sql)
-            .output()
-            .expect("sqlite3");
-        assert!(
-            out.status.success(),
-            "sqlite3 {sql:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("UTF-8 from sqlite3")
+        sqlite(&self.dir.join("data/wikidb.sqlite"), sql)
     }
 
     fn http(&self, method: &str, params: &[(&str, &str)], cookies: &mut Cookies) -> Value {
@@ -333,6 +322,23 @@ impl AdminibotConfig {
     pub fn store_path(&self) -> PathBuf {
         self.path.with_file_name("adminibot.sqlite")
     }
+}
+
+/// Runs SQL on the SQLite file `db` with the sqlite3 shell (waiting up to 10 s
+/// for a lock); returns its output, panicking if it fails.
+pub fn sqlite(db: &std::path::Path, sql: &str) -> String {
+    let out = Command::new("sqlite3")
+        .args(["-cmd", ".timeout 10000"])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("sqlite3");
+    assert!(
+        out.status.success(),
+        "sqlite3 {sql:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 from sqlite3")
 }
 
 /// The `adminibot` binary with `--config CONFIG`, and no `ADMINIBOT_*` or
