@@ -732,3 +732,87 @@ fn no_secret_reaches_output_or_the_store() {
         }
     }
 }
+
+/// I-8: Alice is renamed to Alicia (MediaWiki's Renameuser; the user id stays).
+/// Her grant follows the user id: Alicia, logging in with the same BotPassword
+/// under her new name, deletes her draft, and the deletion log names Alicia. The
+/// old name carries nothing: it is no user now.
+#[test]
+fn a_grant_follows_a_renamed_user_and_not_the_old_name() {
+    let (wiki, config) = wiki_and_config();
+    run_as(
+        &config,
+        "Admin",
+        &["grant", "--user", "Alice", "--tier", "self"],
+        0,
+    );
+    std::fs::write(
+        wiki.dir.join("Extra.php"),
+        "<?php wfLoadExtension( 'Renameuser' );\n",
+    )
+    .unwrap();
+    let renamed = std::process::Command::new("php")
+        .arg("/usr/share/mediawiki/extensions/Renameuser/maintenance/renameUser.php")
+        .args([
+            "--oldname",
+            "Alice",
+            "--newname",
+            "Alicia",
+            "--performer",
+            "Admin",
+        ])
+        .env("MW_CONFIG_FILE", wiki.dir.join("LocalSettings.php"))
+        .output()
+        .unwrap();
+    assert!(
+        renamed.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&renamed.stdout),
+        String::from_utf8_lossy(&renamed.stderr)
+    );
+    let alice = account("Alice");
+    let secret = &alice.botpassword_secret;
+    let app = alice.botpassword_user.split_once('@').unwrap().1;
+    let out = adminibot_command(&config.path)
+        .env("ADMINIBOT_USERNAME", format!("Alicia@{app}"))
+        .env("ADMINIBOT_PASSWORD", secret)
+        .args(["delete", "Draft:Alice sandbox", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["results"][0]["decision"], "done");
+    let log = wiki.api_get(&[
+        ("action", "query"),
+        ("list", "logevents"),
+        ("letype", "delete"),
+        ("letitle", "Draft:Alice sandbox"),
+    ]);
+    let comment = log["query"]["logevents"][0]["comment"].as_str().unwrap();
+    assert!(comment.contains("[[User:Alicia|Alicia]]"), "{comment}");
+
+    let old = check(&config, "Alice draft", "Alice", &["--tier", "self"]);
+    assert!(
+        old["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no user `Alice`")),
+        "{old:#}"
+    );
+    // Someone registers the free old name: a new user id, so no grant.
+    let registered = std::process::Command::new("php")
+        .arg("/usr/share/mediawiki/maintenance/createAndPromote.php")
+        .args(["Alice", "a-new-password-for-the-new-alice"])
+        .env("MW_CONFIG_FILE", wiki.dir.join("LocalSettings.php"))
+        .output()
+        .unwrap();
+    assert!(registered.status.success(), "{}", stderr(&registered));
+    let newcomer = check(&config, "Alice draft", "Alice", &["--tier", "self"]);
+    assert_eq!(newcomer["decision"], "refused", "{newcomer:#}");
+    let authority = newcomer["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "authority")
+        .unwrap();
+    assert_eq!(authority["passed"], false, "{authority:#}");
+    assert!(authority.to_string().contains("no grant"), "{authority:#}");
+}
