@@ -900,16 +900,7 @@ fn a_scheduled_deletion_stays_open_until_the_job_queue_has_run() {
     assert_eq!(as_alice(&config, &["delete", title]).0, 1);
     assert!(reconcile_expecting(&config, 5).contains("still in the wiki's job queue"));
 
-    let jobs = std::process::Command::new("php")
-        .arg("/usr/share/mediawiki/maintenance/runJobs.php")
-        .env("MW_CONFIG_FILE", wiki.dir.join("LocalSettings.php"))
-        .output()
-        .unwrap();
-    assert!(
-        jobs.status.success(),
-        "{}",
-        String::from_utf8_lossy(&jobs.stderr)
-    );
+    wiki.maintenance("maintenance/runJobs.php", &[]);
     assert!(!exists(&wiki, title));
     assert_eq!(deletions(), "1");
 

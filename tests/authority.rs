@@ -751,24 +751,16 @@ fn a_grant_follows_a_renamed_user_and_not_the_old_name() {
         "<?php wfLoadExtension( 'Renameuser' );\n",
     )
     .unwrap();
-    let renamed = std::process::Command::new("php")
-        .arg("/usr/share/mediawiki/extensions/Renameuser/maintenance/renameUser.php")
-        .args([
+    wiki.maintenance(
+        "extensions/Renameuser/maintenance/renameUser.php",
+        &[
             "--oldname",
             "Alice",
             "--newname",
             "Alicia",
             "--performer",
             "Admin",
-        ])
-        .env("MW_CONFIG_FILE", wiki.dir.join("LocalSettings.php"))
-        .output()
-        .unwrap();
-    assert!(
-        renamed.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&renamed.stdout),
-        String::from_utf8_lossy(&renamed.stderr)
+        ],
     );
     let alice = account("Alice");
     let secret = &alice.botpassword_secret;
@@ -798,13 +790,10 @@ fn a_grant_follows_a_renamed_user_and_not_the_old_name() {
         "{old:#}"
     );
     // Someone registers the free old name: a new user id, so no grant.
-    let registered = std::process::Command::new("php")
-        .arg("/usr/share/mediawiki/maintenance/createAndPromote.php")
-        .args(["Alice", "a-new-password-for-the-new-alice"])
-        .env("MW_CONFIG_FILE", wiki.dir.join("LocalSettings.php"))
-        .output()
-        .unwrap();
-    assert!(registered.status.success(), "{}", stderr(&registered));
+    wiki.maintenance(
+        "maintenance/createAndPromote.php",
+        &["Alice", "a-new-password-for-the-new-alice"],
+    );
     let newcomer = check(&config, "Alice draft", "Alice", &["--tier", "self"]);
     assert_eq!(newcomer["decision"], "refused", "{newcomer:#}");
     let authority = newcomer["rules"]

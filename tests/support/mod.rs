@@ -158,6 +158,23 @@ impl TestWiki {
             .count()
     }
 
+    /// Runs a MediaWiki maintenance script (a path under `/usr/share/mediawiki`)
+    /// on this instance; panics with its output if it fails.
+    pub fn maintenance(&self, script: &str, args: &[&str]) {
+        let out = Command::new("php")
+            .arg(std::path::Path::new("/usr/share/mediawiki").join(script))
+            .args(args)
+            .env("MW_CONFIG_FILE", self.dir.join("LocalSettings.php"))
+            .output()
+            .expect("php");
+        assert!(
+            out.status.success(),
+            "{script} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Runs SQL on the instance's database with the sqlite3 shell; returns its output.
     pub fn sql(&self, sql: &str) -> String {
         sqlite(&self.dir.join("data/wikidb.sqlite"), sql)
