@@ -11,7 +11,8 @@ use std::path::PathBuf;
 /// tier an administrator granted, with a public trail of who asked.
 ///
 /// Exit codes: 0 allowed or done, 1 refused, 2 usage or configuration error,
-/// 3 wiki or network error (nothing changed, safe to retry).
+/// 3 wiki or network error (nothing changed, safe to retry), 4 partial (the
+/// report says what was written), 5 outcome unknown (run `adminibot reconcile`).
 #[derive(Debug, Parser)]
 #[command(name = "adminibot", version, propagate_version = true)]
 pub struct Cli {
@@ -94,7 +95,7 @@ pub enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Grant a tier to a user (administrators; see the tier table in --help of `list`).
+    /// Grant a tier to a user (administrators; `grant --help` explains who may grant which tier).
     ///
     /// `self` by any administrator; `not-self` and `retired-admin` only by
     /// administrators a bureaucrat appointed as issuers (`adminibot issuers`);

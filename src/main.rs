@@ -7,7 +7,10 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
     init_tracing(cli.verbose);
     let status = match commands::run(&cli) {
         Ok(output) => {
@@ -29,6 +32,28 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(status.code())
+}
+
+/// A command line clap refused (or `--help`/`--version`): its message on stderr,
+/// exit 2; with `--format json` also the one JSON document user scripts expect.
+fn usage_error(err: clap::Error) -> ExitCode {
+    let asked_json = std::env::args()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|pair| pair[0] == "--format" && pair[1] == "json")
+        || std::env::args().any(|arg| arg == "--format=json");
+    if err.use_stderr() && asked_json {
+        // The first line of clap's message, e.g. "invalid value 'x' for '--tier <TIER>'".
+        let rendered = err.to_string();
+        let first = rendered.lines().next().unwrap_or_default();
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        println!(
+            "{}",
+            serde_json::json!({ "results": [], "error": message, "exit_code": 2 })
+        );
+    }
+    let _ = err.print();
+    ExitCode::from(if err.use_stderr() { 2 } else { 0 })
 }
 
 /// Diagnostics go to stderr; `-v` shows requests, `-vv` everything; `RUST_LOG` overrides.

@@ -276,6 +276,14 @@ impl TestWiki {
     /// An `adminibot.toml` for this wiki with `policies/localtest.toml`; with
     /// `bot`, the `[bot]` section logs in as `AdminBot@adminibot`.
     pub fn adminibot_config(&self, bot: bool) -> AdminibotConfig {
+        AdminibotConfig::for_api(&self.api, bot)
+    }
+}
+
+impl AdminibotConfig {
+    /// An `adminibot.toml` for the API at `api` with `policies/localtest.toml`;
+    /// with `bot`, the `[bot]` section logs in as `AdminBot@adminibot`.
+    pub fn for_api(api: &str, bot: bool) -> AdminibotConfig {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("temp dir");
         let admin_bot = account("AdminBot");
@@ -296,7 +304,7 @@ impl TestWiki {
             &path,
             format!(
                 "[wiki]\nname = \"localtest\"\napi = \"{}\"\npolicy = \"{}/policies/localtest.toml\"\n{bot_section}",
-                self.api,
+                api,
                 env!("CARGO_MANIFEST_DIR")
             ),
         )
@@ -307,9 +315,7 @@ impl TestWiki {
             bot_secret,
         }
     }
-}
 
-impl AdminibotConfig {
     /// Adds `[store] path = "adminibot.sqlite"` beside the config.
     pub fn with_store(self) -> Self {
         let mut text = std::fs::read_to_string(&self.path).expect("read adminibot.toml");
