@@ -7,7 +7,7 @@
 //! first page the title ever redirected to; each further redirect target costs
 //! one more request. So a page with under 500 revisions costs 2 or 3 requests.
 
-use super::title::{normalise, precheck, TitleError};
+use super::title::{invalid_reason, normalise, precheck, TitleError};
 use super::users::block_reason;
 use super::{parse_timestamp, Wiki, WikiError};
 use crate::facts::{LogEvent, PageFacts, Protection, Revision, TargetHistory, Timestamp};
@@ -237,13 +237,8 @@ async fn read(wiki: &Wiki, params: &[(String, String)]) -> Result<Value, WikiErr
 /// adminibot may act on.
 fn page_of<'a>(answer: &'a Value, requested: &str) -> Result<&'a Value, WikiError> {
     let query = &answer["query"];
-    let normalised = query["normalized"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|n| text(&n["from"]) == Some(requested))
-        .and_then(|n| text(&n["to"]))
-        .unwrap_or(requested);
+    let normalised = normalised_title(query, requested);
+    let normalised = normalised.as_str();
     let is_requested = |entry: &Value| {
         let title = text(&entry["title"]);
         title == Some(requested) || title == Some(normalised)
@@ -269,9 +264,7 @@ fn page_of<'a>(answer: &'a Value, requested: &str) -> Result<&'a Value, WikiErro
     if page["invalid"].as_bool() == Some(true) {
         return Err(TitleError::Invalid {
             title: requested.to_string(),
-            reason: text(&page["invalidreason"])
-                .unwrap_or("no reason given")
-                .to_string(),
+            reason: invalid_reason(page),
         }
         .into());
     }
@@ -279,6 +272,58 @@ fn page_of<'a>(answer: &'a Value, requested: &str) -> Result<&'a Value, WikiErro
         return Err(TitleError::Special(normalised.to_string()).into());
     }
     Ok(page)
+}
+
+/// The title the wiki made of `requested`, by its `normalized` entries. MediaWiki
+/// may chain two: input that is not NFC first becomes NFC (`fromencoded`, with
+/// `from` percent-encoded), then that string becomes the title (`cafe\u{301}_x` →
+/// `café_x` → `Café x`). Nothing is normalised here; the wiki's answer is followed.
+fn normalised_title(query: &Value, requested: &str) -> String {
+    let entries: Vec<(String, &str)> = query["normalized"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| {
+            let from = text(&n["from"])?;
+            let from = if n["fromencoded"].as_bool() == Some(true) {
+                percent_decode(from)?
+            } else {
+                from.to_string()
+            };
+            Some((from, text(&n["to"])?))
+        })
+        .collect();
+    let mut title = requested.to_string();
+    // Each step must change the title, so a chain is at most as long as the list.
+    for _ in 0..entries.len() {
+        match entries
+            .iter()
+            .find(|(from, to)| *from == title && *to != title)
+        {
+            Some((_, to)) => title = (*to).to_string(),
+            None => break,
+        }
+    }
+    title
+}
+
+/// Undoes PHP's `rawurlencode`; `None` if the bytes are not UTF-8 or an escape is
+/// broken.
+fn percent_decode(encoded: &str) -> Option<String> {
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The plain facts of one page entry and its log.
@@ -692,4 +737,45 @@ fn log_events(list: &Value) -> Result<Vec<LogEvent>, WikiError> {
     }
     out.sort_by_key(|e| (e.timestamp, e.id));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// T-2: input that is not NFC comes back percent-encoded, and MediaWiki chains
+    /// its NFC step and its title step; a batch must still find the page.
+    #[test]
+    fn a_batch_answer_maps_nfd_input_through_both_normalisation_steps() {
+        let answer = json!({"query": {
+            "normalized": [
+                {"fromencoded": true, "from": "cafe%CC%81_test", "to": "caf\u{e9}_test"},
+                {"fromencoded": false, "from": "caf\u{e9}_test", "to": "Caf\u{e9} test"},
+                {"fromencoded": false, "from": "alice_draft", "to": "Alice draft"}
+            ],
+            "pages": [
+                {"ns": 0, "title": "Caf\u{e9} test", "missing": true},
+                {"pageid": 7, "ns": 0, "title": "Alice draft"}
+            ]
+        }});
+        let page = page_of(&answer, "cafe\u{301}_test").unwrap();
+        assert_eq!(page["title"], "Caf\u{e9} test");
+        let page = page_of(&answer, "alice_draft").unwrap();
+        assert_eq!(page["pageid"], 7);
+        let page = page_of(&answer, "Alice draft").unwrap();
+        assert_eq!(page["pageid"], 7);
+    }
+
+    #[test]
+    fn rawurlencoded_titles_decode_and_broken_escapes_do_not() {
+        assert_eq!(
+            percent_decode("Cafe%CC%81%20test").as_deref(),
+            Some("Cafe\u{301} test")
+        );
+        assert_eq!(percent_decode("a-b_c.d~e").as_deref(), Some("a-b_c.d~e"));
+        assert_eq!(percent_decode("%C3"), None);
+        assert_eq!(percent_decode("%G1"), None);
+        assert_eq!(percent_decode("%4"), None);
+    }
 }

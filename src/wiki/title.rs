@@ -53,10 +53,7 @@ pub async fn normalise(wiki: &super::Wiki, title: &str) -> Result<String, super:
     if page["invalid"].as_bool() == Some(true) {
         return Err(TitleError::Invalid {
             title: title.to_string(),
-            reason: page["invalidreason"]
-                .as_str()
-                .unwrap_or("the wiki refused it")
-                .to_string(),
+            reason: invalid_reason(page),
         }
         .into());
     }
@@ -67,6 +64,19 @@ pub async fn normalise(wiki: &super::Wiki, title: &str) -> Result<String, super:
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| super::WikiError::Unexpected("no normalised title".into()))
+}
+
+/// Why the wiki called a page entry `invalid`. With `errorformat=bc` the reason
+/// is a string; with the other formats (mwapi asks for `plaintext`) it is
+/// `{"code": "title-invalid-leading-colon", "text": "..."}`.
+pub(super) fn invalid_reason(page: &serde_json::Value) -> String {
+    let reason = &page["invalidreason"];
+    reason
+        .as_str()
+        .or_else(|| reason["text"].as_str())
+        .or_else(|| reason["code"].as_str())
+        .unwrap_or("the wiki refused it")
+        .to_string()
 }
 
 /// Refuses titles that can never name a page; returns the title trimmed.
@@ -102,6 +112,23 @@ mod tests {
     fn plain_titles_pass_untouched() {
         assert_eq!(precheck("  draft:my page "), Ok("draft:my page"));
         assert_eq!(precheck("ßtraße"), Ok("ßtraße"));
+    }
+
+    /// T-9: the wiki's reason reaches the user whatever the error format.
+    #[test]
+    fn the_wikis_reason_for_an_invalid_title_is_kept() {
+        let text = "The requested page title contains an invalid colon at the beginning.";
+        let plaintext = serde_json::json!({"invalid": true, "invalidreason":
+            {"code": "title-invalid-leading-colon", "text": text}});
+        assert_eq!(invalid_reason(&plaintext), text);
+        let bc = serde_json::json!({"invalid": true, "invalidreason": text});
+        assert_eq!(invalid_reason(&bc), text);
+        let code_only = serde_json::json!({"invalidreason": {"code": "title-invalid-empty"}});
+        assert_eq!(invalid_reason(&code_only), "title-invalid-empty");
+        assert_eq!(
+            invalid_reason(&serde_json::json!({"invalid": true})),
+            "the wiki refused it"
+        );
     }
 
     #[test]
