@@ -512,7 +512,13 @@ async fn pipeline(
 
     match decided.verdict.decision() {
         Decision::Refused => {
-            if options.escalate {
+            if nothing_to_act_on(options.action, facts) {
+                // An administrator could do no more: nothing to escalate.
+                acted.steps.push(format!(
+                    "nothing was done: there is nothing to {} at `{}`",
+                    options.action, facts.title
+                ));
+            } else if options.escalate {
                 if let Err(s) = escalate(session, recorder, facts, decided, &mut acted).await {
                     acted.steps.push(s.why);
                 }
@@ -630,6 +636,17 @@ async fn pipeline(
         }
     }
     Ok(acted)
+}
+
+/// Whether the title offers nothing to act on: no page to delete, or nothing
+/// deleted to restore (and no page in the way).
+fn nothing_to_act_on(action: Action, facts: &PageFacts) -> bool {
+    match action {
+        Action::Delete | Action::DeleteRedirect => !facts.exists,
+        Action::Undelete => {
+            !facts.exists && facts.deleted_revisions.as_ref().is_some_and(Vec::is_empty)
+        }
+    }
 }
 
 /// "Any deletion that cannot be undone by the bot will not be done until the

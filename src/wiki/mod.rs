@@ -22,9 +22,10 @@ use tracing::{debug, warn};
 /// How often a call is tried again (see [`Wiki::retrying`]).
 const RETRIES: u32 = 2;
 
-/// API warnings adminibot expects and handles through the answer itself
-/// (`delete-scheduled` comes with `"scheduled": true`).
-const EXPECTED_WARNINGS: &[&str] = &["delete-scheduled"];
+/// API warnings adminibot expects and handles through the answer itself, shown
+/// only at `-vv`: `delete-scheduled` comes with `"scheduled": true`, and
+/// `badutf8` says the wiki made a title NFC (the report shows the wiki's title).
+const EXPECTED_WARNINGS: &[&str] = &["delete-scheduled", "badutf8"];
 
 /// Something went wrong talking to the wiki. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
