@@ -56,15 +56,38 @@ fn delete_expecting(config: &AdminibotConfig, code: i32) -> serde_json::Value {
     first_result(&out)
 }
 
-/// Every read of page facts (the query with `curtimestamp`) gets no answer for 3 s.
-fn silence_fact_reads(proxy: &FaultProxy) {
+/// Applies `effect` to every read of page facts (the query with `curtimestamp`).
+fn on_every_fact_read(proxy: &FaultProxy, effect: Effect) {
     proxy.rule(Rule {
         method: Some("GET"),
         action: Some("query"),
         contains: Some("curtimestamp"),
         nth: 0,
-        effect: Effect::Hang(std::time::Duration::from_secs(3)),
+        effect,
     });
+}
+
+/// How many reads of page facts (the query with `curtimestamp`) the proxy saw.
+fn fact_reads(proxy: &FaultProxy) -> usize {
+    proxy
+        .requests()
+        .iter()
+        .filter(|r| r.target.contains("curtimestamp"))
+        .count()
+}
+
+/// Alice deletes `TITLE` with no waits between tries, 300 ms per request and,
+/// if given, a total deadline per call (ms).
+fn delete_with_short_deadlines(config: &AdminibotConfig, total_ms: Option<&str>) -> Output {
+    let mut command = adminibot_command_as(&config.path, "Alice");
+    command
+        .args(["delete", TITLE])
+        .env("ADMINIBOT_TEST_NO_SLEEP", "1")
+        .env("ADMINIBOT_TEST_HTTP_TIMEOUT_MS", "300");
+    if let Some(total_ms) = total_ms {
+        command.env("ADMINIBOT_TEST_TOTAL_DEADLINE_MS", total_ms);
+    }
+    command.output().unwrap()
 }
 
 fn exists(wiki: &TestWiki, title: &str) -> bool {
@@ -123,11 +146,7 @@ fn maxlag_on_a_read_is_waited_out() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(first_result(&out)["decision"], "allowed");
-    let facts_reads = proxy
-        .requests()
-        .iter()
-        .filter(|r| r.target.contains("curtimestamp"))
-        .count();
+    let facts_reads = fact_reads(&proxy);
     assert!(facts_reads >= 2, "the lagged read was repeated");
 }
 
@@ -157,13 +176,7 @@ fn server_errors_on_reads_are_retried_then_reported() {
     assert!(!exists(&wiki, TITLE));
 
     let (wiki, proxy, config) = setup();
-    proxy.rule(Rule {
-        method: Some("GET"),
-        action: Some("query"),
-        contains: Some("curtimestamp"),
-        nth: 0,
-        effect: unavailable,
-    });
+    on_every_fact_read(&proxy, unavailable);
     let out = run(&config, "Alice", &["delete", TITLE]);
     assert_eq!(
         out.status.code(),
@@ -303,17 +316,14 @@ fn secrets_never_travel_in_urls() {
 #[test]
 fn lasting_maxlag_gives_up_and_changes_nothing() {
     let (wiki, proxy, config) = setup();
-    proxy.rule(Rule {
-        method: Some("GET"),
-        action: Some("query"),
-        contains: Some("curtimestamp"),
-        nth: 0,
-        effect: Effect::Respond {
+    on_every_fact_read(
+        &proxy,
+        Effect::Respond {
             status: 200,
             headers: vec![("Retry-After".into(), "0".into())],
             body: api_error("maxlag", "Waiting for fake-replica: 7 seconds lagged."),
         },
-    });
+    );
     let out = run(&config, "Alice", &["delete", TITLE]);
     assert_eq!(
         out.status.code(),
@@ -326,11 +336,7 @@ fn lasting_maxlag_gives_up_and_changes_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let tries = proxy
-        .requests()
-        .iter()
-        .filter(|r| r.target.contains("curtimestamp"))
-        .count();
+    let tries = fact_reads(&proxy);
     assert!((2..=10).contains(&tries), "{tries} tries");
     assert!(exists(&wiki, TITLE));
 }
@@ -460,14 +466,9 @@ fn trace_output_holds_no_secret() {
 #[test]
 fn a_silent_wiki_times_out_and_changes_nothing() {
     let (wiki, proxy, config) = setup();
-    silence_fact_reads(&proxy);
+    on_every_fact_read(&proxy, Effect::Hang(std::time::Duration::from_secs(3)));
     let started = std::time::Instant::now();
-    let out = adminibot_command_as(&config.path, "Alice")
-        .args(["delete", TITLE])
-        .env("ADMINIBOT_TEST_NO_SLEEP", "1")
-        .env("ADMINIBOT_TEST_HTTP_TIMEOUT_MS", "300")
-        .output()
-        .unwrap();
+    let out = delete_with_short_deadlines(&config, None);
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -480,11 +481,7 @@ fn a_silent_wiki_times_out_and_changes_nothing() {
         "the deadline held: {:?}",
         started.elapsed()
     );
-    let tries = proxy
-        .requests()
-        .iter()
-        .filter(|r| r.target.contains("curtimestamp"))
-        .count();
+    let tries = fact_reads(&proxy);
     assert_eq!(tries, 3, "one read and two retries");
     assert!(exists(&wiki, TITLE));
 }
@@ -621,13 +618,7 @@ fn too_many_requests_is_waited_out() {
     // Seconds far too long (clamped to 30 s), an HTTP date, and garbage (the
     // default back-off: only seconds are read, as MediaWiki sends them).
     for retry_after in ["1000000000", "Wed, 21 Oct 2015 07:28:00 GMT", "soon"] {
-        let reads = || {
-            proxy
-                .requests()
-                .iter()
-                .filter(|r| r.target.contains("curtimestamp"))
-                .count()
-        };
+        let reads = || fact_reads(&proxy);
         let before = reads();
         proxy.rule(Rule {
             method: Some("GET"),
@@ -811,17 +802,11 @@ fn truncated_answers_retry_reads_and_make_writes_unknown() {
 #[test]
 fn an_answer_missing_its_fields_stops_everything() {
     let (wiki, proxy, config) = setup();
-    proxy.rule(Rule {
-        method: Some("GET"),
-        action: Some("query"),
-        contains: Some("curtimestamp"),
-        nth: 0,
-        effect: Effect::Respond {
+    on_every_fact_read(&proxy, Effect::Respond {
             status: 200,
             headers: vec![],
             body: json!({ "curtimestamp": "2026-11-22T00:00:00Z", "query": { "pages": [{ "title": TITLE }] } }).to_string(),
-        },
-    });
+        });
     let out = run(&config, "Alice", &["delete", TITLE]);
     assert_eq!(
         out.status.code(),
@@ -1000,22 +985,32 @@ fn api_warnings_are_surfaced_and_fail_strict_runs() {
 #[test]
 fn a_total_deadline_bounds_the_retries_of_a_call() {
     let (wiki, proxy, config) = setup();
-    silence_fact_reads(&proxy);
-    let out = adminibot_command_as(&config.path, "Alice")
-        .args(["delete", TITLE])
-        .env("ADMINIBOT_TEST_NO_SLEEP", "1")
-        .env("ADMINIBOT_TEST_HTTP_TIMEOUT_MS", "300")
-        .env("ADMINIBOT_TEST_TOTAL_DEADLINE_MS", "500")
-        .output()
-        .unwrap();
+    on_every_fact_read(&proxy, Effect::Hang(std::time::Duration::from_secs(3)));
+    let out = delete_with_short_deadlines(&config, Some("500"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("total deadline of 500ms"), "{stderr}");
-    let tries = proxy
-        .requests()
-        .iter()
-        .filter(|r| r.target.contains("curtimestamp"))
-        .count();
+    let tries = fact_reads(&proxy);
     assert_eq!(tries, 2, "the third try would pass the deadline");
+    assert!(exists(&wiki, TITLE));
+}
+
+/// N-2 (slow drip): the wiki's answer comes a byte every 20 ms, so no read of
+/// page facts completes within the per-request deadline: each is cut off and
+/// retried, then the run gives up, exit 3, nothing changed.
+#[test]
+fn a_slow_drip_answer_is_cut_off_by_the_deadline() {
+    let (wiki, proxy, config) = setup();
+    on_every_fact_read(&proxy, Effect::Drip(std::time::Duration::from_millis(20)));
+    let out = delete_with_short_deadlines(&config, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    let tries = fact_reads(&proxy);
+    assert_eq!(tries, 3, "one read and two retries, each cut off");
+    assert_eq!(
+        proxy.count("POST", "edit") + proxy.count("POST", "delete"),
+        0
+    );
     assert!(exists(&wiki, TITLE));
 }

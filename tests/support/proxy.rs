@@ -26,6 +26,9 @@ pub enum Effect {
     Drop,
     /// Hold the connection open without answering for this long, then close.
     Hang(Duration),
+    /// Forward, then send the wiki's answer back one byte at a time with this
+    /// pause between bytes (a slow-drip body).
+    Drip(Duration),
     /// Forward only once this file exists (at most a minute), so a test can
     /// change the wiki while the request is in flight.
     HoldUntil(std::path::PathBuf),
@@ -212,30 +215,35 @@ fn serve(
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            forward(&mut client, upstream, &raw, false);
+            let _ = client.write_all(&ask_wiki(upstream, &raw));
         }
-        forward_effect => forward(
-            &mut client,
-            upstream,
-            &raw,
-            matches!(forward_effect, Some(Effect::ForwardThenDrop)),
-        ),
+        Some(Effect::Drip(pause)) => {
+            for byte in ask_wiki(upstream, &raw) {
+                if client.write_all(&[byte]).is_err() {
+                    break;
+                }
+                std::thread::sleep(pause);
+            }
+        }
+        forward_effect => {
+            let answer = ask_wiki(upstream, &raw);
+            if matches!(forward_effect, Some(Effect::ForwardThenDrop)) {
+                let _ = client.shutdown(Shutdown::Both);
+            } else {
+                let _ = client.write_all(&answer);
+            }
+        }
     }
 }
 
-/// Sends `raw` to the wiki and its answer back, or drops the answer.
-fn forward(client: &mut TcpStream, upstream: u16, raw: &[u8], drop_answer: bool) {
-    let Ok(mut wiki) = TcpStream::connect(("127.0.0.1", upstream)) else {
-        return;
-    };
-    let _ = wiki.write_all(raw);
+/// Sends `raw` to the wiki; returns its whole answer (empty if unreachable).
+fn ask_wiki(upstream: u16, raw: &[u8]) -> Vec<u8> {
     let mut answer = Vec::new();
-    let _ = wiki.read_to_end(&mut answer);
-    if drop_answer {
-        let _ = client.shutdown(Shutdown::Both);
-    } else {
-        let _ = client.write_all(&answer);
+    if let Ok(mut wiki) = TcpStream::connect(("127.0.0.1", upstream)) {
+        let _ = wiki.write_all(raw);
+        let _ = wiki.read_to_end(&mut answer);
     }
+    answer
 }
 
 /// Reads one request (headers and a Content-Length body); returns its raw bytes,
