@@ -628,3 +628,42 @@ fn a_missing_or_deleted_page_is_nothing_to_do_and_writes_nothing() {
     assert_eq!(high_water(&wiki), before, "nothing to do wrote to the wiki");
     assert_eq!(api_page(&wiki, "User:Alice/adminibot")["missing"], true);
 }
+
+/// T-8, T-9: titles MediaWiki can never store are refused with exit 2 and the
+/// wiki's (or the local) reason, before any write: percent escapes, signatures,
+/// relative paths, 256 bytes, `::`. A single leading colon names the main
+/// namespace, and the wiki decodes HTML entities (`Foo&amp;` is `Foo&`), which the
+/// report shows beside what was asked.
+#[test]
+fn malformed_titles_are_refused_before_any_write() {
+    let (wiki, config) = with_self_grant();
+    let before = high_water(&wiki);
+    let long = "x".repeat(256);
+    for title in [
+        "Foo%41",
+        "a~~~",
+        "./x",
+        "../x",
+        long.as_str(),
+        "::Alice draft",
+        "Talk:File:X",
+    ] {
+        let (code, result) = act_as_alice(&config, &["delete", title, "--yes"]);
+        assert_eq!(code, 2, "{title}: {result:#}");
+        assert_eq!(result["decision"], "failed", "{title}: {result:#}");
+        let error = result["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("not a valid title")
+                || error.contains("bytes long")
+                || error.contains("which no page title may contain"),
+            "{title}: {error}"
+        );
+    }
+    let (_, result) = check(&config.path, ":Alice draft");
+    assert_eq!(result["title"], "Alice draft", "{result:#}");
+    assert_eq!(result["page_id"], api_page(&wiki, "Alice draft")["pageid"]);
+    let (code, result) = check(&config.path, "Foo&amp;");
+    assert_eq!((code, &result["title"]), (1, &Value::from("Foo&")));
+    assert_eq!(result["requested_title"], "Foo&amp;");
+    assert_eq!(high_water(&wiki), before, "nothing was written");
+}
