@@ -226,7 +226,8 @@ pub fn caller_login() -> Result<(String, Secret), ConfigError> {
     }
 }
 
-/// Reads a secret from a file that only its owner may read (mode 0600 or stricter).
+/// Reads a secret from a file of the running user's that only they may read
+/// (mode 0600 or stricter), in a folder others cannot write.
 pub fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
     use std::io::Read;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -266,6 +267,15 @@ pub fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
     }
     if opened.permissions().mode() & 0o077 != 0 {
         return Err(ConfigError::SecretReadable(path.to_path_buf()));
+    }
+    if let Some(owner) = crate::owner::foreign_owner(&opened, false) {
+        return Err(ConfigError::SecretUnsafe {
+            path: path.to_path_buf(),
+            why: format!(
+                "belongs to uid {owner}, not to you (uid {})",
+                crate::owner::running_uid()
+            ),
+        });
     }
     let mut text = String::new();
     file.read_to_string(&mut text).map_err(io)?;

@@ -97,7 +97,7 @@ impl Error {
                 format!("run `chmod 600 {}`", path.display())
             }
             Error::Config(ConfigError::SecretUnsafe { .. }) => {
-                "keep the secret as a plain file (mode 600) in a folder only you can write (`chmod 700`)".into()
+                "keep the secret as a plain file of your own (mode 600) in a folder only you can write (`chmod 700`)".into()
             }
             Error::File(_) => "fix the lines above and try again (`adminibot policy check FILE` checks a policy)".into(),
             Error::Wiki(WikiError::Busy(_)) => "nothing was changed; try again later".into(),

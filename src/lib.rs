@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod facts;
 pub mod located;
+pub mod owner;
 pub mod policy;
 pub mod recovery;
 pub mod report;

@@ -47,12 +47,18 @@ pub struct Session {
 }
 
 impl Session {
-    /// Loads config and policy, logs in, and opens the store.
+    /// Loads config and policy, opens the store, and logs in.
     pub async fn open(config_flag: Option<&Path>, login: Login) -> Result<Session, Error> {
         let config = Config::load(&config::locate(config_flag)?)?;
         let policy = Policy::load(&config.wiki.policy)?;
         let now = crate::when::now();
         let api = config.wiki.api.as_str();
+        // The store first: one that is unsafe or broken stops the command before
+        // any request reaches the wiki.
+        let store = match &config.store {
+            Some(store) => Some(Store::open(&store.path, &config.wiki.name, now)?),
+            None => None,
+        };
         let bot_login = match login {
             Login::CallerAndBot => Some(config.bot_login()?.ok_or_else(|| {
                 Error::Usage(format!(
@@ -96,10 +102,6 @@ impl Session {
                 let wiki = Wiki::connect(api, bot.as_ref().map(|(u, s)| (u.as_str(), s))).await?;
                 (wiki, None, None, None)
             }
-        };
-        let store = match &config.store {
-            Some(store) => Some(Store::open(&store.path, &config.wiki.name, now)?),
-            None => None,
         };
         let mut session = Session {
             config,

@@ -291,6 +291,54 @@ fn a_readable_bot_secret_is_refused_before_any_request() {
     assert_eq!(wiki.request_count(), before, "no request may be sent");
 }
 
+/// I-5, I-6: a bot secret or a store that belongs to another user is refused
+/// before any request, whatever its mode (root, which runs this suite, would
+/// otherwise read and write anything).
+#[test]
+fn a_secret_or_store_of_another_user_is_refused_before_any_request() {
+    let wiki = TestWiki::start();
+    let setup = wiki.adminibot_config(true).with_store();
+    let nobody = Some(65534);
+    std::os::unix::fs::chown(&setup.bot_secret, nobody, None).unwrap();
+    let before = wiki.request_count();
+    let out = adminibot(&setup.path, &["check", "Alice draft", "--as", "Alice"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("belongs to uid 65534, not to you"),
+        "{stderr}"
+    );
+    assert_eq!(
+        wiki.request_count(),
+        before,
+        "no request for the refused secret"
+    );
+    std::os::unix::fs::chown(&setup.bot_secret, Some(0), None).unwrap();
+
+    // A store is made by the first command that needs it; then given away.
+    let out = adminibot(&setup.path, &["audit", "verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::os::unix::fs::chown(setup.store_path(), nobody, None).unwrap();
+    let before = wiki.request_count();
+    let out = adminibot(&setup.path, &["audit", "verify"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("belongs to uid 65534") && stderr.contains("chown 0 "),
+        "{stderr}"
+    );
+    assert_eq!(
+        wiki.request_count(),
+        before,
+        "no request for the refused store"
+    );
+}
+
 #[test]
 fn a_wrong_bot_password_is_a_clear_login_error() {
     let wiki = TestWiki::start();

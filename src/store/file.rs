@@ -10,7 +10,7 @@ use std::path::Path;
 const OTHERS_WRITE: u32 = 0o022;
 
 /// Creates `path` with mode 0600 if it does not exist, then refuses it if group
-/// or other may write it or its folder.
+/// or other may write it or its folder, or another user owns either.
 ///
 /// The modes are read from the opened handles (fstat), so what is checked is what
 /// was opened. The handles are closed before SQLite opens the file: closing a
@@ -49,12 +49,21 @@ pub(super) fn prepare(path: &Path) -> Result<(), StoreError> {
     refuse_if_others_write(path, &file)
 }
 
+/// Refuses `path` if group or other may write it, or if it belongs to another
+/// user (a folder may also belong to root).
 fn refuse_if_others_write(path: &Path, handle: &File) -> Result<(), StoreError> {
-    let mode = handle.metadata().map_err(|source| io(path, source))?.mode();
+    let meta = handle.metadata().map_err(|source| io(path, source))?;
+    let mode = meta.mode();
     if mode & OTHERS_WRITE != 0 {
         return Err(StoreError::Writable {
             path: path.to_path_buf(),
             mode,
+        });
+    }
+    if let Some(owner) = crate::owner::foreign_owner(&meta, meta.is_dir()) {
+        return Err(StoreError::Owner {
+            path: path.to_path_buf(),
+            owner,
         });
     }
     Ok(())

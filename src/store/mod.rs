@@ -85,6 +85,21 @@ pub enum StoreError {
         /// Its `st_mode`, file-type bits included.
         mode: u32,
     },
+    /// The store file or its folder belongs to another user, who could rewrite
+    /// the audit log at will: refused.
+    #[error(
+        "the store `{}` belongs to uid {owner}, not to you (uid {}): run `chown {} {}` or use a store of your own",
+        path.display(),
+        crate::owner::running_uid(),
+        crate::owner::running_uid(),
+        path.display()
+    )]
+    Owner {
+        /// The file or folder.
+        path: PathBuf,
+        /// Its owner's uid.
+        owner: u32,
+    },
     /// The store cannot be used safely as it is: a schema from a newer adminibot,
     /// or a setting SQLite would not take (WAL needs a local disk).
     #[error("cannot use the store `{}`: {reason}", path.display())]
