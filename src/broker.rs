@@ -599,31 +599,29 @@ async fn pipeline(
         Ok(()) => {
             end(recorder, &mut acted, "done", ExitStatus::Success)?;
         }
-        // No end row in these two: the request stays open, and new actions on
-        // this page wait, until `adminibot reconcile` reads the wiki and settles it.
+        // No end row: the request stays open, and new actions on this page
+        // wait, until `adminibot reconcile` reads the wiki and settles it.
         Err(Stop {
-            open: Some(Open::Unknown),
+            open: Some(open),
             why,
             ..
         }) => {
+            let (next, decision, status) = match open {
+                Open::Unknown => (
+                    "the outcome is unknown: run `adminibot reconcile` before anything else",
+                    "unknown",
+                    ExitStatus::Unknown,
+                ),
+                Open::Unrecorded => (
+                    "run `adminibot reconcile` once the audit log works again: it records what the wiki shows",
+                    "partial",
+                    ExitStatus::Partial,
+                ),
+            };
             acted.steps.push(why);
-            acted.steps.push(
-                "the outcome is unknown: run `adminibot reconcile` before anything else".into(),
-            );
-            acted.decision = "unknown";
-            acted.status = ExitStatus::Unknown;
-        }
-        Err(Stop {
-            open: Some(Open::Unrecorded),
-            why,
-            ..
-        }) => {
-            acted.steps.push(why);
-            acted.steps.push(
-                "run `adminibot reconcile` once the audit log works again: it records what the wiki shows".into(),
-            );
-            acted.decision = "partial";
-            acted.status = ExitStatus::Partial;
+            acted.steps.push(next.into());
+            acted.decision = decision;
+            acted.status = status;
         }
         Err(Stop { written, why, .. }) => {
             acted.steps.push(why);

@@ -6,34 +6,9 @@ mod support;
 
 use serde_json::Value;
 use support::{
-    account, adminibot, adminibot_as, adminibot_command_as, first_result, sqlite, AdminibotConfig,
-    TestWiki,
+    account, act_json, adminibot, adminibot_as, adminibot_command_as, alice_with_self_grant,
+    first_result, sqlite, AdminibotConfig, TestWiki,
 };
-
-fn setup() -> (TestWiki, AdminibotConfig) {
-    let wiki = TestWiki::start();
-    let config = wiki.adminibot_config(true).with_store();
-    let out = adminibot_as(
-        &config.path,
-        "Admin",
-        &["grant", "--user", "Alice", "--tier", "self"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (wiki, config)
-}
-
-/// Runs an action as Alice with `--format json`; returns the exit code and the result.
-fn as_alice(config: &AdminibotConfig, args: &[&str]) -> (i32, Value) {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let out = adminibot_as(&config.path, "Alice", &all);
-    (out.status.code().unwrap(), first_result(&out))
-}
 
 /// The newest log id and revision id: anything written moves one of them.
 fn high_water(wiki: &TestWiki) -> (String, String) {
@@ -81,9 +56,9 @@ fn move_as(wiki: &TestWiki, who: &str, from: &str, to: &str) {
 /// audit chain verifies; she undeletes it within the window, and not after.
 #[test]
 fn alice_deletes_and_undeletes_her_own_draft() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
-    let (code, deleted) = as_alice(&config, &["delete", title, "--reason", "G7 test"]);
+    let (code, deleted) = act_json(&config, "Alice", &["delete", title, "--reason", "G7 test"]);
     assert_eq!(
         (code, deleted["decision"].as_str()),
         (0, Some("done")),
@@ -157,7 +132,7 @@ fn alice_deletes_and_undeletes_her_own_draft() {
     assert_eq!(first_result(&out)["decision"], "refused");
     assert!(!exists(&wiki, title));
 
-    let (code, undeleted) = as_alice(&config, &["undelete", title]);
+    let (code, undeleted) = act_json(&config, "Alice", &["undelete", title]);
     assert_eq!(
         (code, undeleted["decision"].as_str()),
         (0, Some("done")),
@@ -184,7 +159,7 @@ fn alice_deletes_and_undeletes_her_own_draft() {
 /// Each refusal path of the proposal leaves the wiki untouched: no edit, no log entry.
 #[test]
 fn refusals_leave_the_wiki_untouched() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let before = high_water(&wiki);
     for (args, rule) in [
         (vec!["delete", "Shared page"], "single_author"),
@@ -197,7 +172,7 @@ fn refusals_leave_the_wiki_untouched() {
             "own_deletion",
         ),
     ] {
-        let (code, result) = as_alice(&config, &args);
+        let (code, result) = act_json(&config, "Alice", &args);
         assert_eq!(code, 1, "{args:?}: {result:#}");
         assert_eq!(result["decision"], "refused", "{args:?}");
         let failing: Vec<&str> = result["rules"]
@@ -210,14 +185,18 @@ fn refusals_leave_the_wiki_untouched() {
         assert!(failing.contains(&rule), "{args:?}: {failing:?}");
     }
     // A main-space page the bot could not undo needs confirmation first.
-    let (code, result) = as_alice(&config, &["delete", "Alice draft"]);
+    let (code, result) = act_json(&config, "Alice", &["delete", "Alice draft"]);
     assert_eq!(
         (code, result["decision"].as_str()),
         (1, Some("needs-confirmation")),
         "{result:#}"
     );
     // A dry run checks everything and writes nothing.
-    let (code, result) = as_alice(&config, &["delete", "Draft:Alice sandbox", "--dry-run"]);
+    let (code, result) = act_json(
+        &config,
+        "Alice",
+        &["delete", "Draft:Alice sandbox", "--dry-run"],
+    );
     assert_eq!(
         (code, result["decision"].as_str()),
         (0, Some("allowed")),
@@ -235,7 +214,7 @@ fn refusals_leave_the_wiki_untouched() {
 /// wiki; a suspended user is refused too.
 #[test]
 fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     assert_eq!(
         adminibot_as(
@@ -248,7 +227,7 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
         Some(0)
     );
     let before = high_water(&wiki);
-    assert_eq!(as_alice(&config, &["delete", title]).0, 1);
+    assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 1);
     assert_eq!(
         adminibot_as(&config.path, "Admin", &["unsuspend", "--user", "Alice"])
             .status
@@ -261,7 +240,7 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
             .code(),
         Some(0)
     );
-    assert_eq!(as_alice(&config, &["delete", title]).0, 1);
+    assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 1);
     assert_eq!(
         adminibot_as(&config.path, "Admin", &["resume"])
             .status
@@ -278,7 +257,7 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
         "stop: something is wrong",
     );
     let before = high_water(&wiki);
-    let (code, result) = as_alice(&config, &["delete", title]);
+    let (code, result) = act_json(&config, "Alice", &["delete", title]);
     assert_eq!(code, 1, "{result:#}");
     assert!(
         result["steps"][0]
@@ -290,10 +269,10 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
     assert_eq!(high_water(&wiki), before);
     // Writing `run` back is not enough unless an administrator does it.
     edit_as(&wiki, "Bob", "User:AdminBot/Shutoff", "run");
-    assert_eq!(as_alice(&config, &["delete", title]).0, 1);
+    assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 1);
     edit_as(&wiki, "Bob", "User:AdminBot/Shutoff", "off");
     edit_as(&wiki, "Admin", "User:AdminBot/Shutoff", "run");
-    assert_eq!(as_alice(&config, &["delete", title]).0, 0);
+    assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 0);
     assert!(!exists(&wiki, title));
 }
 
@@ -337,7 +316,7 @@ fn resume(child: std::process::Child, pause: tempfile::TempDir) -> (Option<i32>,
 /// and the exit code and report say why.
 #[test]
 fn an_edit_after_the_check_stops_the_deletion() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let (child, pause) = delete_paused(&config, title, "before-recheck");
     edit_as(&wiki, "Bob", title, "Bob was here.");
@@ -360,7 +339,7 @@ fn an_edit_after_the_check_stops_the_deletion() {
 /// the bot while a request is under way stops its write.
 #[test]
 fn the_shutoff_page_changed_mid_request_stops_the_write() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let (child, pause) = delete_paused(&config, title, "before-recheck");
     edit_as(&wiki, "Carol", "User:AdminBot/Shutoff", "stop");
@@ -376,7 +355,7 @@ fn the_shutoff_page_changed_mid_request_stops_the_write() {
 /// Extended: "Deleting redirects left over after the user moves a page".
 #[test]
 fn alice_deletes_the_redirect_her_move_left() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let charter = concat!(env!("CARGO_MANIFEST_DIR"), "/charters/move-redirects.toml");
     let grant = [
         "grant",
@@ -391,13 +370,17 @@ fn alice_deletes_the_redirect_her_move_left() {
         adminibot_as(&config.path, "Admin", &grant).status.code(),
         Some(0)
     );
-    let (code, refused) = as_alice(&config, &["delete-redirect", "Alice old title"]);
+    let (code, refused) = act_json(&config, "Alice", &["delete-redirect", "Alice old title"]);
     assert_eq!(
         (code, refused["decision"].as_str()),
         (1, Some("needs-confirmation")),
         "{refused:#}"
     );
-    let (code, done) = as_alice(&config, &["delete-redirect", "Alice old title", "--yes"]);
+    let (code, done) = act_json(
+        &config,
+        "Alice",
+        &["delete-redirect", "Alice old title", "--yes"],
+    );
     assert_eq!(
         (code, done["decision"].as_str()),
         (0, Some("done")),
@@ -426,8 +409,12 @@ fn alice_deletes_the_redirect_her_move_left() {
 /// made but it will be flagged for urgent review by a live administrator."
 #[test]
 fn a_previously_deleted_page_is_deleted_and_flagged_on_the_noticeboard() {
-    let (wiki, config) = setup();
-    let (code, done) = as_alice(&config, &["delete", "Previously deleted page", "--yes"]);
+    let (wiki, config) = alice_with_self_grant();
+    let (code, done) = act_json(
+        &config,
+        "Alice",
+        &["delete", "Previously deleted page", "--yes"],
+    );
     assert_eq!(
         (code, done["decision"].as_str()),
         (0, Some("done")),
@@ -455,8 +442,8 @@ fn a_previously_deleted_page_is_deleted_and_flagged_on_the_noticeboard() {
 /// appropriate noticeboard requesting administrative assistance."
 #[test]
 fn escalation_posts_the_refusal_as_the_requester() {
-    let (wiki, config) = setup();
-    let (code, refused) = as_alice(&config, &["delete", "Shared page", "--escalate"]);
+    let (wiki, config) = alice_with_self_grant();
+    let (code, refused) = act_json(&config, "Alice", &["delete", "Shared page", "--escalate"]);
     assert_eq!(
         (code, refused["decision"].as_str()),
         (1, Some("refused")),
@@ -483,7 +470,7 @@ fn escalation_posts_the_refusal_as_the_requester() {
 /// a point." Rollback restores a deleted page with exactly its revisions.
 #[test]
 fn rollback_restores_exactly_the_deleted_revisions() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let before = wiki.api_get(&[
         ("action", "query"),
@@ -492,7 +479,7 @@ fn rollback_restores_exactly_the_deleted_revisions() {
         ("rvlimit", "max"),
         ("rvprop", "ids|timestamp"),
     ]);
-    let (code, _) = as_alice(&config, &["delete", title]);
+    let (code, _) = act_json(&config, "Alice", &["delete", title]);
     assert_eq!(code, 0);
     let out = adminibot_as(
         &config.path,
@@ -537,7 +524,7 @@ fn rollback_restores_exactly_the_deleted_revisions() {
 /// `reconcile` reads the wiki and settles it; nothing is done twice.
 #[test]
 fn a_killed_request_blocks_the_page_until_reconciled() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let (mut child, _pause) = delete_paused(&config, title, "after-delete");
     child.kill().unwrap();
@@ -559,7 +546,7 @@ fn a_killed_request_blocks_the_page_until_reconciled() {
 
     let text = reconcile_expecting(&config, 0);
     assert!(text.contains("the wiki shows delete (log"), "{text}");
-    let (code, undeleted) = as_alice(&config, &["undelete", title]);
+    let (code, undeleted) = act_json(&config, "Alice", &["undelete", title]);
     assert_eq!(
         (code, undeleted["decision"].as_str()),
         (0, Some("done")),
@@ -575,7 +562,7 @@ fn a_killed_request_blocks_the_page_until_reconciled() {
 /// on its own.
 #[test]
 fn a_batch_from_stdin_judges_each_page_and_sums_up() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let before = wiki.request_count();
     let mut child = adminibot_command_as(&config.path, "Alice")
         .args(["delete", "-", "--dry-run"])
@@ -616,7 +603,7 @@ fn a_batch_from_stdin_judges_each_page_and_sums_up() {
 /// editor has been warned and confirms the action": at a terminal, adminibot asks.
 #[test]
 fn at_a_terminal_the_requester_confirms_an_irreversible_deletion() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let account = account("Alice");
     let run = |answer: &str| {
         use std::io::Write;
@@ -662,7 +649,7 @@ fn at_a_terminal_the_requester_confirms_an_irreversible_deletion() {
 /// way, and the page is deleted exactly once, with one attribution edit.
 #[test]
 fn two_runs_on_one_page_act_once() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let (first, pause) = delete_paused(&config, title, "before-recheck");
     let out = adminibot_as(&config.path, "Alice", &["delete", title]);
@@ -709,7 +696,7 @@ fn two_runs_on_one_page_act_once() {
 /// redirect with another page id, so nothing is deleted and both pages stay.
 #[test]
 fn a_move_after_the_check_stops_the_deletion() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let (child, pause) = delete_paused(&config, title, "before-recheck");
     move_as(&wiki, "Alice", title, "Draft:Alice sandbox moved");
@@ -732,7 +719,7 @@ fn a_move_after_the_check_stops_the_deletion() {
 /// more is done, and the report says who deleted it.
 #[test]
 fn a_deletion_by_an_admin_meanwhile_is_reported_by_name() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let (child, pause) = delete_paused(&config, title, "before-recheck");
     let deleted = wiki.write_as(
@@ -765,7 +752,7 @@ fn a_deletion_by_an_admin_meanwhile_is_reported_by_name() {
 /// attribution edit; exit 4 with the wiki's reason.
 #[test]
 fn a_blocked_bot_fails_loudly_after_the_attribution() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let blocked = wiki.write_as(
         "Admin",
         &[
@@ -776,7 +763,7 @@ fn a_blocked_bot_fails_loudly_after_the_attribution() {
         ],
     );
     assert!(blocked["block"]["user"].is_string(), "{blocked}");
-    let (code, report) = as_alice(&config, &["delete", "Draft:Alice sandbox"]);
+    let (code, report) = act_json(&config, "Alice", &["delete", "Draft:Alice sandbox"]);
     assert_eq!(code, 4, "{report:#}");
     assert_eq!(report["decision"], "partial");
     assert!(
@@ -790,11 +777,11 @@ fn a_blocked_bot_fails_loudly_after_the_attribution() {
 /// two histories, so it is refused and nothing is restored.
 #[test]
 fn an_undeletion_onto_a_recreated_title_is_refused() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
-    assert_eq!(as_alice(&config, &["delete", title]).0, 0);
+    assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 0);
     edit_as(&wiki, "Bob", title, "Bob's new draft.");
-    let (code, report) = as_alice(&config, &["undelete", title]);
+    let (code, report) = act_json(&config, "Alice", &["undelete", title]);
     assert_eq!(
         (code, report["decision"].as_str()),
         (1, Some("refused")),
@@ -828,7 +815,7 @@ fn an_undeletion_onto_a_recreated_title_is_refused() {
 /// logs in again once, and the page is deleted exactly once.
 #[test]
 fn a_lost_session_logs_in_again_once_and_deletes_once() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let (child, pause) = delete_paused(&config, title, "before-recheck");
     assert!(
@@ -871,14 +858,14 @@ fn forget_sessions(wiki: &TestWiki) -> u32 {
 /// can then be undeleted as usual.
 #[test]
 fn a_scheduled_deletion_stays_open_until_the_job_queue_has_run() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     std::fs::write(
         wiki.dir.join("Extra.php"),
         "<?php $wgDeleteRevisionsBatchSize = 1; $wgJobRunRate = 0;\n",
     )
     .unwrap();
-    let (code, result) = as_alice(&config, &["delete", title]);
+    let (code, result) = act_json(&config, "Alice", &["delete", title]);
     assert_eq!(code, 5, "{result:#}");
     assert_eq!(result["decision"], "unknown");
     assert!(
@@ -897,7 +884,7 @@ fn a_scheduled_deletion_stays_open_until_the_job_queue_has_run() {
     assert!(exists(&wiki, title), "half done: the job still has to run");
 
     // The page is blocked while the job waits, and reconcile says so.
-    assert_eq!(as_alice(&config, &["delete", title]).0, 1);
+    assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 1);
     assert!(reconcile_expecting(&config, 5).contains("still in the wiki's job queue"));
 
     wiki.maintenance("maintenance/runJobs.php", &[]);
@@ -905,7 +892,7 @@ fn a_scheduled_deletion_stays_open_until_the_job_queue_has_run() {
     assert_eq!(deletions(), "1");
 
     assert!(reconcile_expecting(&config, 0).contains("delete (log"));
-    let (code, result) = as_alice(&config, &["undelete", title]);
+    let (code, result) = act_json(&config, "Alice", &["undelete", title]);
     assert_eq!(code, 0, "{result:#}");
     assert_eq!(
         wiki.sql(
@@ -937,7 +924,7 @@ fn break_audit_log(config: &AdminibotConfig, kind: Option<&str>) {
 /// the wiki, and once the log works again the same request goes through.
 #[test]
 fn a_request_the_audit_log_cannot_record_writes_nothing() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let before = high_water(&wiki);
     break_audit_log(&config, Some("request"));
@@ -949,7 +936,7 @@ fn a_request_the_audit_log_cannot_record_writes_nothing() {
     assert_eq!(high_water(&wiki), before, "no edit, no log entry");
     assert!(exists(&wiki, title));
     break_audit_log(&config, None);
-    assert_eq!(as_alice(&config, &["delete", title]).0, 0);
+    assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 0);
     assert!(!exists(&wiki, title));
 }
 
@@ -959,7 +946,7 @@ fn a_request_the_audit_log_cannot_record_writes_nothing() {
 /// undeleted as usual.
 #[test]
 fn an_audit_log_failing_after_the_delete_is_repaired_by_reconcile() {
-    let (wiki, config) = setup();
+    let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     break_audit_log(&config, Some("deleted"));
     let out = adminibot_as(
@@ -983,7 +970,7 @@ fn an_audit_log_failing_after_the_delete_is_repaired_by_reconcile() {
 
     break_audit_log(&config, None);
     assert_eq!(
-        as_alice(&config, &["undelete", title]).0,
+        act_json(&config, "Alice", &["undelete", title]).0,
         1,
         "blocked until reconciled"
     );
@@ -992,7 +979,7 @@ fn an_audit_log_failing_after_the_delete_is_repaired_by_reconcile() {
         adminibot(&config.path, &["audit", "verify"]).status.code(),
         Some(0)
     );
-    let (code, result) = as_alice(&config, &["undelete", title]);
+    let (code, result) = act_json(&config, "Alice", &["undelete", title]);
     assert_eq!(code, 0, "{result:#}");
     assert!(exists(&wiki, title));
 }

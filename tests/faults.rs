@@ -8,7 +8,8 @@ use serde_json::json;
 use std::process::Output;
 use support::proxy::{Effect, FaultProxy, Rule};
 use support::{
-    account, adminibot_command, adminibot_command_as, first_result, AdminibotConfig, TestWiki,
+    account, adminibot_command, adminibot_command_as, first_result, grant_self, AdminibotConfig,
+    TestWiki,
 };
 
 /// A wiki, a proxy in front of it, and a config (with a store) that goes through
@@ -20,17 +21,7 @@ fn setup() -> (TestWiki, FaultProxy, AdminibotConfig) {
         .adminibot_config(true)
         .with_store()
         .with_api(&proxy.api);
-    let out = run(
-        &config,
-        "Admin",
-        &["grant", "--user", "Alice", "--tier", "self"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    grant_self(&config, "Alice");
     (wiki, proxy, config)
 }
 
@@ -90,6 +81,40 @@ fn delete_with_short_deadlines(config: &AdminibotConfig, total_ms: Option<&str>)
     command.output().unwrap()
 }
 
+/// Alice checks `TITLE`: exit 0 and `allowed` (`context` names the case).
+fn check_is_allowed(config: &AdminibotConfig, context: &str) {
+    let out = run(
+        config,
+        "Alice",
+        &["check", TITLE, "--as", "Alice", "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{context}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(first_result(&out)["decision"], "allowed", "{context}");
+}
+
+/// Attribution edits and deletions the proxy let through.
+fn writes_sent(proxy: &FaultProxy) -> usize {
+    proxy.count("POST", "edit") + proxy.count("POST", "delete")
+}
+
+/// No write was sent and the page is still there.
+fn assert_nothing_written(wiki: &TestWiki, proxy: &FaultProxy) {
+    assert_eq!(writes_sent(proxy), 0);
+    assert!(exists(wiki, TITLE));
+}
+
+/// The run ended with `code` and said `needle` on stderr.
+fn assert_exit_saying(out: &Output, code: i32, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains(needle), "{stderr}");
+}
+
 fn exists(wiki: &TestWiki, title: &str) -> bool {
     wiki.api_get(&[("action", "query"), ("titles", title)])["query"]["pages"][0]["missing"]
         .is_null()
@@ -134,18 +159,7 @@ fn maxlag_on_a_read_is_waited_out() {
             body: api_error("maxlag", "Waiting for fake-replica: 7 seconds lagged."),
         },
     });
-    let out = run(
-        &config,
-        "Alice",
-        &["check", TITLE, "--as", "Alice", "--format", "json"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(first_result(&out)["decision"], "allowed");
+    check_is_allowed(&config, "after maxlag");
     let facts_reads = fact_reads(&proxy);
     assert!(facts_reads >= 2, "the lagged read was repeated");
 }
@@ -186,11 +200,7 @@ fn server_errors_on_reads_are_retried_then_reported() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was changed"));
     assert!(exists(&wiki, TITLE));
-    assert_eq!(
-        proxy.count("POST", "edit") + proxy.count("POST", "delete"),
-        0,
-        "no write was sent"
-    );
+    assert_eq!(writes_sent(&proxy), 0, "no write was sent");
 }
 
 /// N-3: the wiki deletes, the answer is lost: outcome unknown (exit 5), the page
@@ -325,17 +335,7 @@ fn lasting_maxlag_gives_up_and_changes_nothing() {
         },
     );
     let out = run(&config, "Alice", &["delete", TITLE]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("busy"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_saying(&out, 3, "busy");
     let tries = fact_reads(&proxy);
     assert!((2..=10).contains(&tries), "{tries} tries");
     assert!(exists(&wiki, TITLE));
@@ -631,18 +631,7 @@ fn too_many_requests_is_waited_out() {
                 body: "Too many requests".into(),
             },
         });
-        let out = run(
-            &config,
-            "Alice",
-            &["check", TITLE, "--as", "Alice", "--format", "json"],
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{retry_after}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(first_result(&out)["decision"], "allowed");
+        check_is_allowed(&config, retry_after);
         assert_eq!(
             reads() - before,
             2,
@@ -753,22 +742,8 @@ fn a_skewed_clock_is_refused_before_any_write() {
         .env("ADMINIBOT_TEST_CLOCK_SKEW_SECS", "3600")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("s off the wiki's"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        proxy.count("POST", "edit") + proxy.count("POST", "delete"),
-        0
-    );
-    assert!(exists(&wiki, TITLE));
+    assert_exit_saying(&out, 2, "s off the wiki's");
+    assert_nothing_written(&wiki, &proxy);
 }
 
 /// N-6: a truncated, non-JSON answer: a read is retried; a write's outcome is
@@ -808,22 +783,8 @@ fn an_answer_missing_its_fields_stops_everything() {
             body: json!({ "curtimestamp": "2026-11-22T00:00:00Z", "query": { "pages": [{ "title": TITLE }] } }).to_string(),
         });
     let out = run(&config, "Alice", &["delete", TITLE]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("unexpected answer"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        proxy.count("POST", "edit") + proxy.count("POST", "delete"),
-        0
-    );
-    assert!(exists(&wiki, TITLE));
+    assert_exit_saying(&out, 3, "unexpected answer");
+    assert_nothing_written(&wiki, &proxy);
 }
 
 /// E-8: `badtoken` twice: no third try; nothing deleted, exit 3.
@@ -894,17 +855,7 @@ fn a_missing_policy_is_a_configuration_error() {
         .join("\n");
     std::fs::write(&config.path, text + "\n").unwrap();
     let out = run(&config, "Alice", &["delete", TITLE]);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("nowhere.toml"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_saying(&out, 2, "nowhere.toml");
     assert_eq!(proxy.requests().len(), before, "no request was sent");
 }
 
@@ -957,7 +908,7 @@ fn api_warnings_are_surfaced_and_fail_strict_runs() {
          $module->addWarning( [ 'apiwarn-deprecation-parameter', 'rvlegacy' ] ); } };\n",
     )
     .unwrap();
-    let writes = || proxy.count("POST", "edit") + proxy.count("POST", "delete");
+    let writes = || writes_sent(&proxy);
     let strict = run(&config, "Alice", &["delete", TITLE, "--format", "json"]);
     let stderr = String::from_utf8_lossy(&strict.stderr);
     assert_eq!(strict.status.code(), Some(3), "{stderr}");
@@ -987,9 +938,7 @@ fn a_total_deadline_bounds_the_retries_of_a_call() {
     let (wiki, proxy, config) = setup();
     on_every_fact_read(&proxy, Effect::Hang(std::time::Duration::from_secs(3)));
     let out = delete_with_short_deadlines(&config, Some("500"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("total deadline of 500ms"), "{stderr}");
+    assert_exit_saying(&out, 3, "total deadline of 500ms");
     let tries = fact_reads(&proxy);
     assert_eq!(tries, 2, "the third try would pass the deadline");
     assert!(exists(&wiki, TITLE));
@@ -1003,14 +952,8 @@ fn a_slow_drip_answer_is_cut_off_by_the_deadline() {
     let (wiki, proxy, config) = setup();
     on_every_fact_read(&proxy, Effect::Drip(std::time::Duration::from_millis(20)));
     let out = delete_with_short_deadlines(&config, None);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    assert_exit_saying(&out, 3, "nothing was changed");
     let tries = fact_reads(&proxy);
     assert_eq!(tries, 3, "one read and two retries, each cut off");
-    assert_eq!(
-        proxy.count("POST", "edit") + proxy.count("POST", "delete"),
-        0
-    );
-    assert!(exists(&wiki, TITLE));
+    assert_nothing_written(&wiki, &proxy);
 }

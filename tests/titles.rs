@@ -1,13 +1,13 @@
 //! Titles (shared/notes/reliability.md §8.2) against the real test wiki: the wiki
 //! normalises, adminibot follows its answer and never changes case or Unicode
-//! itself. T-6, T-8, T-9 are in `check.rs` and `wiki::title`, T-12 and T-13 in
-//! `properties.rs`.
+//! itself. T-6 is in `check.rs` and `wiki::title`, T-12 and T-13 in
+//! `properties.rs` and `authority::tests`.
 
 mod support;
 
 use serde_json::Value;
 use std::path::Path;
-use support::{adminibot, adminibot_as, AdminibotConfig, TestWiki};
+use support::{act_json, adminibot, adminibot_as, alice_with_self_grant, TestWiki};
 
 /// Runs `check TITLES --as WHO --tier self --format json`; returns the exit code,
 /// every result and stderr.
@@ -91,32 +91,6 @@ fn high_water(wiki: &TestWiki) -> (String, String) {
         wiki.sql("SELECT max(log_id) FROM logging"),
         wiki.sql("SELECT max(rev_id) FROM revision"),
     )
-}
-
-/// A wiki where Admin has granted Alice the self tier, and a config with a store.
-fn with_self_grant() -> (TestWiki, AdminibotConfig) {
-    let wiki = TestWiki::start();
-    let config = wiki.adminibot_config(true).with_store();
-    let out = adminibot_as(
-        &config.path,
-        "Admin",
-        &["grant", "--user", "Alice", "--tier", "self"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (wiki, config)
-}
-
-/// Runs a page action as Alice with `--format json`; returns the exit code and result.
-fn act_as_alice(config: &AdminibotConfig, args: &[&str]) -> (i32, Value) {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let out = adminibot_as(&config.path, "Alice", &all);
-    (out.status.code().unwrap(), support::first_result(&out))
 }
 
 /// T-1: lower-case first letter, underscores, surrounding, doubled and exotic
@@ -217,7 +191,7 @@ fn a_title_in_nfd_names_the_nfc_page() {
 /// as through `Draft:`, and a deletion through the alias deletes `Draft:…`.
 #[test]
 fn namespace_aliases_name_the_canonical_page_and_its_namespace_rules() {
-    let (wiki, config) = with_self_grant();
+    let (wiki, config) = alice_with_self_grant();
     let file_page = create_as(&wiki, "Admin", "File:Titles alias.png", "A description");
     for asked in [
         "Image:Titles alias.png",
@@ -313,7 +287,7 @@ fn namespace_aliases_name_the_canonical_page_and_its_namespace_rules() {
     );
 
     // A real deletion through the alias deletes the canonical page.
-    let (code, deleted) = act_as_alice(&config, &["delete", "WIP:Alice sandbox"]);
+    let (code, deleted) = act_json(&config, "Alice", &["delete", "WIP:Alice sandbox"]);
     assert_eq!(
         (code, deleted["decision"].as_str()),
         (0, Some("done")),
@@ -500,7 +474,7 @@ fn a_local_interwiki_prefix_names_this_wiki_and_others_are_refused() {
 /// exception: the rule shows it was a redirect and lets it pass.
 #[test]
 fn a_redirect_is_judged_as_itself_and_refused_under_self() {
-    let (wiki, config) = with_self_grant();
+    let (wiki, config) = alice_with_self_grant();
     let redirect = api_page(&wiki, "Alice old title");
     assert_eq!(redirect["redirect"], true, "{redirect}");
     let target = api_page(&wiki, "Alice new title");
@@ -525,7 +499,7 @@ fn a_redirect_is_judged_as_itself_and_refused_under_self() {
     assert_eq!(never["evidence"]["revisions"][0], result["latest_revid"]);
 
     let before = high_water(&wiki);
-    let (code, deleted) = act_as_alice(&config, &["delete", "Alice old title", "--yes"]);
+    let (code, deleted) = act_json(&config, "Alice", &["delete", "Alice old title", "--yes"]);
     assert_eq!(
         (code, deleted["decision"].as_str()),
         (1, Some("refused")),
@@ -535,7 +509,11 @@ fn a_redirect_is_judged_as_itself_and_refused_under_self() {
         failing_rules(&deleted).contains(&"never_redirect"),
         "{deleted:#}"
     );
-    let (code, deleted) = act_as_alice(&config, &["delete-redirect", "Alice old title", "--yes"]);
+    let (code, deleted) = act_json(
+        &config,
+        "Alice",
+        &["delete-redirect", "Alice old title", "--yes"],
+    );
     assert_eq!(
         (code, deleted["decision"].as_str()),
         (1, Some("refused")),
@@ -574,7 +552,7 @@ fn a_redirect_is_judged_as_itself_and_refused_under_self() {
 /// alike.
 #[test]
 fn a_missing_or_deleted_page_is_nothing_to_do_and_writes_nothing() {
-    let (wiki, config) = with_self_grant();
+    let (wiki, config) = alice_with_self_grant();
     // Deleted just now by an administrator, after being Alice's own draft.
     let gone = wiki.write_as(
         "Admin",
@@ -606,7 +584,7 @@ fn a_missing_or_deleted_page_is_nothing_to_do_and_writes_nothing() {
     ] {
         let mut all = args.to_vec();
         all.push("--yes");
-        let (code, result) = act_as_alice(&config, &all);
+        let (code, result) = act_json(&config, "Alice", &all);
         assert_eq!(code, 1, "{args:?}: {result:#}");
         assert_ne!(code, 0);
         assert_eq!(result["decision"], "refused", "{args:?}");
@@ -636,7 +614,7 @@ fn a_missing_or_deleted_page_is_nothing_to_do_and_writes_nothing() {
 /// report shows beside what was asked.
 #[test]
 fn malformed_titles_are_refused_before_any_write() {
-    let (wiki, config) = with_self_grant();
+    let (wiki, config) = alice_with_self_grant();
     let before = high_water(&wiki);
     let long = "x".repeat(256);
     for title in [
@@ -648,7 +626,7 @@ fn malformed_titles_are_refused_before_any_write() {
         "::Alice draft",
         "Talk:File:X",
     ] {
-        let (code, result) = act_as_alice(&config, &["delete", title, "--yes"]);
+        let (code, result) = act_json(&config, "Alice", &["delete", title, "--yes"]);
         assert_eq!(code, 2, "{title}: {result:#}");
         assert_eq!(result["decision"], "failed", "{title}: {result:#}");
         let error = result["error"].as_str().unwrap_or_default();

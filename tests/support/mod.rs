@@ -419,6 +419,37 @@ pub fn adminibot_as(config: &std::path::Path, who: &str, args: &[&str]) -> std::
         .expect("run adminibot")
 }
 
+/// A fresh wiki, a config with a store, and Alice holding the `self` tier.
+pub fn alice_with_self_grant() -> (TestWiki, AdminibotConfig) {
+    let wiki = TestWiki::start();
+    let config = wiki.adminibot_config(true).with_store();
+    grant_self(&config, "Alice");
+    (wiki, config)
+}
+
+/// Admin grants `user` the `self` tier; panics unless that works.
+pub fn grant_self(config: &AdminibotConfig, user: &str) {
+    let out = adminibot_as(
+        &config.path,
+        "Admin",
+        &["grant", "--user", user, "--tier", "self"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `ARGS --format json` as `who`; returns the exit code and the first result.
+pub fn act_json(config: &AdminibotConfig, who: &str, args: &[&str]) -> (i32, Value) {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    let out = adminibot_as(&config.path, who, &all);
+    (out.status.code().expect("an exit code"), first_result(&out))
+}
+
 /// A test account from `fixtures/accounts.toml`.
 #[derive(Debug, Clone)]
 pub struct Account {
