@@ -291,22 +291,18 @@ impl WikiError {
 fn surface_warnings(answer: Value) -> Result<Value, WikiError> {
     for warning in answer["warnings"].as_array().into_iter().flatten() {
         let code = warning["code"].as_str().unwrap_or("warning");
-        let text = warning["text"]
-            .as_str()
-            .or_else(|| warning["*"].as_str())
-            .unwrap_or_default();
+        let text = warning["text"].as_str().unwrap_or_default();
         let module = warning["module"].as_str().unwrap_or("main");
         if EXPECTED_WARNINGS.contains(&code) {
             debug!(code, module, text, "expected API warning");
             continue;
         }
-        warn!("the wiki warned ({module}: {code}): {text}");
+        let said = format!("the wiki warned ({module}: {code}): {text}");
+        warn!("{said}");
         if cfg!(feature = "test-hooks")
             && std::env::var_os("ADMINIBOT_TEST_STRICT_WARNINGS").is_some()
         {
-            return Err(WikiError::Unexpected(format!(
-                "the wiki warned ({module}: {code}): {text}"
-            )));
+            return Err(WikiError::Unexpected(said));
         }
     }
     Ok(answer)
