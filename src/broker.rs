@@ -193,6 +193,23 @@ pub struct ActOptions {
     pub dry_run: bool,
     /// On refusal, ask an administrator on the noticeboard.
     pub escalate: bool,
+    /// Ask on the terminal before what the bot could not undo (not in the service).
+    pub interactive: bool,
+    /// The requester's signature edit, already saved and verified by the
+    /// service: it is the attribution edit, and its request id is this request's.
+    pub signature: Option<Signature>,
+}
+
+/// A verified signature edit: the requester's own attribution edit, saved
+/// before the service acts, naming the request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// The request id the edit names.
+    pub request_id: String,
+    /// The requester's attribution page it was saved on.
+    pub page: String,
+    /// Its revision id.
+    pub revid: u64,
 }
 
 /// A request id: unique per request, short enough for edit summaries.
@@ -418,26 +435,38 @@ async fn guard(
     Ok(())
 }
 
+/// The summary of the requester's attribution edit for the request `what`
+/// ([`described`]); the service requires exactly this summary of a signature.
+pub fn attribution_summary(what: &str) -> String {
+    format!("adminibot: {what} on my behalf")
+}
+
+/// The text the requester's attribution edit appends before the bot acts.
+pub fn attribution_line(what: &str) -> String {
+    format!("\n* ~~~~~: I asked adminibot to {what}\n")
+}
+
 /// The page that records the requester's attribution edits.
-fn attribution_page(session: &Session, requester: &str) -> String {
-    session
-        .policy
-        .pages
-        .attribution
-        .replace("{requester}", requester)
+pub fn attribution_page(session: &Session, requester: &str) -> String {
+    session.policy.attribution_page(requester)
 }
 
 /// The request as the attribution edit and log lines describe it.
 fn described(action: Action, title: &str, decided: &Decided, request_id: &str) -> String {
-    let charter = decided
-        .coverage
-        .as_ref()
-        .and_then(|c| c.charter.as_deref())
-        .map_or(String::new(), |name| format!(", charter {name}"));
-    format!(
-        "{action} [[:{title}]] (tier {}{charter}, request {request_id})",
-        decided.tier
-    )
+    let charter = decided.coverage.as_ref().and_then(|c| c.charter.as_deref());
+    describe_request(action, title, decided.tier, charter, request_id)
+}
+
+/// `delete [[:Title]] (tier self, charter X, request ID)`.
+pub fn describe_request(
+    action: Action,
+    title: &str,
+    tier: Tier,
+    charter: Option<&str>,
+    request_id: &str,
+) -> String {
+    let charter = charter.map_or(String::new(), |name| format!(", charter {name}"));
+    format!("{action} [[:{title}]] (tier {tier}{charter}, request {request_id})")
 }
 
 /// Runs the pipeline for one page whose facts were read by the bot.
@@ -457,7 +486,11 @@ pub async fn act(
         user_id: fetched.requester.user_id,
         name: fetched.requester.name.clone(),
     };
-    let mut recorder = Recorder::new(store, actor, session.now, new_request_id(now), requester);
+    let request_id = match &options.signature {
+        Some(signature) => signature.request_id.clone(),
+        None => new_request_id(now),
+    };
+    let mut recorder = Recorder::new(store, actor, session.now, request_id, requester);
     let seen = session.shutoff.take();
     let result = pipeline(session, &mut recorder, fetched, &decided, options, seen).await;
     session.store = Some(recorder.into_store());
@@ -473,7 +506,7 @@ async fn pipeline(
     seen: Option<ShutoffRevision>,
 ) -> Result<Acted, Error> {
     let facts = &fetched.facts;
-    let bot = session.bot.as_ref().expect("act needs Login::CallerAndBot");
+    let bot = session.reader();
     let mut acted = Acted {
         request_id: recorder.request_id.clone(),
         decision: "refused",
@@ -532,9 +565,9 @@ async fn pipeline(
             return Ok(acted);
         }
         Decision::NeedsConfirmation
-            if !options.yes
-                && !options.dry_run
-                && !confirmed_at_terminal(decided, &facts.title) =>
+            if !(options.yes
+                || options.dry_run
+                || (options.interactive && confirmed_at_terminal(decided, &facts.title))) =>
         {
             acted
                 .steps
@@ -550,25 +583,17 @@ async fn pipeline(
         _ => {}
     }
     if options.dry_run {
-        let attribution = attribution_page(session, &recorder.requester.name);
         let count = match options.action {
             Action::Undelete => restorable(facts).revisions.map_or(0, |r| r.len()),
             _ => facts.revisions.len(),
         };
-        let bot_name = &session.policy.bot;
-        acted.steps.extend([
-            "dry run: every check passed; nothing was written. A real run would:".to_string(),
-            format!(
-                "  re-read `{}` and the local stop switch",
-                session.policy.pages.shutoff
-            ),
-            format!("  save your attribution edit on `{attribution}`"),
-            format!(
-                "  have `{bot_name}` {} `{}` ({count} revision(s)), naming you in the reason",
-                options.action, facts.title
-            ),
-            format!("  append the action to `{}`", session.policy.pages.log),
-        ]);
+        acted.steps.extend(dry_run_steps(
+            &session.policy,
+            &recorder.requester.name,
+            options.action,
+            &facts.title,
+            Some(count),
+        ));
         end(recorder, &mut acted, "allowed", ExitStatus::Success)?;
         return Ok(acted);
     }
@@ -634,6 +659,33 @@ async fn pipeline(
         }
     }
     Ok(acted)
+}
+
+/// What a dry run says a real run would do (`count`: revisions, when known).
+pub fn dry_run_steps(
+    policy: &crate::policy::Policy,
+    requester: &str,
+    action: Action,
+    title: &str,
+    count: Option<usize>,
+) -> Vec<String> {
+    let count = count.map_or(String::new(), |n| format!(" ({n} revision(s))"));
+    vec![
+        "dry run: every check passed; nothing was written. A real run would:".to_string(),
+        format!(
+            "  re-read `{}` and the local stop switch",
+            policy.pages.shutoff
+        ),
+        format!(
+            "  save your attribution edit on `{}`",
+            policy.attribution_page(requester)
+        ),
+        format!(
+            "  have `{}` {action} `{title}`{count}, naming you in the reason",
+            policy.bot
+        ),
+        format!("  append the action to `{}`", policy.pages.log),
+    ]
 }
 
 /// Whether the title offers nothing to act on: no page to delete, or nothing
@@ -743,8 +795,9 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
         .ok_or_else(|| stop(false, "the page has no id"))?;
     let what = described(options.action, &facts.title, decided, &request_id);
     // 1. The requester's own dummy edit, before the deletion.
-    let line = format!("\n* ~~~~~: I asked adminibot to {what}\n");
-    let attribution_revid = attribute(session, recorder, &what, &line, false, acted).await?;
+    let line = attribution_line(&what);
+    let attribution_revid =
+        attribute(session, recorder, options, &what, &line, false, acted).await?;
     crate::when::test_pause("before-recheck");
 
     // 2. Nothing may have changed since the facts were read, and the bot may run.
@@ -922,7 +975,8 @@ async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> R
     // The requester's dummy edit comes right after an undeletion.
     let what = described(options.action, &facts.title, decided, &request_id);
     let line = format!("\n* ~~~~~: adminibot did {what} for me\n");
-    let attribution_revid = attribute(session, recorder, &what, &line, true, acted).await?;
+    let attribution_revid =
+        attribute(session, recorder, options, &what, &line, true, acted).await?;
     acted.detail = json!({ "restored": restored, "timestamps": stamps, "attribution_revid": attribution_revid });
     log_on_wiki(
         session,
@@ -942,14 +996,26 @@ async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> R
 async fn attribute(
     session: &Session,
     recorder: &mut Recorder,
+    options: &ActOptions,
     what: &str,
     line: &str,
     after_write: bool,
     acted: &mut Acted,
 ) -> Result<u64, Stop> {
     let requester = recorder.requester.name.clone();
+    if let Some(signature) = &options.signature {
+        acted.steps.push(format!(
+            "attribution edit r{} on `{}` by `{requester}` (the signature of this request)",
+            signature.revid, signature.page
+        ));
+        recorder.after_write(
+            stage::ATTRIBUTED,
+            json!({ "page": signature.page, "revid": signature.revid, "signature": true }),
+        )?;
+        return Ok(signature.revid);
+    }
     let page = attribution_page(session, &requester);
-    let summary = format!("adminibot: {what} on my behalf");
+    let summary = attribution_summary(what);
     let saved = actions::append(&session.wiki, &page, line, &summary)
         .await
         .map_err(|e| {
@@ -1071,6 +1137,20 @@ async fn post_noticeboard(
     Ok(())
 }
 
+/// The noticeboard section asking an administrator to look at a refused request.
+pub fn escalation_text(title: &str, request_id: &str, verdict: &Verdict) -> String {
+    let failing: Vec<String> = verdict
+        .outcomes
+        .iter()
+        .filter(|o| !o.outcome.passed())
+        .map(|o| format!("* {}: {}", o.rule, o.reason))
+        .collect();
+    format!(
+        "\n== Request for an administrator: [[:{title}]] ==\nadminibot refused request {request_id} because:\n{}\nCould an administrator look at it? ~~~~\n",
+        failing.join("\n")
+    )
+}
+
 /// "When in doubt, the bot should refuse to act and offer to post to the
 /// appropriate noticeboard requesting administrative assistance." The requester
 /// posts it, from their own account.
@@ -1081,18 +1161,6 @@ async fn escalate(
     decided: &Decided,
     acted: &mut Acted,
 ) -> Result<(), Stop> {
-    let failing: Vec<String> = decided
-        .verdict
-        .outcomes
-        .iter()
-        .filter(|o| !o.outcome.passed())
-        .map(|o| format!("* {}: {}", o.rule, o.reason))
-        .collect();
-    let text = format!(
-        "\n== Request for an administrator: [[:{}]] ==\nadminibot refused request {} because:\n{}\nCould an administrator look at it? ~~~~\n",
-        facts.title,
-        recorder.request_id,
-        failing.join("\n")
-    );
+    let text = escalation_text(&facts.title, &recorder.request_id, &decided.verdict);
     post_noticeboard(session, &session.wiki, recorder, &text, acted).await
 }

@@ -2,6 +2,7 @@
 
 use crate::rules::{Action, Tier};
 use clap::{Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// adminibot: `sudo` for MediaWiki admin actions.
@@ -45,7 +46,7 @@ pub enum Format {
 }
 
 /// The subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize, Deserialize)]
 pub enum Command {
     /// Evaluate a request without acting: every rule, its reason and evidence.
     ///
@@ -95,6 +96,12 @@ pub enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run the broker service (operators): the only process that holds the
+    /// bot's secret and the store. Requesters' CLIs reach it at `[listen]
+    /// address` (behind a TLS proxy) and sign their requests on the wiki.
+    ///
+    /// Example: adminibot serve --config /etc/adminibot/adminibot.toml
+    Serve,
     /// Grant a tier to a user (administrators; `grant --help` explains who may grant which tier).
     ///
     /// `self` by any administrator; `not-self` and `retired-admin` only by
@@ -168,7 +175,7 @@ pub enum Command {
 }
 
 /// Arguments of `delete`, `undelete` and `delete-redirect`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
 pub struct ActArgs {
     /// Page titles; `-` reads one per line from stdin
     #[arg(required = true, value_name = "TITLE")]
@@ -188,7 +195,7 @@ pub struct ActArgs {
 }
 
 /// Arguments of `adminibot grant`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
 pub struct GrantArgs {
     /// Who receives the grant
     #[arg(long, value_name = "USER")]
@@ -199,6 +206,10 @@ pub struct GrantArgs {
     /// The charter file (`charters/*.toml`); required for `not-self` and `extended`
     #[arg(long, value_name = "FILE")]
     pub charter: Option<PathBuf>,
+    /// The charter file's text, read by the client for the service.
+    #[arg(skip)]
+    #[serde(default)]
+    pub charter_text: Option<String>,
     /// When the grant ends: a duration from now (`30d`) or an RFC 3339 time [default: never, or the charter's end]
     #[arg(long, value_name = "WHEN")]
     pub expires: Option<String>,
@@ -208,7 +219,7 @@ pub struct GrantArgs {
 }
 
 /// `adminibot issuers ...`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize, Deserialize)]
 pub enum IssuersCommand {
     /// Appoint USER to issue TIER (bureaucrats).
     Add {
@@ -231,7 +242,7 @@ pub enum IssuersCommand {
 }
 
 /// `adminibot blocklist ...`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize, Deserialize)]
 pub enum BlocklistCommand {
     /// Add a page (or a prefix ending in `*`, like `User:Alice/*`) or a user.
     Add {
@@ -254,7 +265,7 @@ pub enum BlocklistCommand {
 }
 
 /// What a blocklist entry names: exactly one of `--page` and `--user`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
 pub struct BlockTargetArgs {
     /// A page title, or a prefix ending in `*`
     #[arg(
@@ -273,7 +284,7 @@ pub struct BlockTargetArgs {
 }
 
 /// Arguments of `adminibot audit`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct AuditArgs {
     /// Only rows by or about USER
@@ -288,14 +299,14 @@ pub struct AuditArgs {
 }
 
 /// `adminibot audit verify`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize, Deserialize)]
 pub enum AuditCommand {
     /// Walk the hash chain and name the first broken row.
     Verify,
 }
 
 /// Arguments of `adminibot check`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
 pub struct CheckArgs {
     /// Page titles, as you would write them on the wiki; `-` reads one per line from stdin
     #[arg(required = true, value_name = "TITLE")]
@@ -316,7 +327,7 @@ pub struct CheckArgs {
 }
 
 /// `adminibot policy ...`
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize, Deserialize)]
 pub enum PolicyCommand {
     /// Validate a policy file, like `visudo -c`: every problem as `file:line:col:
     /// message`, exit 2 if there is any.

@@ -77,6 +77,22 @@ pub enum ConfigError {
         /// What is wrong with it.
         why: String,
     },
+    /// A client config with a section only the service may hold.
+    #[error("`{path}` has `[broker]` and `[{section}]`: a requester's config names only the broker; the bot's login, the store and the wiki belong to the service (`adminibot serve`)", path = .path.display())]
+    ClientHoldsServiceKeys {
+        /// The file.
+        path: PathBuf,
+        /// The section that does not belong.
+        section: String,
+    },
+    /// A URL that would send logins or requests in the clear.
+    #[error("`{url}` is not https: only a loopback address may use http ({what})")]
+    Insecure {
+        /// The URL.
+        url: String,
+        /// Which setting.
+        what: String,
+    },
     /// A secret file others could read.
     #[error("`{0}` can be read by other users, so it cannot hold a secret")]
     SecretReadable(PathBuf),
@@ -93,6 +109,105 @@ pub struct Config {
     pub bot: Option<BotConfig>,
     /// The local store, if configured.
     pub store: Option<StoreConfig>,
+    /// Where `adminibot serve` listens (the service's config only).
+    pub listen: Option<ListenConfig>,
+}
+
+/// `[listen]` of the service's config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenConfig {
+    /// `host:port`; loopback unless a TLS proxy sits in front on this host.
+    pub address: String,
+    /// Proposals answered per minute across all requesters, before `429`.
+    #[serde(default = "default_proposals_per_minute")]
+    pub proposals_per_minute: u32,
+    /// How often the service reconciles open requests and records automatic
+    /// revocations (`90s`, `5m`).
+    #[serde(default = "default_maintenance_every")]
+    pub maintenance_every: String,
+}
+
+fn default_proposals_per_minute() -> u32 {
+    60
+}
+
+fn default_maintenance_every() -> String {
+    "60s".into()
+}
+
+/// A requester's config: only `[broker]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// The broker service's URL (`https://`, or `http://` on loopback).
+    pub url: String,
+    /// If set, the wiki API the service must name; a service that names another
+    /// is refused, so a rogue service cannot collect the requester's login.
+    pub wiki_api: Option<String>,
+}
+
+/// What a config file is: a requester's (`[broker]`) or a service's.
+#[derive(Debug, Clone)]
+pub enum ConfigKind {
+    /// `[broker] url`: the CLI is the client of a service.
+    Client(BrokerConfig),
+    /// `[wiki]`, `[bot]`, `[store]`: this process holds the keys.
+    Service(Config),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClientConfig {
+    broker: BrokerConfig,
+}
+
+impl ConfigKind {
+    /// Reads `path` as a client config if it has `[broker]`, else as a
+    /// service config. A client config may hold nothing but `[broker]`: the bot's
+    /// login and the store belong to the service alone.
+    pub fn load(path: &Path) -> Result<ConfigKind, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let table: toml::Table =
+            toml::from_str(&text).map_err(|e| FileError::from_toml(path, &text, &e))?;
+        if !table.contains_key("broker") {
+            return Config::load(path).map(ConfigKind::Service);
+        }
+        if let Some(section) = ["bot", "store", "wiki", "listen"]
+            .into_iter()
+            .find(|s| table.contains_key(*s))
+        {
+            return Err(ConfigError::ClientHoldsServiceKeys {
+                path: path.to_path_buf(),
+                section: section.to_string(),
+            });
+        }
+        let raw: RawClientConfig =
+            toml::from_str(&text).map_err(|e| FileError::from_toml(path, &text, &e))?;
+        Ok(ConfigKind::Client(raw.broker))
+    }
+}
+
+/// Whether `url` is `https://`, or `http://` to a loopback host.
+pub fn secure_or_loopback(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `[wiki]`.
@@ -131,6 +246,7 @@ struct RawConfig {
     wiki: WikiConfig,
     bot: Option<BotConfig>,
     store: Option<StoreConfig>,
+    listen: Option<ListenConfig>,
 }
 
 /// Where the config file is: `--config`, else `$ADMINIBOT_CONFIG`, else
@@ -186,6 +302,7 @@ impl Config {
             wiki,
             bot,
             store,
+            listen: raw.listen,
         })
     }
 
@@ -286,6 +403,46 @@ pub fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn only_https_or_loopback_urls_are_secure() {
+        for ok in [
+            "https://en.wikipedia.org/w/api.php",
+            "http://127.0.0.1:8080/api.php",
+            "http://127.8.9.1/api.php",
+            "http://localhost:8470",
+            "http://[::1]:8470/v1",
+        ] {
+            assert!(secure_or_loopback(ok), "{ok}");
+        }
+        for bad in [
+            "http://en.wikipedia.org/w/api.php",
+            "http://10.0.0.1:8470",
+            "http://127.0.0.1.evil.example/",
+            "http://localhost.evil.example/",
+            "ftp://127.0.0.1/",
+            "127.0.0.1:8470",
+        ] {
+            assert!(!secure_or_loopback(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_client_config_holds_only_the_broker() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("adminibot.toml");
+        std::fs::write(&path, "[broker]\nurl = \"http://127.0.0.1:8470\"\n").unwrap();
+        assert!(
+            matches!(ConfigKind::load(&path), Ok(ConfigKind::Client(b)) if b.url == "http://127.0.0.1:8470")
+        );
+        std::fs::write(
+            &path,
+            "[broker]\nurl = \"http://127.0.0.1:8470\"\n[bot]\nusername = \"B@a\"\n",
+        )
+        .unwrap();
+        let err = ConfigKind::load(&path).unwrap_err().to_string();
+        assert!(err.contains("belong to the service"), "{err}");
+    }
 
     #[test]
     fn secrets_never_print() {

@@ -32,6 +32,19 @@ impl ExitStatus {
     pub fn code(self) -> u8 {
         self as u8
     }
+
+    /// The status a process exit code stands for (an unknown code counts as
+    /// "outcome unknown", the most careful reading).
+    pub fn from_code(code: u8) -> ExitStatus {
+        match code {
+            0 => ExitStatus::Success,
+            1 => ExitStatus::Refused,
+            2 => ExitStatus::Usage,
+            3 => ExitStatus::Wiki,
+            4 => ExitStatus::Partial,
+            _ => ExitStatus::Unknown,
+        }
+    }
 }
 
 /// Anything that stops a command.
@@ -63,6 +76,25 @@ pub enum Error {
         /// The name the wiki proved.
         proven: String,
     },
+    /// The broker service cannot be reached or did not answer as a broker does.
+    #[error("cannot reach the adminibot service at `{url}`: {detail}")]
+    Broker {
+        /// The broker URL tried.
+        url: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The broker service refused or failed the command; `rendered` is its
+    /// message as `render` gave it there.
+    #[error("{message}")]
+    Remote {
+        /// The service's message.
+        message: String,
+        /// The whole rendered message: causes and hint.
+        rendered: String,
+        /// The exit status the service gave.
+        status: ExitStatus,
+    },
     /// The command needs `[store]` in the config.
     #[error("`{}` has no `[store]` section, and this command needs the local store", .0.display())]
     NoStore(std::path::PathBuf),
@@ -73,6 +105,8 @@ impl Error {
     pub fn status(&self) -> ExitStatus {
         match self {
             Error::Denied(_) => ExitStatus::Refused,
+            Error::Remote { status, .. } => *status,
+            Error::Broker { .. } => ExitStatus::Wiki,
             Error::Store(StoreError::Sqlite(e)) if is_busy(e) => ExitStatus::Wiki,
             Error::Usage(_)
             | Error::Config(_)
@@ -98,6 +132,9 @@ impl Error {
             }
             Error::Config(ConfigError::SecretUnsafe { .. }) => {
                 "keep the secret as a plain file of your own (mode 600) in a folder only you can write (`chmod 700`)".into()
+            }
+            Error::Broker { .. } => {
+                "nothing was changed; check `[broker] url` in the config, or ask the service's operator whether it runs".into()
             }
             Error::File(_) => "fix the lines above and try again (`adminibot policy check FILE` checks a policy)".into(),
             Error::Wiki(WikiError::Busy(_)) => "nothing was changed; try again later".into(),
@@ -127,6 +164,9 @@ fn is_busy(err: &rusqlite::Error) -> bool {
 
 /// Renders an error for stderr: message, causes, hint.
 pub fn render(err: &Error) -> String {
+    if let Error::Remote { rendered, .. } = err {
+        return rendered.clone();
+    }
     let mut out = format!("error: {err}");
     let mut source = std::error::Error::source(err);
     // `transparent` variants share their message with their source; skip repeats.

@@ -124,6 +124,11 @@ impl fmt::Display for Window {
 }
 
 impl Policy {
+    /// The page that records `requester`'s attribution (and signature) edits.
+    pub fn attribution_page(&self, requester: &str) -> String {
+        self.pages.attribution.replace("{requester}", requester)
+    }
+
     /// The recency window for `action` in namespace `ns`, if the policy sets one.
     pub fn window(&self, ns: i64, action: Action) -> Option<Window> {
         let windows = self.recency.get(&ns)?;

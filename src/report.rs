@@ -5,6 +5,7 @@ use crate::error::{render, Error, ExitStatus};
 use crate::facts::Timestamp;
 use crate::rules::{Action, Decision, Outcome, Tier, Verdict};
 use crate::wiki::facts::Fetched;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -32,6 +33,8 @@ pub struct Judged {
     pub requester: String,
     /// The tier the safety rules were run for.
     pub tier: Tier,
+    /// The charter of the grant that covers the request, if any.
+    pub charter: Option<String>,
     /// Why the authority gate was not run, if it was not.
     pub authority_note: Option<String>,
     /// The wiki's clock when the facts were read.
@@ -51,6 +54,7 @@ impl Judged {
             latest_revid: fetched.facts.latest_revid,
             requester: fetched.requester.name.clone(),
             tier: decided.tier,
+            charter: decided.coverage.as_ref().and_then(|c| c.charter.clone()),
             authority_note: decided.authority_note,
             evaluated_at: now,
             verdict: decided.verdict,
@@ -88,15 +92,6 @@ impl PageReport {
     }
 }
 
-/// The exit status for several titles: the worst of them.
-pub fn overall_status(reports: &[PageReport]) -> ExitStatus {
-    reports
-        .iter()
-        .map(PageReport::status)
-        .max()
-        .unwrap_or(ExitStatus::Success)
-}
-
 fn outcome_word(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Pass => "pass",
@@ -107,21 +102,62 @@ fn outcome_word(outcome: Outcome) -> &'static str {
     }
 }
 
-/// Text for people: a headline per title, then one line per rule with its evidence.
-pub fn render_text(reports: &[PageReport]) -> String {
-    let mut out = String::new();
-    for (i, report) in reports.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
+/// One title's report as it travels from the service to the client: its
+/// text block, its JSON entry, and what the batch summary needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RenderedPage {
+    /// The title the summary names: the wiki's, else as the user gave it.
+    pub title: String,
+    /// The `decision` string of the JSON contract.
+    pub decision: String,
+    /// The request id, when the title was acted on.
+    pub request_id: Option<String>,
+    /// The text block for people.
+    pub text: String,
+    /// The entry of `results` for scripts.
+    pub json: Value,
+    /// The exit code this title alone would give.
+    pub exit_code: u8,
+}
+
+impl RenderedPage {
+    /// The exit status this title alone would give.
+    pub fn status(&self) -> ExitStatus {
+        ExitStatus::from_code(self.exit_code)
+    }
+}
+
+impl PageReport {
+    /// This title's report, rendered.
+    pub fn rendered(&self) -> RenderedPage {
+        let (title, request_id) = match &self.result {
+            Ok(judged) => (
+                judged.title.clone(),
+                judged.acted.as_ref().map(|a| a.request_id.clone()),
+            ),
+            Err(_) => (self.requested.clone(), None),
+        };
+        RenderedPage {
+            title,
+            decision: self.decision().to_string(),
+            request_id,
+            text: self.text_block(),
+            json: self.json_entry(),
+            exit_code: self.status().code(),
         }
-        match &report.result {
+    }
+
+    /// A headline, then one line per rule with its evidence.
+    fn text_block(&self) -> String {
+        let mut out = String::new();
+        match &self.result {
             Err(err) => {
                 let _ = writeln!(
                     out,
                     "{}: {} ({})",
-                    report.requested,
-                    report.decision(),
-                    report.action
+                    self.requested,
+                    self.decision(),
+                    self.action
                 );
                 for line in render(err).lines() {
                     if line.is_empty() {
@@ -136,13 +172,13 @@ pub fn render_text(reports: &[PageReport]) -> String {
                     out,
                     "{}: {}{} ({} for {} under tier {})",
                     judged.title,
-                    report.decision(),
+                    self.decision(),
                     if judged.verdict.flagged() {
                         ", flagged for urgent admin review"
                     } else {
                         ""
                     },
-                    report.action,
+                    self.action,
                     judged.requester,
                     judged.tier
                 );
@@ -180,28 +216,59 @@ pub fn render_text(reports: &[PageReport]) -> String {
                 }
             }
         }
+        out
     }
-    if reports.len() > 1 {
-        out.push_str(&summary_table(reports));
+}
+
+/// Text for people: a headline per title, then one line per rule with its evidence.
+pub fn render_text(reports: &[PageReport]) -> String {
+    compose_text(&rendered(reports))
+}
+
+/// Every report, rendered.
+pub fn rendered(reports: &[PageReport]) -> Vec<RenderedPage> {
+    reports.iter().map(PageReport::rendered).collect()
+}
+
+/// The text of rendered titles: their blocks, and a summary after a batch.
+pub fn compose_text(pages: &[RenderedPage]) -> String {
+    let mut out = String::new();
+    for (i, page) in pages.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&page.text);
+    }
+    if pages.len() > 1 {
+        out.push_str(&summary_table(pages));
     }
     out
 }
 
+/// The JSON document of rendered titles: `{"results": [...]}`.
+pub fn compose_json(pages: &[RenderedPage]) -> Value {
+    json!({ "results": pages.iter().map(|p| p.json.clone()).collect::<Vec<_>>() })
+}
+
+/// The exit status of rendered titles: the worst of them.
+pub fn compose_status(pages: &[RenderedPage]) -> ExitStatus {
+    pages
+        .iter()
+        .map(RenderedPage::status)
+        .max()
+        .unwrap_or(ExitStatus::Success)
+}
+
 /// One line per title after a batch: decision, request id and title.
-fn summary_table(reports: &[PageReport]) -> String {
-    let mut out = format!("\nsummary of {} pages:\n", reports.len());
-    for report in reports {
-        let request = match &report.result {
-            Ok(Judged {
-                acted: Some(acted), ..
-            }) => acted.request_id.as_str(),
-            _ => "-",
-        };
-        let title = match &report.result {
-            Ok(judged) => judged.title.as_str(),
-            Err(_) => report.requested.as_str(),
-        };
-        let _ = writeln!(out, "  {:<20} {:<20} {title}", report.decision(), request);
+fn summary_table(pages: &[RenderedPage]) -> String {
+    let mut out = format!("\nsummary of {} pages:\n", pages.len());
+    for page in pages {
+        let request = page.request_id.as_deref().unwrap_or("-");
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<20} {}",
+            page.decision, request, page.title
+        );
     }
     out
 }
@@ -231,56 +298,58 @@ fn evidence_text(evidence: &crate::rules::Evidence) -> String {
 
 /// The JSON document of the CLI contract: `{"results": [...]}`.
 pub fn to_json(reports: &[PageReport]) -> Value {
-    let results: Vec<Value> = reports
-        .iter()
-        .map(|report| {
-            let mut entry = json!({
-                "title": report.requested,
-                "action": report.action,
-                "decision": report.decision(),
-                "request_id": Value::Null,
-            });
-            match &report.result {
-                Ok(judged) => {
-                    entry["title"] = json!(judged.title);
-                    entry["requested_title"] = json!(report.requested);
-                    entry["requester"] = json!(judged.requester);
-                    entry["tier"] = json!(judged.tier);
-                    entry["authority_checked"] = json!(judged.authority_note.is_none());
-                    entry["page_id"] = json!(judged.page_id);
-                    entry["latest_revid"] = json!(judged.latest_revid);
-                    entry["flagged"] = json!(judged.verdict.flagged());
-                    entry["evaluated_at"] = json!(judged.evaluated_at);
-                    if let Some(acted) = &judged.acted {
-                        entry["request_id"] = json!(acted.request_id);
-                        entry["steps"] = json!(acted.steps);
-                        entry["done"] = acted.detail.clone();
-                    }
-                    entry["rules"] = judged
-                        .verdict
-                        .outcomes
-                        .iter()
-                        .map(|o| {
-                            json!({
-                                "rule": o.rule,
-                                "passed": o.outcome.passed(),
-                                "outcome": o.outcome,
-                                "detail": o.reason,
-                                "evidence": o.evidence,
-                            })
+    compose_json(&rendered(reports))
+}
+
+impl PageReport {
+    /// This title's entry of `results`.
+    fn json_entry(&self) -> Value {
+        let report = self;
+        let mut entry = json!({
+            "title": report.requested,
+            "action": report.action,
+            "decision": report.decision(),
+            "request_id": Value::Null,
+        });
+        match &report.result {
+            Ok(judged) => {
+                entry["title"] = json!(judged.title);
+                entry["requested_title"] = json!(report.requested);
+                entry["requester"] = json!(judged.requester);
+                entry["tier"] = json!(judged.tier);
+                entry["authority_checked"] = json!(judged.authority_note.is_none());
+                entry["page_id"] = json!(judged.page_id);
+                entry["latest_revid"] = json!(judged.latest_revid);
+                entry["flagged"] = json!(judged.verdict.flagged());
+                entry["evaluated_at"] = json!(judged.evaluated_at);
+                if let Some(acted) = &judged.acted {
+                    entry["request_id"] = json!(acted.request_id);
+                    entry["steps"] = json!(acted.steps);
+                    entry["done"] = acted.detail.clone();
+                }
+                entry["rules"] = judged
+                    .verdict
+                    .outcomes
+                    .iter()
+                    .map(|o| {
+                        json!({
+                            "rule": o.rule,
+                            "passed": o.outcome.passed(),
+                            "outcome": o.outcome,
+                            "detail": o.reason,
+                            "evidence": o.evidence,
                         })
-                        .collect();
-                }
-                Err(err) => {
-                    entry["rules"] = json!([]);
-                    entry["error"] = json!(err.to_string());
-                    entry["exit_code"] = json!(err.status().code());
-                }
+                    })
+                    .collect();
             }
-            entry
-        })
-        .collect();
-    json!({ "results": results })
+            Err(err) => {
+                entry["rules"] = json!([]);
+                entry["error"] = json!(err.to_string());
+                entry["exit_code"] = json!(err.status().code());
+            }
+        }
+        entry
+    }
 }
 
 #[cfg(test)]
@@ -308,6 +377,7 @@ mod tests {
                     latest_revid: facts.latest_revid,
                     requester: "Alice".into(),
                     tier: Tier::Own,
+                    charter: None,
                     acted: None,
                     authority_note: Some(
                         "authority not checked: `adminibot.toml` has no `[store]`".into(),
@@ -336,8 +406,11 @@ mod tests {
 
     #[test]
     fn worst_status_wins() {
-        assert_eq!(overall_status(&reports()), ExitStatus::Usage);
-        assert_eq!(overall_status(&reports()[..1]), ExitStatus::Refused);
-        assert_eq!(overall_status(&[]), ExitStatus::Success);
+        assert_eq!(compose_status(&rendered(&reports())), ExitStatus::Usage);
+        assert_eq!(
+            compose_status(&rendered(&reports()[..1])),
+            ExitStatus::Refused
+        );
+        assert_eq!(compose_status(&[]), ExitStatus::Success);
     }
 }

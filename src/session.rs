@@ -117,6 +117,36 @@ impl Session {
         Ok(session)
     }
 
+    /// A session of the broker service: its two warm bot sessions (one reads,
+    /// one writes), its store, and a caller the service proved (from a signature
+    /// edit, or the bot itself for maintenance). Nothing is read from the
+    /// environment and nothing is written on opening.
+    pub fn in_service(
+        config: Config,
+        policy: Policy,
+        (reader, bot): (Wiki, Wiki),
+        store: Store,
+        caller: Option<WikiUser>,
+        now: Timestamp,
+    ) -> Session {
+        Session {
+            config,
+            policy,
+            wiki: reader,
+            bot: Some(bot),
+            caller,
+            shutoff: None,
+            store: Some(store),
+            now,
+        }
+    }
+
+    /// What [`Session::in_service`] took, handed back: the two bot sessions and
+    /// the store (`None` only if a command lost it, which is a bug).
+    pub fn into_service_parts(self) -> ((Wiki, Option<Wiki>), Option<Store>) {
+        ((self.wiki, self.bot), self.store)
+    }
+
     /// The session that reads facts: the bot's when there is one.
     pub fn reader(&self) -> &Wiki {
         self.bot.as_ref().unwrap_or(&self.wiki)
@@ -164,7 +194,7 @@ impl Session {
 
     /// "Recommended that it be revoked by the bot itself at the expiration of the
     /// charter": the first command after a grant ends records its revocation.
-    fn revoke_ended_grants(&mut self) -> Result<(), Error> {
+    pub fn revoke_ended_grants(&mut self) -> Result<(), Error> {
         if self.store.is_none() {
             return Ok(());
         }

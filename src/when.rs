@@ -3,11 +3,28 @@
 use crate::facts::Timestamp;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
+thread_local! {
+    /// The service's per-job `ADMINIBOT_NOW`, passed on by a test client.
+    static JOB_NOW: std::cell::Cell<Option<Timestamp>> = const { std::cell::Cell::new(None) };
+}
+
+/// Sets (or clears) the clock override of this thread's jobs; ignored without
+/// the `test-hooks` feature.
+pub fn set_job_clock(at: Option<Timestamp>) {
+    if cfg!(feature = "test-hooks") {
+        JOB_NOW.set(at);
+    }
+}
+
 /// The time to use instead of the wiki's or the machine's clock: `ADMINIBOT_NOW`
-/// (RFC 3339) in builds with the `test-hooks` feature, never otherwise.
+/// (RFC 3339), or a service job's, in builds with the `test-hooks` feature,
+/// never otherwise.
 pub fn clock_override() -> Option<Timestamp> {
     if !cfg!(feature = "test-hooks") {
         return None;
+    }
+    if let Some(at) = JOB_NOW.get() {
+        return Some(at);
     }
     let text = std::env::var("ADMINIBOT_NOW").ok()?;
     let at = DateTime::parse_from_rfc3339(&text)

@@ -89,13 +89,18 @@ fn audit_rows(config: &AdminibotConfig) -> Vec<Value> {
 /// Admin appoints themself as `not-self` issuer and grants Alice `not-self` under
 /// the shipped charter `name`.
 fn grant_alice_not_self(config: &AdminibotConfig, name: &str) {
+    grant_alice_not_self_under(config, &charter(name), 0);
+}
+
+/// Admin appoints themself as `not-self` issuer and grants Alice `not-self` under
+/// the charter in `file`; the grant must exit with `code`.
+fn grant_alice_not_self_under(config: &AdminibotConfig, file: &str, code: i32) -> Output {
     run_as(
         config,
         "Admin",
         &["issuers", "add", "Admin", "--tier", "not-self"],
         0,
     );
-    let file = charter(name);
     let args = [
         "grant",
         "--user",
@@ -103,9 +108,9 @@ fn grant_alice_not_self(config: &AdminibotConfig, name: &str) {
         "--tier",
         "not-self",
         "--charter",
-        file.as_str(),
+        file,
     ];
-    run_as(config, "Admin", &args, 0);
+    run_as(config, "Admin", &args, code)
 }
 
 fn charter(name: &str) -> String {
@@ -579,34 +584,99 @@ fn live_backlog_condition_and_charter_expiry_change_the_decision() {
     assert!(auto["actor"].is_null(), "{auto:#}");
 }
 
+/// The shipped drive charter with its week moved to start on the first Sunday
+/// 00:00:00 GMT after the wiki's now, written to a temporary folder under its own
+/// name; returns the folder (kept alive by the caller), the file and the drive's
+/// start and end. The shipped dates have passed, so the test writes its own week.
+fn drive_charter_from_next_sunday(wiki: &TestWiki) -> (tempfile::TempDir, String, i64, i64) {
+    use chrono::Datelike;
+    let now = chrono::DateTime::from_timestamp(wiki.fixture_time, 0).unwrap();
+    let days = 7 - i64::from(now.weekday().num_days_from_sunday());
+    let start = (now.date_naive() + chrono::Duration::days(days))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
+    let end = start + 7 * 86_400;
+    let shipped = std::fs::read_to_string(charter("speedy-backlog-drive")).unwrap();
+    let at = |seconds: i64| time_from_now(wiki, seconds - wiki.fixture_time);
+    let moved = shipped
+        .replace("2026-11-22T00:00:00Z", &at(start))
+        .replace("2026-11-29T00:00:00Z", &at(end));
+    assert_ne!(
+        moved, shipped,
+        "the shipped charter's dates changed: update this test"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("speedy-backlog-drive.toml");
+    std::fs::write(&file, moved).unwrap();
+    (dir, file.display().to_string(), start, end)
+}
+
 /// "He is allowed to call the bot to delete pages that qualify for db-author or
 /// db-user during the drive. The drive starts this Sunday at 00:00:00 GMT and
-/// lasts for 7 days."
+/// lasts for 7 days." Granted on the day it is written (before the Sunday),
+/// checked before, during and after the week, whatever the date the test runs.
 #[test]
 fn the_backlog_drive_charter_covers_only_its_week() {
-    let (_wiki, config) = wiki_and_config();
-    grant_alice_not_self(&config, "speedy-backlog-drive");
-    let before = check_at(
-        &config,
-        "User:Carol/Scratch",
-        "Alice",
-        "2026-11-21T23:00:00Z",
+    let (wiki, config) = wiki_and_config();
+    let (_dir, file, start, end) = drive_charter_from_next_sunday(&wiki);
+    grant_alice_not_self_under(&config, &file, 0);
+    let at = |seconds: i64| time_from_now(&wiki, seconds - wiki.fixture_time);
+    let before = check_at(&config, "User:Carol/Scratch", "Alice", &at(start - 3600));
+    assert_eq!(before["decision"], "refused", "{before:#}");
+    let (passed, detail) = authority(&before);
+    assert!(!passed, "{before:#}");
+    assert!(
+        detail.contains(&format!("starts at {}", at(start))),
+        "{before:#}"
     );
-    assert!(authority(&before).1.contains("2026-11-22"), "{before:#}");
     let during = check_at(
         &config,
         "User:Carol/Scratch",
         "Alice",
-        "2026-11-24T12:00:00Z",
+        &at(start + 60 * 3600),
     );
     assert_eq!(during["decision"], "needs-confirmation", "{during:#}");
-    let after = check_at(
-        &config,
-        "User:Carol/Scratch",
-        "Alice",
-        "2026-11-29T00:00:01Z",
-    );
+    let after = check_at(&config, "User:Carol/Scratch", "Alice", &at(end + 1));
     assert_eq!(after["decision"], "refused", "{after:#}");
+    assert!(
+        authority(&after)
+            .1
+            .contains(&format!("ended at {}", at(end))),
+        "{after:#}"
+    );
+}
+
+/// A charter whose period is over cannot be granted: the grant could never be
+/// used. The shipped drive charter (2026-11-22 to 2026-11-29) is such a one
+/// from then on; here the same charter is moved to have ended an hour ago.
+#[test]
+fn a_charter_that_has_ended_is_refused_at_grant() {
+    let (wiki, config) = wiki_and_config();
+    let ended = std::fs::read_to_string(charter("speedy-backlog-drive"))
+        .unwrap()
+        .replace("2026-11-22T00:00:00Z", &time_from_now(&wiki, -8 * 86_400))
+        .replace("2026-11-29T00:00:00Z", &time_from_now(&wiki, -3600));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("speedy-backlog-drive.toml");
+    std::fs::write(&file, ended).unwrap();
+    let refused = grant_alice_not_self_under(&config, file.to_str().unwrap(), 2);
+    assert!(
+        stderr(&refused).contains("ended at"),
+        "{}",
+        stderr(&refused)
+    );
+    let listed = adminibot(
+        &config.path,
+        &["list", "--user", "Alice", "--format", "json"],
+    );
+    assert_eq!(listed.status.code(), Some(0), "{}", stderr(&listed));
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains("speedy-backlog-drive"),
+        "no grant was recorded: {}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
 }
 
 /// A password that does not log in changes nothing.

@@ -1,26 +1,44 @@
 //! `adminibot delete|undelete|delete-redirect TITLE...`: the main job.
 
-use super::check::expand_titles;
 use super::Output;
 use crate::broker::{act as act_on, ActOptions};
 use crate::cli::ActArgs;
 use crate::error::{Error, ExitStatus};
-use crate::report::{overall_status, render_text, to_json, Judged, PageReport};
+use crate::report::{rendered, Judged, PageReport};
 use crate::rules::Action;
-use crate::session::{Login, Session};
+use crate::session::Session;
 use crate::wiki::facts::{fetch_many, FetchOptions};
-use std::path::Path;
 
-/// Runs the pipeline for every title, in series, as the proven caller; with
+/// Runs the pipeline for every title (read from stdin already, see
+/// [`super::resolve`]), in series, as the proven caller; with
 /// `progress`, a progress line on stderr for batches of more than three pages.
 pub async fn act(
-    config: Option<&Path>,
+    session: &mut Session,
     action: Action,
     args: &ActArgs,
     progress: bool,
 ) -> Result<Output, Error> {
-    let titles = expand_titles(&args.titles, std::io::stdin().lock())?;
-    let mut session = Session::open(config, Login::CallerAndBot).await?;
+    let options = ActOptions {
+        action,
+        reason: args.reason.clone(),
+        yes: args.yes,
+        dry_run: args.dry_run,
+        escalate: args.escalate,
+        interactive: true,
+        signature: None,
+    };
+    let reports = act_on_pages(session, &args.titles, &options, progress).await?;
+    Ok(Output::from_pages(&rendered(&reports)))
+}
+
+/// The pipeline for each of `titles`, in series, as the session's proven caller.
+pub async fn act_on_pages(
+    session: &mut Session,
+    titles: &[String],
+    options: &ActOptions,
+    progress: bool,
+) -> Result<Vec<PageReport>, Error> {
+    let action = options.action;
     session.actor()?;
     let bot_account = session
         .bot
@@ -35,13 +53,6 @@ pub async fn act(
     }
     let requester = session.caller()?.name.clone();
     let policy = session.policy.clone();
-    let options = ActOptions {
-        action,
-        reason: args.reason.clone(),
-        yes: args.yes,
-        dry_run: args.dry_run,
-        escalate: args.escalate,
-    };
     // The shutoff page's saver, so their groups come with each page's facts.
     let saver: Vec<String> = session.shutoff.iter().map(|s| s.user.clone()).collect();
     let mut reports = Vec::new();
@@ -77,7 +88,7 @@ pub async fn act(
                         )));
                     }
                     let now = crate::when::clock_override().unwrap_or(fetched.server_time);
-                    let (decided, acted) = act_on(&mut session, &fetched, &options, now).await?;
+                    let (decided, acted) = act_on(session, &fetched, options, now).await?;
                     if !matches!(acted.decision, "refused" | "needs-confirmation" | "allowed") {
                         last_write = Some(std::time::Instant::now());
                     }
@@ -98,9 +109,5 @@ pub async fn act(
     if progress && total > 3 {
         eprintln!();
     }
-    Ok(Output {
-        text: render_text(&reports),
-        json: to_json(&reports),
-        status: overall_status(&reports),
-    })
+    Ok(reports)
 }

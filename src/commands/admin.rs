@@ -8,8 +8,9 @@ use crate::authority::{may_act_as_bureaucrat, may_grant, may_revoke, GrantState,
 use crate::charter::Charter;
 use crate::cli::{GrantArgs, IssuersCommand};
 use crate::error::Error;
+use crate::facts::Timestamp;
 use crate::rules::Tier;
-use crate::session::{user_ref, Login, Session};
+use crate::session::{user_ref, Session};
 use crate::store::{CharterText, Grant, NewGrant};
 use crate::when::{format_time, parse_deadline};
 use crate::wiki::users::ever_in_group;
@@ -18,8 +19,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 /// `adminibot grant --user USER --tier TIER [--charter FILE] [--expires WHEN] [--reason TEXT]`
-pub async fn grant(config: Option<&Path>, args: &GrantArgs) -> Result<Output, Error> {
-    let mut session = Session::open(config, Login::Caller).await?;
+pub async fn grant(session: &mut Session, args: &GrantArgs) -> Result<Output, Error> {
     let issuer = session.actor()?;
     let user = session.user(&args.user).await?;
     if let Some(reason) = &user.blocked {
@@ -31,7 +31,12 @@ pub async fn grant(config: Option<&Path>, args: &GrantArgs) -> Result<Output, Er
     let now = session.now;
     let appointed = session.store()?.is_issuer(issuer.user_id, args.tier)?;
     let approved = may_grant(args.tier, &issuer.groups, appointed).map_err(Error::Denied)?;
-    let charter = charter_for(args.tier, args.charter.as_deref())?;
+    let charter = charter_for(
+        args.tier,
+        args.charter.as_deref(),
+        args.charter_text.as_deref(),
+        now,
+    )?;
     if args.tier == Tier::RetiredAdmin {
         if user.in_group("sysop") {
             return Err(Error::Denied(format!(
@@ -92,8 +97,18 @@ pub async fn grant(config: Option<&Path>, args: &GrantArgs) -> Result<Output, Er
     ))
 }
 
-/// The charter a tier needs, loaded and checked against the tier.
-fn charter_for(tier: Tier, file: Option<&Path>) -> Result<Option<CharterText>, Error> {
+/// The charter a tier needs, loaded and checked against the tier; one whose
+/// window has already closed for a grant starting `now` is refused, since the
+/// grant could never be used.
+///
+/// `text` is the file's content when the client read it (the service cannot
+/// read the requester's files); else the file is read here.
+fn charter_for(
+    tier: Tier,
+    file: Option<&Path>,
+    text: Option<&str>,
+    now: Timestamp,
+) -> Result<Option<CharterText>, Error> {
     let needs = matches!(tier, Tier::NotSelf | Tier::Extended);
     match (needs, file) {
         (true, None) => Err(Error::Usage(format!(
@@ -102,7 +117,13 @@ fn charter_for(tier: Tier, file: Option<&Path>) -> Result<Option<CharterText>, E
         (false, Some(_)) => Err(Error::Usage(format!("a `{tier}` grant takes no charter"))),
         (false, None) => Ok(None),
         (true, Some(path)) => {
-            let charter = Charter::load(path)?;
+            let text = match text {
+                Some(text) => text.to_string(),
+                None => std::fs::read_to_string(path).map_err(|e| {
+                    Error::Usage(format!("cannot read `{}`: {e}", path.display()))
+                })?,
+            };
+            let charter = Charter::parse(path, &text)?;
             if !charter.tiers.contains(&tier) {
                 return Err(Error::Usage(format!(
                     "charter `{}` is for tier(s) {}, not `{tier}`",
@@ -110,7 +131,13 @@ fn charter_for(tier: Tier, file: Option<&Path>) -> Result<Option<CharterText>, E
                     charter.tiers.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
                 )));
             }
-            let text = std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("cannot read `{}`: {e}", path.display())))?;
+            if let Some(end) = charter.ends_at(now).filter(|&end| end <= now) {
+                return Err(Error::Usage(format!(
+                    "charter `{}` ended at {}: a grant under it could never be used; write a charter for the new period (see `charters/`)",
+                    charter.name,
+                    format_time(end)
+                )));
+            }
             Ok(Some(CharterText {
                 name: charter.name,
                 path: path.display().to_string(),
@@ -121,8 +148,7 @@ fn charter_for(tier: Tier, file: Option<&Path>) -> Result<Option<CharterText>, E
 }
 
 /// `adminibot approve GRANT_ID` (bureaucrats).
-pub async fn approve(config: Option<&Path>, grant_id: i64) -> Result<Output, Error> {
-    let mut session = Session::open(config, Login::Caller).await?;
+pub async fn approve(session: &mut Session, grant_id: i64) -> Result<Output, Error> {
     let approver = session.actor()?;
     may_act_as_bureaucrat(&approver.groups, "approve a `retired-admin` grant")
         .map_err(Error::Denied)?;
@@ -146,12 +172,11 @@ pub async fn approve(config: Option<&Path>, grant_id: i64) -> Result<Output, Err
 
 /// `adminibot revoke --user USER [--tier TIER] [--reason TEXT]`
 pub async fn revoke(
-    config: Option<&Path>,
+    session: &mut Session,
     user: &str,
     tier: Option<Tier>,
     reason: &str,
 ) -> Result<Output, Error> {
-    let mut session = Session::open(config, Login::Caller).await?;
     let actor = session.actor()?;
     let user = session.user(user).await?;
     let now = session.now;
@@ -188,12 +213,7 @@ pub async fn revoke(
 }
 
 /// `adminibot issuers add|remove|list`
-pub async fn issuers(config: Option<&Path>, command: &IssuersCommand) -> Result<Output, Error> {
-    let login = match command {
-        IssuersCommand::List => Login::BotOrAnonymous,
-        _ => Login::Caller,
-    };
-    let mut session = Session::open(config, login).await?;
+pub async fn issuers(session: &mut Session, command: &IssuersCommand) -> Result<Output, Error> {
     let now = session.now;
     match command {
         IssuersCommand::Add { user, tier } | IssuersCommand::Remove { user, tier } => {
@@ -255,13 +275,7 @@ pub async fn issuers(config: Option<&Path>, command: &IssuersCommand) -> Result<
 }
 
 /// `adminibot list [--user USER]`: every grant of the user, and why it is or is not in force.
-pub async fn list(config: Option<&Path>, user: Option<&str>) -> Result<Output, Error> {
-    let login = if user.is_some() {
-        Login::BotOrAnonymous
-    } else {
-        Login::Caller
-    };
-    let mut session = Session::open(config, login).await?;
+pub async fn list(session: &mut Session, user: Option<&str>) -> Result<Output, Error> {
     let user = match user {
         Some(name) => session.user(name).await?,
         None => session.caller()?.clone(),
@@ -331,7 +345,7 @@ pub async fn list(config: Option<&Path>, user: Option<&str>) -> Result<Output, E
 }
 
 /// A grant for JSON output, with its state now.
-fn grant_json(grant: &Grant, now: crate::facts::Timestamp) -> Value {
+fn grant_json(grant: &Grant, now: Timestamp) -> Value {
     let view = GrantView::new(grant.clone());
     json!({
         "id": grant.id,

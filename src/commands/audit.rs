@@ -3,18 +3,16 @@
 use super::Output;
 use crate::cli::{AuditArgs, AuditCommand};
 use crate::error::{Error, ExitStatus};
-use crate::session::{Login, Session};
+use crate::session::Session;
 use crate::store::AuditFilter;
 use crate::when::{format_time, parse_when};
 use serde_json::json;
 use std::fmt::Write;
-use std::path::Path;
 
 /// Lists audit rows, or verifies the hash chain.
-pub async fn audit(config: Option<&Path>, args: &AuditArgs) -> Result<Output, Error> {
-    let mut session = Session::open(config, Login::BotOrAnonymous).await?;
+pub async fn audit(session: &mut Session, args: &AuditArgs) -> Result<Output, Error> {
     if let Some(AuditCommand::Verify) = args.verify {
-        return verify(&mut session);
+        return verify(session);
     }
     let user_id = match &args.user {
         Some(name) => Some(session.user(name).await?.user_id),

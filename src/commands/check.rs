@@ -6,8 +6,9 @@ use crate::cli::CheckArgs;
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::policy::Policy;
-use crate::report::{overall_status, render_text, to_json, Judged, PageReport};
-use crate::session::{Login, Session};
+use crate::report::{rendered, Judged, PageReport};
+use crate::rules::{Action, Tier};
+use crate::session::Session;
 use crate::wiki::facts::{fetch_many, FetchOptions};
 use std::io::BufRead;
 use std::path::Path;
@@ -37,7 +38,7 @@ pub fn expand_titles(titles: &[String], stdin: impl BufRead) -> Result<Vec<Strin
 }
 
 /// Whose request `check` evaluates: `--as`, else the main account of `$ADMINIBOT_USERNAME`.
-fn requester_name(args: &CheckArgs) -> Result<String, Error> {
+pub fn requester_name(args: &CheckArgs) -> Result<String, Error> {
     if let Some(name) = &args.as_user {
         return Ok(name.clone());
     }
@@ -53,29 +54,42 @@ fn requester_name(args: &CheckArgs) -> Result<String, Error> {
 
 /// Evaluates every title; per-title problems (bad title, unknown user) become
 /// failed reports, problems with the whole run (config, policy, wiki down) errors.
-pub async fn check(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Output, Error> {
-    let titles = expand_titles(&args.titles, std::io::stdin().lock())?;
+///
+/// `args` come resolved ([`super::resolve`]): titles from stdin read, `--as` set.
+pub async fn check(session: &mut Session, args: &CheckArgs) -> Result<Output, Error> {
     let requester = requester_name(args)?;
-    let mut session = Session::open(config_flag, Login::BotOrAnonymous).await?;
+    let reports = judge_pages(session, &args.titles, &requester, args.action, args.tier).await?;
+    Ok(Output::from_pages(&rendered(&reports)))
+}
+
+/// Judges `action` on each of `titles` for `requester` (`tier` limits the
+/// authority gate to one tier), reading facts in batches and writing nothing.
+pub async fn judge_pages(
+    session: &mut Session,
+    titles: &[String],
+    requester: &str,
+    action: Action,
+    tier: Option<Tier>,
+) -> Result<Vec<PageReport>, Error> {
     let policy = session.policy.clone();
     let options = FetchOptions {
-        requester: &requester,
+        requester,
         bot_groups: &policy.bots.groups,
         redirect_words: &policy.redirect_words,
         also_users: &[],
     };
     let mut reports = Vec::new();
-    let all = fetch_many(&session.wiki, &titles, &options).await?;
+    let all = fetch_many(&session.wiki, titles, &options).await?;
     info!(
         titles = titles.len(),
         requests = session.wiki.request_count(),
         "facts read"
     );
-    for (title, fetched) in titles.into_iter().zip(all) {
+    for (title, fetched) in titles.iter().zip(all) {
         let result = match fetched {
             Ok(fetched) => {
                 let now = crate::when::clock_override().unwrap_or(fetched.server_time);
-                let decided = decide(&mut session, &fetched, args.action, args.tier, now).await?;
+                let decided = decide(session, &fetched, action, tier, now).await?;
                 Ok(Judged::new(&fetched, decided, now, None))
             }
             // The wiki being down ends the whole run; a bad title ends only its own.
@@ -85,17 +99,13 @@ pub async fn check(config_flag: Option<&Path>, args: &CheckArgs) -> Result<Outpu
             },
         };
         reports.push(PageReport {
-            requested: title,
-            action: args.action,
+            requested: title.clone(),
+            action,
             result,
         });
     }
     info!(total_requests = session.wiki.request_count(), "done");
-    Ok(Output {
-        text: render_text(&reports),
-        json: to_json(&reports),
-        status: overall_status(&reports),
-    })
+    Ok(reports)
 }
 
 /// Validates a policy file; the file named in the config when `file` is `None`.

@@ -5,22 +5,20 @@ use super::Output;
 use crate::authority::may_act_as_administrator;
 use crate::cli::{BlockTargetArgs, BlocklistCommand};
 use crate::error::Error;
-use crate::session::{user_ref, Login, Session};
+use crate::session::{user_ref, Session};
 use crate::store::BlockTarget;
 use crate::when::{format_time, parse_deadline};
 use crate::wiki::title::normalise;
 use serde_json::json;
 use std::fmt::Write;
-use std::path::Path;
 
 /// `adminibot suspend --user USER [--until WHEN] --reason TEXT` (administrators).
 pub async fn suspend(
-    config: Option<&Path>,
+    session: &mut Session,
     user: &str,
     until: Option<&str>,
     reason: &str,
 ) -> Result<Output, Error> {
-    let mut session = Session::open(config, Login::Caller).await?;
     let actor = session.actor()?;
     may_act_as_administrator(&actor.groups, "suspend a user").map_err(Error::Denied)?;
     let user = session.user(user).await?;
@@ -42,8 +40,7 @@ pub async fn suspend(
 }
 
 /// `adminibot unsuspend --user USER` (administrators).
-pub async fn unsuspend(config: Option<&Path>, user: &str) -> Result<Output, Error> {
-    let mut session = Session::open(config, Login::Caller).await?;
+pub async fn unsuspend(session: &mut Session, user: &str) -> Result<Output, Error> {
     let actor = session.actor()?;
     may_act_as_administrator(&actor.groups, "lift a suspension").map_err(Error::Denied)?;
     let user = session.user(user).await?;
@@ -57,8 +54,7 @@ pub async fn unsuspend(config: Option<&Path>, user: &str) -> Result<Output, Erro
 
 /// `adminibot stop --reason TEXT`: "Any editor in good standing can stop the bot
 /// entirely ("emergency off switch")".
-pub async fn stop(config: Option<&Path>, reason: &str) -> Result<Output, Error> {
-    let mut session = Session::open(config, Login::Caller).await?;
+pub async fn stop(session: &mut Session, reason: &str) -> Result<Output, Error> {
     let actor = session.actor()?;
     let now = session.now;
     session.store()?.stop(reason, &actor, now)?;
@@ -69,8 +65,7 @@ pub async fn stop(config: Option<&Path>, reason: &str) -> Result<Output, Error> 
 }
 
 /// `adminibot resume` (administrators).
-pub async fn resume(config: Option<&Path>) -> Result<Output, Error> {
-    let mut session = Session::open(config, Login::Caller).await?;
+pub async fn resume(session: &mut Session) -> Result<Output, Error> {
     let actor = session.actor()?;
     may_act_as_administrator(&actor.groups, "resume adminibot").map_err(Error::Denied)?;
     let now = session.now;
@@ -82,19 +77,14 @@ pub async fn resume(config: Option<&Path>) -> Result<Output, Error> {
 }
 
 /// `adminibot blocklist add|remove|list`.
-pub async fn blocklist(config: Option<&Path>, command: &BlocklistCommand) -> Result<Output, Error> {
-    let login = match command {
-        BlocklistCommand::List => Login::BotOrAnonymous,
-        _ => Login::Caller,
-    };
-    let mut session = Session::open(config, login).await?;
+pub async fn blocklist(session: &mut Session, command: &BlocklistCommand) -> Result<Output, Error> {
     let now = session.now;
     match command {
         BlocklistCommand::Add { target, reason } | BlocklistCommand::Remove { target, reason } => {
             let actor = session.actor()?;
             may_act_as_administrator(&actor.groups, "change the blocklist")
                 .map_err(Error::Denied)?;
-            let resolved = resolve_target(&session, target).await?;
+            let resolved = resolve_target(session, target).await?;
             let store = session.store()?;
             let adding = matches!(command, BlocklistCommand::Add { .. });
             if adding {

@@ -7,10 +7,14 @@ pub mod check;
 pub mod gates;
 pub mod recovery;
 
-use crate::cli::{Cli, Command, PolicyCommand};
+use crate::cli::{BlocklistCommand, Cli, Command, IssuersCommand, PolicyCommand};
+use crate::config::{self, ConfigKind};
 use crate::error::{Error, ExitStatus};
+use crate::report::{compose_json, compose_status, compose_text, RenderedPage};
 use crate::rules::Action;
+use crate::session::{Login, Session};
 use serde_json::Value;
+use std::io::BufRead;
 
 /// What a command prints, in both formats, and how it exits.
 #[derive(Debug)]
@@ -24,6 +28,16 @@ pub struct Output {
 }
 
 impl Output {
+    /// The output of page actions and checks: each title's block and entry,
+    /// and the worst title's exit status.
+    pub fn from_pages(pages: &[RenderedPage]) -> Self {
+        Output {
+            text: compose_text(pages),
+            json: compose_json(pages),
+            status: compose_status(pages),
+        }
+    }
+
     /// A successful output.
     pub fn ok(text: impl Into<String>, json: Value) -> Self {
         Output {
@@ -34,54 +48,120 @@ impl Output {
     }
 }
 
-/// Runs the command the user asked for.
+/// Runs the command the user asked for, in this process, with the config's
+/// bot login and store (the service's own maintenance, and the tests of the
+/// direct mode).
 pub fn run(cli: &Cli) -> Result<Output, Error> {
     if let Command::Policy(PolicyCommand::Check { file }) = &cli.command {
         return check::policy_check(cli.config.as_deref(), file.as_deref());
+    }
+    let path = config::locate(cli.config.as_deref())?;
+    if let Command::Serve = &cli.command {
+        crate::service::serve(&path)?;
+        return Ok(Output::ok("", serde_json::json!({ "stopped": true })));
+    }
+    let command = resolve(&cli.command, std::io::stdin().lock())?;
+    let progress = cli.format == crate::cli::Format::Text
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if let ConfigKind::Client(broker) = ConfigKind::load(&path)? {
+        return crate::client::run(&command, &broker, progress);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    let config = cli.config.as_deref();
-    let progress = cli.format == crate::cli::Format::Text
-        && std::io::IsTerminal::is_terminal(&std::io::stderr());
     runtime.block_on(async {
-        match &cli.command {
-            Command::Check(args) => check::check(config, args).await,
-            Command::Delete(args) => act::act(config, Action::Delete, args, progress).await,
-            Command::Undelete(args) => act::act(config, Action::Undelete, args, progress).await,
-            Command::DeleteRedirect(args) => {
-                act::act(config, Action::DeleteRedirect, args, progress).await
-            }
-            Command::Grant(args) => admin::grant(config, args).await,
-            Command::Approve { grant_id } => admin::approve(config, *grant_id).await,
-            Command::Revoke { user, tier, reason } => {
-                admin::revoke(config, user, *tier, reason).await
-            }
-            Command::Issuers(command) => admin::issuers(config, command).await,
-            Command::List { user } => admin::list(config, user.as_deref()).await,
-            Command::Suspend {
-                user,
-                until,
-                reason,
-            } => gates::suspend(config, user, until.as_deref(), reason).await,
-            Command::Unsuspend { user } => gates::unsuspend(config, user).await,
-            Command::Stop { reason } => gates::stop(config, reason).await,
-            Command::Resume => gates::resume(config).await,
-            Command::Blocklist(command) => gates::blocklist(config, command).await,
-            Command::Audit(args) => audit::audit(config, args).await,
-            Command::Reconcile => recovery::reconcile(config).await,
-            Command::Rollback {
-                since,
-                request,
-                yes,
-                dry_run,
-            } => {
-                recovery::rollback(config, since.as_deref(), request.as_deref(), *yes, *dry_run)
-                    .await
-            }
-            Command::Policy(_) => unreachable!("handled above"),
-        }
+        let mut session = Session::open(Some(&path), login_for(&command)).await?;
+        execute(&mut session, &command, progress).await
     })
+}
+
+/// The command with everything that comes from this terminal filled in: titles
+/// `-` read from stdin, and whose request `check` judges (`--as`, else
+/// `$ADMINIBOT_USERNAME`).
+pub fn resolve(command: &Command, stdin: impl BufRead) -> Result<Command, Error> {
+    let mut command = command.clone();
+    match &mut command {
+        Command::Check(args) => {
+            args.titles = check::expand_titles(&args.titles, stdin)?;
+            args.as_user = Some(check::requester_name(args)?);
+        }
+        Command::Delete(args) | Command::Undelete(args) | Command::DeleteRedirect(args) => {
+            args.titles = check::expand_titles(&args.titles, stdin)?;
+        }
+        _ => {}
+    }
+    Ok(command)
+}
+
+/// Whose login a command needs: the caller's own to change anything, the bot's
+/// (or none) to read, both to act on pages.
+pub fn login_for(command: &Command) -> Login {
+    match command {
+        Command::Delete(_)
+        | Command::Undelete(_)
+        | Command::DeleteRedirect(_)
+        | Command::Reconcile
+        | Command::Rollback { .. } => Login::CallerAndBot,
+        Command::Check(_)
+        | Command::Audit(_)
+        | Command::List { user: Some(_) }
+        | Command::Issuers(IssuersCommand::List)
+        | Command::Blocklist(BlocklistCommand::List)
+        | Command::Policy(_) => Login::BotOrAnonymous,
+        _ => Login::Caller,
+    }
+}
+
+/// Runs a resolved command in an open session.
+pub async fn execute(
+    session: &mut Session,
+    command: &Command,
+    progress: bool,
+) -> Result<Output, Error> {
+    match command {
+        Command::Check(args) => check::check(session, args).await,
+        Command::Delete(args) => act::act(session, Action::Delete, args, progress).await,
+        Command::Undelete(args) => act::act(session, Action::Undelete, args, progress).await,
+        Command::DeleteRedirect(args) => {
+            act::act(session, Action::DeleteRedirect, args, progress).await
+        }
+        Command::Grant(args) => admin::grant(session, args).await,
+        Command::Approve { grant_id } => admin::approve(session, *grant_id).await,
+        Command::Revoke { user, tier, reason } => admin::revoke(session, user, *tier, reason).await,
+        Command::Issuers(command) => admin::issuers(session, command).await,
+        Command::List { user } => admin::list(session, user.as_deref()).await,
+        Command::Suspend {
+            user,
+            until,
+            reason,
+        } => gates::suspend(session, user, until.as_deref(), reason).await,
+        Command::Unsuspend { user } => gates::unsuspend(session, user).await,
+        Command::Stop { reason } => gates::stop(session, reason).await,
+        Command::Resume => gates::resume(session).await,
+        Command::Blocklist(command) => gates::blocklist(session, command).await,
+        Command::Audit(args) => audit::audit(session, args).await,
+        Command::Reconcile => recovery::reconcile(session).await,
+        Command::Rollback {
+            since,
+            request,
+            yes,
+            dry_run,
+        } => {
+            recovery::rollback(
+                session,
+                since.as_deref(),
+                request.as_deref(),
+                *yes,
+                *dry_run,
+            )
+            .await
+        }
+        Command::Policy(PolicyCommand::Check { file }) => {
+            check::policy_check(Some(&session.config.path), file.as_deref())
+        }
+        Command::Serve => Err(Error::Usage(
+            "`serve` runs the service itself; it is not a command the service runs".into(),
+        )),
+    }
 }

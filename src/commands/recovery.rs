@@ -3,11 +3,10 @@
 use super::Output;
 use crate::error::{Error, ExitStatus};
 use crate::recovery::{self, Selection, Settled};
-use crate::session::{Login, Session};
+use crate::session::Session;
 use crate::when::parse_when;
 use serde_json::json;
 use std::fmt::Write;
-use std::path::Path;
 
 fn output(settled: &[Settled], status: ExitStatus, empty: &str) -> Output {
     let mut text = String::new();
@@ -34,9 +33,8 @@ fn output(settled: &[Settled], status: ExitStatus, empty: &str) -> Output {
 }
 
 /// `adminibot reconcile`
-pub async fn reconcile(config: Option<&Path>) -> Result<Output, Error> {
-    let mut session = Session::open(config, Login::CallerAndBot).await?;
-    let (settled, status) = recovery::reconcile(&mut session).await?;
+pub async fn reconcile(session: &mut Session) -> Result<Output, Error> {
+    let (settled, status) = recovery::reconcile(session).await?;
     Ok(output(
         &settled,
         status,
@@ -46,13 +44,12 @@ pub async fn reconcile(config: Option<&Path>) -> Result<Output, Error> {
 
 /// `adminibot rollback (--since WHEN | --request ID) [--yes] [--dry-run]`
 pub async fn rollback(
-    config: Option<&Path>,
+    session: &mut Session,
     since: Option<&str>,
     request: Option<&str>,
     yes: bool,
     dry_run: bool,
 ) -> Result<Output, Error> {
-    let mut session = Session::open(config, Login::CallerAndBot).await?;
     let selection = match (since, request) {
         (Some(when), _) => Selection::Since(
             parse_when(when, session.now).map_err(|e| Error::Usage(format!("--since: {e}")))?,
@@ -64,7 +61,7 @@ pub async fn rollback(
             ))
         }
     };
-    let (settled, status) = recovery::rollback(&mut session, &selection, yes, dry_run).await?;
+    let (settled, status) = recovery::rollback(session, &selection, yes, dry_run).await?;
     let mut out = output(&settled, status, "nothing to roll back");
     if status == ExitStatus::Refused {
         out.text

@@ -21,11 +21,11 @@ pub mod templates;
 
 use crate::facts::{PageFacts, Revision, Timestamp};
 use crate::policy::Policy;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What the requester asks the bot to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Delete a page.
@@ -47,7 +47,7 @@ impl fmt::Display for Action {
 }
 
 /// A permission level of the proposal ("Standard permission levels").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tier {
     /// The requester's own pages.

@@ -21,6 +21,7 @@ mod audit;
 mod file;
 mod gates;
 mod grants;
+mod proposals;
 mod schema;
 mod sql;
 #[cfg(test)]
@@ -29,6 +30,7 @@ mod testkit;
 pub use audit::{kind, AuditEvent, AuditFilter, AuditRow, ChainBreak};
 pub use gates::{BlockEntry, BlockTarget, Issuer, Stop, Suspension};
 pub use grants::{Approval, CharterText, Grant, NewGrant, Revocation, StoredCharter};
+pub use proposals::{Proposal, SIGNED};
 
 use crate::facts::Timestamp;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};

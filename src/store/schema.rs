@@ -13,7 +13,7 @@ use std::time::Duration;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The migrations, in order; step `i` takes `user_version` from `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The first schema. Tables are STRICT so a value of the wrong type is refused.
 const V1: &str = r#"
@@ -160,6 +160,31 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+"#;
+
+/// The broker service: proposals waiting for their signature edit, and the
+/// signature revisions already used (each serves one request, once).
+const V2: &str = r#"
+CREATE TABLE proposals (
+    request_id  TEXT PRIMARY KEY,
+    user_id     INTEGER NOT NULL,
+    user_name   TEXT NOT NULL,
+    command     TEXT NOT NULL,
+    page        TEXT NOT NULL,
+    summary     TEXT NOT NULL,
+    proposed_at TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE signatures (
+    revid      INTEGER PRIMARY KEY,
+    request_id TEXT NOT NULL UNIQUE,
+    at         TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER signatures_no_update BEFORE UPDATE ON signatures
+BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
+CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures
+BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
 "#;
 
 /// Applies the per-connection settings and checks that SQLite took them.

@@ -412,3 +412,39 @@ impl Wiki {
             .ok_or_else(|| WikiError::Unexpected("the wiki gave no CSRF token".into()))
     }
 }
+
+/// Revision `revid` with its page, saver (name and user id), time and summary,
+/// for checking a signature; `None` if the wiki has no such revision (or it was
+/// deleted).
+pub async fn signature_revision(
+    wiki: &Wiki,
+    revid: u64,
+) -> Result<Option<crate::signature::SignatureRevision>, WikiError> {
+    let answer = wiki
+        .query(&[
+            ("prop".into(), "revisions".into()),
+            ("revids".into(), revid.to_string()),
+            ("rvprop".into(), "ids|timestamp|user|userid|comment".into()),
+        ])
+        .await?;
+    let Some(page) = answer["query"]["pages"].get(0) else {
+        return Ok(None);
+    };
+    let Some(revision) = page["revisions"].get(0) else {
+        return Ok(None);
+    };
+    let timestamp = parse_timestamp(&revision["timestamp"])?;
+    // A hidden saver (`userhidden`) or an IP edit has no user id to match.
+    let user_id = revision["userid"].as_u64().filter(|&id| id > 0);
+    Ok(Some(crate::signature::SignatureRevision {
+        revid,
+        page: page["title"].as_str().unwrap_or_default().to_string(),
+        user_id: user_id.filter(|_| revision.get("userhidden").is_none()),
+        user: revision["user"].as_str().unwrap_or_default().to_string(),
+        timestamp,
+        summary: revision["comment"]
+            .as_str()
+            .filter(|_| revision.get("commenthidden").is_none())
+            .map(str::to_string),
+    }))
+}

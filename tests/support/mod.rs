@@ -10,6 +10,7 @@
 #![allow(dead_code)] // not every test binary uses every helper
 
 pub mod proxy;
+pub mod service;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

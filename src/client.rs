@@ -1,0 +1,390 @@
+//! The CLI as the broker's client: a requester's config names only `[broker]
+//! url`; the requester's own BotPassword signs; the service does the rest.
+//!
+//! Reads go to `POST /v1/read`. A change is proposed (`/v1/propose`), signed by
+//! the requester's own attribution edit on the wiki (logged in here, with
+//! `ADMINIBOT_USERNAME` and `ADMINIBOT_PASSWORD_FILE`), then executed
+//! (`/v1/execute`) with the signature's revision id. What is printed, and the
+//! exit code, are those of the commands run in one process.
+
+use crate::cli::{Command, IssuersCommand};
+use crate::commands::Output;
+use crate::config::{self, BrokerConfig, ConfigError, Secret};
+use crate::error::{Error, ExitStatus};
+use crate::protocol::{
+    ErrorBody, ExecuteBody, Executed, Info, ProposeAnswer, ProposeBody, ProposedPage, ReadBody,
+    RemoteOutput, Ticket, TEST_NOW_HEADER,
+};
+use crate::report::RenderedPage;
+use crate::wiki::users::whoami;
+use crate::wiki::{actions, Wiki};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::Duration;
+
+/// Runs a resolved command through the broker at `broker`.
+pub fn run(command: &Command, broker: &BrokerConfig, progress: bool) -> Result<Output, Error> {
+    if !config::secure_or_loopback(&broker.url) {
+        return Err(ConfigError::Insecure {
+            url: broker.url.clone(),
+            what: "`[broker] url`: your requests would travel in the clear".into(),
+        }
+        .into());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let client = Client::new(broker)?;
+        match command {
+            Command::Check(_)
+            | Command::Audit(_)
+            | Command::Issuers(IssuersCommand::List)
+            | Command::Blocklist(crate::cli::BlocklistCommand::List) => {
+                client.read(command.clone()).await
+            }
+            Command::List { user } => {
+                let user = match user {
+                    Some(user) => user.clone(),
+                    None => requester_name()?,
+                };
+                client.read(Command::List { user: Some(user) }).await
+            }
+            Command::Delete(args) | Command::Undelete(args) | Command::DeleteRedirect(args) => {
+                client.pages(command, args, progress).await
+            }
+            Command::Reconcile => Err(Error::Usage(
+                "the service settles open requests by itself; `adminibot audit` shows what it recorded".into(),
+            )),
+            _ => client.signed(command).await,
+        }
+    })
+}
+
+/// Whose requests these are: the main account of `$ADMINIBOT_USERNAME`.
+fn requester_name() -> Result<String, Error> {
+    let (username, _) = config::caller_login()?;
+    Ok(username.split('@').next().unwrap_or(&username).to_string())
+}
+
+struct Client {
+    http: reqwest::Client,
+    url: String,
+    pin: Option<String>,
+}
+
+impl Client {
+    fn new(broker: &BrokerConfig) -> Result<Client, Error> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(620))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot make an HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            url: broker.url.trim_end_matches('/').to_string(),
+            pin: broker.wiki_api.clone(),
+        })
+    }
+
+    fn broker_error(&self, detail: impl std::fmt::Display) -> Error {
+        Error::Broker {
+            url: self.url.clone(),
+            detail: detail.to_string(),
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, Error> {
+        let url = format!("{}{path}", self.url);
+        let mut request = match body {
+            Some(body) => self
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(body).map_err(|e| self.broker_error(e))?),
+            None => self.http.get(&url),
+        };
+        if let Some(now) = crate::when::clock_override() {
+            request = request.header(TEST_NOW_HEADER, crate::when::format_time(now));
+        }
+        let response = request.send().await.map_err(|e| self.broker_error(e))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| self.broker_error(e))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| self.broker_error(format!("unexpected answer: {e}")));
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => Err(Error::Remote {
+                message: body.error,
+                rendered: body.rendered,
+                status: ExitStatus::from_code(body.exit_code),
+            }),
+            Err(_) => Err(self.broker_error(format!(
+                "HTTP {status}: {}",
+                String::from_utf8_lossy(&bytes)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            ))),
+        }
+    }
+
+    async fn read(&self, command: Command) -> Result<Output, Error> {
+        let output: RemoteOutput = self.call("/v1/read", Some(&ReadBody { command })).await?;
+        Ok(remote(output))
+    }
+
+    async fn info(&self) -> Result<Info, Error> {
+        let info: Info = self.call("/v1/info", None::<&()>).await?;
+        if let Some(pin) = &self.pin {
+            if pin != &info.api {
+                return Err(self.broker_error(format!(
+                    "the service names the wiki `{}`, but your config pins `{pin}`: not sending your login there",
+                    info.api
+                )));
+            }
+        }
+        if !config::secure_or_loopback(&info.api) {
+            return Err(ConfigError::Insecure {
+                url: info.api,
+                what: "the wiki the service names: your login would travel in the clear".into(),
+            }
+            .into());
+        }
+        Ok(info)
+    }
+
+    async fn propose(&self, command: &Command) -> Result<ProposeAnswer, Error> {
+        let body = ProposeBody {
+            user: requester_name()?,
+            command: command.clone(),
+        };
+        self.call("/v1/propose", Some(&body)).await
+    }
+
+    async fn execute(&self, ticket: &Ticket, revid: u64, yes: bool) -> Result<Executed, Error> {
+        let body = ExecuteBody {
+            request_id: ticket.request_id.clone(),
+            revid,
+            yes,
+        };
+        self.call("/v1/execute", Some(&body)).await
+    }
+
+    /// Any signed command other than a page action: propose, sign, execute.
+    async fn signed(&self, command: &Command) -> Result<Output, Error> {
+        let mut command = command.clone();
+        // The service cannot read the requester's files: send the charter's text.
+        if let Command::Grant(args) = &mut command {
+            if let Some(path) = &args.charter {
+                args.charter_text =
+                    Some(std::fs::read_to_string(path).map_err(|e| {
+                        Error::Usage(format!("cannot read `{}`: {e}", path.display()))
+                    })?);
+            }
+        }
+        let ProposeAnswer::Command(ticket) = self.propose(&command).await? else {
+            return Err(self.broker_error("a page answer to a command"));
+        };
+        let wiki = Requester::login(&self.info().await?).await?;
+        let revid = wiki.sign(&ticket).await?;
+        match self.execute(&ticket, revid, true).await? {
+            Executed::Command(output) => Ok(remote(output)),
+            Executed::Page(_) => Err(self.broker_error("a page answer to a command")),
+        }
+    }
+
+    /// `delete`, `undelete`, `delete-redirect`: one proposal for the batch,
+    /// then a signature and an execute per title that may be acted on.
+    async fn pages(
+        &self,
+        command: &Command,
+        args: &crate::cli::ActArgs,
+        progress: bool,
+    ) -> Result<Output, Error> {
+        let ProposeAnswer::Pages(proposed) = self.propose(command).await? else {
+            return Err(self.broker_error("a command answer to a page action"));
+        };
+        let mut requester: Option<(Requester, Info)> = None;
+        let mut done = Vec::new();
+        let total = proposed.len();
+        for (
+            i,
+            ProposedPage {
+                page,
+                ticket,
+                needs_confirmation,
+                escalation,
+            },
+        ) in proposed.into_iter().enumerate()
+        {
+            if progress && total > 3 {
+                eprint!("\r\x1b[2K[{}/{total}] {}", i + 1, page.title);
+            }
+            if let Some(text) = escalation.filter(|_| args.escalate) {
+                let (wiki, info) = self.requester(&mut requester).await?;
+                done.push(escalated(page, wiki, &info.noticeboard, &text).await);
+                continue;
+            }
+            let Some(ticket) = ticket else {
+                done.push(page);
+                continue;
+            };
+            let yes = args.yes || (needs_confirmation && confirmed_at_terminal(&page.title));
+            if needs_confirmation && !yes {
+                done.push(unconfirmed(page));
+                continue;
+            }
+            let (wiki, _) = self.requester(&mut requester).await?;
+            let revid = match wiki.sign(&ticket).await {
+                Ok(revid) => revid,
+                Err(e) => {
+                    done.push(failed(page, &e));
+                    continue;
+                }
+            };
+            match self.execute(&ticket, revid, yes).await {
+                Ok(Executed::Page(page)) => done.push(page),
+                Ok(Executed::Command(_)) => {
+                    return Err(self.broker_error("a command answer to a page action"))
+                }
+                Err(e) => done.push(failed(page, &e)),
+            }
+        }
+        if progress && total > 3 {
+            eprintln!();
+        }
+        Ok(Output::from_pages(&done))
+    }
+
+    /// The requester's wiki session, logged in on first use.
+    async fn requester<'a>(
+        &self,
+        slot: &'a mut Option<(Requester, Info)>,
+    ) -> Result<(&'a Requester, Info), Error> {
+        if slot.is_none() {
+            let info = self.info().await?;
+            let wiki = Requester::login(&info).await?;
+            *slot = Some((wiki, info));
+        }
+        let (wiki, info) = slot.as_ref().expect("just set");
+        Ok((wiki, info.clone()))
+    }
+}
+
+/// The requester's own wiki session, proven to be who `ADMINIBOT_USERNAME` says.
+struct Requester {
+    wiki: Wiki,
+}
+
+impl Requester {
+    async fn login(info: &Info) -> Result<Requester, Error> {
+        let (username, secret): (String, Secret) = config::caller_login()?;
+        let wiki = Wiki::connect(&info.api, Some((&username, &secret))).await?;
+        let (me, _) = whoami(&wiki, None).await?;
+        let claimed = username.split('@').next().unwrap_or(&username);
+        if !crate::rules::same_user(claimed, &me.name) {
+            return Err(Error::IdentityMismatch {
+                claimed: claimed.to_string(),
+                proven: me.name,
+            });
+        }
+        Ok(Requester { wiki })
+    }
+
+    /// Saves the ticket's attribution edit; its revision id is the signature.
+    async fn sign(&self, ticket: &Ticket) -> Result<u64, Error> {
+        let saved =
+            actions::append(&self.wiki, &ticket.page, &ticket.text, &ticket.summary).await?;
+        saved.new_revid.ok_or_else(|| {
+            Error::Usage(format!(
+                "the signature edit on `{}` made no new revision",
+                ticket.page
+            ))
+        })
+    }
+}
+
+fn remote(output: RemoteOutput) -> Output {
+    Output {
+        status: output.status(),
+        text: output.text,
+        json: output.json,
+    }
+}
+
+/// Adds a step to a title's report, in text and JSON.
+fn with_step(mut page: RenderedPage, step: &str) -> RenderedPage {
+    page.text.push_str(&format!("  {step}\n"));
+    let steps = page.json["steps"].as_array().cloned().unwrap_or_default();
+    let mut steps = steps;
+    steps.push(serde_json::json!(step));
+    page.json["steps"] = serde_json::json!(steps);
+    page
+}
+
+fn unconfirmed(page: RenderedPage) -> RenderedPage {
+    let mut page = with_step(
+        page,
+        "nothing was done: the bot could not undo this; confirm with `--yes`",
+    );
+    page.exit_code = ExitStatus::Refused.code();
+    page
+}
+
+fn failed(page: RenderedPage, err: &Error) -> RenderedPage {
+    let mut page = with_step(page, &format!("not done: {err}"));
+    let status = err.status().max(ExitStatus::Refused);
+    page.exit_code = status.code();
+    page.decision = "failed".into();
+    page.json["decision"] = serde_json::json!("failed");
+    page.json["error"] = serde_json::json!(err.to_string());
+    page
+}
+
+/// "offer to post to the appropriate noticeboard requesting administrative
+/// assistance": the requester posts it, as themselves.
+async fn escalated(
+    page: RenderedPage,
+    wiki: &Requester,
+    noticeboard: &str,
+    text: &str,
+) -> RenderedPage {
+    let summary = format!(
+        "adminibot: a request of mine needs an administrator ({})",
+        page.title
+    );
+    match actions::append(&wiki.wiki, noticeboard, text, &summary).await {
+        Ok(saved) => with_step(
+            page,
+            &format!(
+                "posted to `{noticeboard}` (r{})",
+                saved.new_revid.unwrap_or(0)
+            ),
+        ),
+        Err(e) => with_step(page, &format!("posting to `{noticeboard}` failed: {e}")),
+    }
+}
+
+/// "Any deletion that cannot be undone by the bot will not be done until the
+/// editor has been warned and confirms the action": on a terminal, ask.
+fn confirmed_at_terminal(title: &str) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    let mut stderr = std::io::stderr();
+    let _ = write!(
+        stderr,
+        "warning: the bot could not undo this\nType `yes` to go ahead with `{title}`: "
+    );
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+}

@@ -1,0 +1,165 @@
+//! What the client and `adminibot serve` say to each other over HTTP: JSON
+//! bodies under `/v1`. The service's routes are in `service::routes`; the
+//! client's calls in `client`.
+//!
+//! - `GET /v1/info`: [`Info`], what a client needs besides the broker URL.
+//! - `GET /v1/health`: `{"ok": true}` while the executor answers.
+//! - `POST /v1/read` [`ReadBody`] → [`RemoteOutput`]: `check`, `list`, `audit`,
+//!   `issuers list`, `blocklist list`; no signature.
+//! - `POST /v1/propose` [`ProposeBody`] → [`ProposeAnswer`]: the decision and,
+//!   where there is something to sign, a [`Ticket`]. Writes nothing to the wiki.
+//! - `POST /v1/execute` [`ExecuteBody`] → [`Executed`]: after the signature.
+//! - `GET /v1/requests/{id}`: the audit rows of one request.
+//!
+//! Errors are an HTTP status with an [`ErrorBody`].
+
+use crate::cli::Command;
+use crate::error::ExitStatus;
+use crate::facts::Timestamp;
+use crate::report::RenderedPage;
+use crate::rules::Action;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The header a `test-hooks` client uses to pass `ADMINIBOT_NOW` on; a service
+/// built without `test-hooks` ignores it.
+pub const TEST_NOW_HEADER: &str = "x-adminibot-test-now";
+
+/// `GET /v1/info`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Info {
+    /// The wiki's short name (`[wiki] name`).
+    pub wiki: String,
+    /// The wiki's `api.php`, where the client saves the requester's signature.
+    pub api: String,
+    /// The attribution page pattern, with `{requester}`.
+    pub attribution: String,
+    /// The bot account.
+    pub bot: String,
+    /// The noticeboard, for `--escalate`.
+    pub noticeboard: String,
+    /// The service's version.
+    pub version: String,
+}
+
+/// `POST /v1/read`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReadBody {
+    /// A read-only command, resolved by the client (`check --as` filled in).
+    pub command: Command,
+}
+
+/// `POST /v1/propose`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProposeBody {
+    /// Whose request this is; anyone may propose in anyone's name.
+    pub user: String,
+    /// The command, resolved by the client (titles from stdin read).
+    pub command: Command,
+}
+
+/// What a proposal stores until its signature: one page action, or a command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Proposed {
+    /// One title of `delete`, `undelete` or `delete-redirect`.
+    Page {
+        /// The action.
+        action: Action,
+        /// The title as the wiki normalised it.
+        title: String,
+        /// The requester's reason.
+        reason: String,
+    },
+    /// Any other signed command, as given.
+    Command(Box<Command>),
+}
+
+/// What the requester must save to sign a request, and until when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// The request id.
+    pub request_id: String,
+    /// The requester's attribution page.
+    pub page: String,
+    /// The text to append there.
+    pub text: String,
+    /// The exact edit summary.
+    pub summary: String,
+    /// After this, the request cannot be executed.
+    pub expires_at: Timestamp,
+}
+
+/// One title's answer to a proposal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposedPage {
+    /// The verdict, as `check` shows it (or the dry run's report).
+    pub page: RenderedPage,
+    /// Present when the title may be acted on.
+    pub ticket: Option<Ticket>,
+    /// The bot could not undo it: the requester must confirm (`--yes`).
+    pub needs_confirmation: bool,
+    /// Refused with something to escalate: the text for the noticeboard.
+    pub escalation: Option<String>,
+}
+
+/// `POST /v1/propose`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProposeAnswer {
+    /// A page action: one answer per title.
+    Pages(Vec<ProposedPage>),
+    /// Any other command: one signature.
+    Command(Ticket),
+}
+
+/// `POST /v1/execute`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecuteBody {
+    /// The request id of the ticket.
+    pub request_id: String,
+    /// The signature edit's revision id.
+    pub revid: u64,
+    /// The requester confirmed what the bot could not undo.
+    #[serde(default)]
+    pub yes: bool,
+}
+
+/// `POST /v1/execute`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Executed {
+    /// A page action's report.
+    Page(RenderedPage),
+    /// A command's output.
+    Command(RemoteOutput),
+}
+
+/// A command's output as the CLI prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteOutput {
+    /// For people.
+    pub text: String,
+    /// For scripts.
+    pub json: Value,
+    /// The exit code.
+    pub exit_code: u8,
+}
+
+impl RemoteOutput {
+    /// The exit status.
+    pub fn status(&self) -> ExitStatus {
+        ExitStatus::from_code(self.exit_code)
+    }
+}
+
+/// Every error answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The message.
+    pub error: String,
+    /// The message with its causes and hint, as the CLI prints it.
+    pub rendered: String,
+    /// The exit code the CLI gives.
+    pub exit_code: u8,
+}

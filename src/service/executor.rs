@@ -1,0 +1,624 @@
+//! The one executor: a thread that owns the bot's two warm wiki sessions (one
+//! reads, one writes) and the store, and runs every job one at a time. Jobs come
+//! from the routes over a channel; each answers on its own reply channel.
+//! Between jobs, and at start, it does the maintenance the proposal lets a bot
+//! automate: settling requests whose outcome is unknown, and recording the
+//! automatic revocation of grants whose charter ended.
+
+use crate::broker::{
+    attribution_line, attribution_summary, describe_request, dry_run_steps, escalation_text,
+    new_request_id, ActOptions, Acted, Signature,
+};
+use crate::cli::{BlocklistCommand, Command, IssuersCommand};
+use crate::commands::{self, act::act_on_pages, check::judge_pages};
+use crate::config::{Config, Secret};
+use crate::error::{render, Error, ExitStatus};
+use crate::facts::Timestamp;
+use crate::policy::Policy;
+use crate::protocol::{
+    ErrorBody, ExecuteBody, Executed, ProposeAnswer, ProposeBody, Proposed, ProposedPage,
+    RemoteOutput, Ticket,
+};
+use crate::rules::{Action, Decision, RuleName};
+use crate::session::Session;
+use crate::signature::{self, Expected};
+use crate::store::{AuditFilter, Proposal, Store, StoreError, UserRef};
+use crate::wiki::users::{lookup_user, whoami, WikiUser};
+use crate::wiki::{actions, Wiki};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+/// How long a proposal may wait for its signature and execution.
+const PROPOSAL_LIFETIME_SECS: i64 = 600;
+
+/// A failed job, as the routes answer it: an HTTP status and the CLI's message.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The HTTP status.
+    pub http: u16,
+    /// The body.
+    pub body: ErrorBody,
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Self {
+        let status = err.status();
+        let http = match status {
+            ExitStatus::Refused => 403,
+            ExitStatus::Usage => 400,
+            ExitStatus::Wiki => 502,
+            _ => 500,
+        };
+        Failure {
+            http,
+            body: ErrorBody {
+                error: err.to_string(),
+                rendered: render(&err),
+                exit_code: status.code(),
+            },
+        }
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, Failure>>;
+
+/// Work for the executor.
+pub enum Job {
+    /// A read-only command.
+    Read(Command, Option<Timestamp>, Reply<RemoteOutput>),
+    /// A proposal.
+    Propose(ProposeBody, Option<Timestamp>, Reply<ProposeAnswer>),
+    /// A signed request.
+    Execute(ExecuteBody, Option<Timestamp>, Reply<Executed>),
+    /// The audit rows of one request.
+    Request(String, Reply<Value>),
+}
+
+/// What the executor starts from.
+pub struct Start {
+    /// The service's config.
+    pub config: Config,
+    /// The vetted policy.
+    pub policy: Policy,
+    /// The bot's secret.
+    pub secret: Secret,
+    /// How often to do the maintenance.
+    pub maintenance_every: Duration,
+}
+
+/// Starts the executor thread: logs the bot in (twice) and opens the store
+/// there, and returns the job queue once both worked.
+pub fn start(start: Start) -> Result<mpsc::Sender<Job>, Error> {
+    let (jobs, queue) = mpsc::channel(64);
+    let (ready, started) = std::sync::mpsc::channel::<Result<(), Failure>>();
+    let every = start.maintenance_every;
+    std::thread::Builder::new()
+        .name("executor".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready.send(Err(Error::Usage(format!("no runtime: {e}")).into()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match Core::open(start).await {
+                    Ok(core) => {
+                        let _ = ready.send(Ok(()));
+                        core.run(queue, every).await;
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e.into()));
+                    }
+                }
+            });
+        })
+        .map_err(|e| Error::Usage(format!("cannot start the executor: {e}")))?;
+    match started.recv() {
+        Ok(Ok(())) => Ok(jobs),
+        Ok(Err(failure)) => Err(Error::Remote {
+            message: failure.body.error,
+            rendered: failure.body.rendered,
+            status: ExitStatus::from_code(failure.body.exit_code),
+        }),
+        Err(_) => Err(Error::Usage("the executor stopped while starting".into())),
+    }
+}
+
+/// The executor's state between jobs.
+struct Core {
+    config: Config,
+    policy: Policy,
+    reader: Option<Wiki>,
+    bot: Option<Wiki>,
+    store: Option<Store>,
+    /// The bot account, the actor of the service's own maintenance.
+    bot_user: WikiUser,
+    /// The last bot write of any requester, for the policy's write interval.
+    last_write: Option<Instant>,
+}
+
+impl Core {
+    async fn open(start: Start) -> Result<Core, Error> {
+        let Start {
+            config,
+            policy,
+            secret,
+            ..
+        } = start;
+        let store_path = &config.store.as_ref().expect("vetted").path;
+        let store = Store::open(store_path, &config.wiki.name, crate::when::now())?;
+        let username = config.bot.as_ref().expect("vetted").username.clone();
+        let login = Some((username.as_str(), &secret));
+        let (reader, bot) = tokio::try_join!(
+            Wiki::connect(&config.wiki.api, login),
+            Wiki::connect(&config.wiki.api, login)
+        )?;
+        let (bot_user, _) = whoami(&reader, None).await?;
+        info!(bot = %bot_user.name, "the bot is logged in; the store is open");
+        Ok(Core {
+            config,
+            policy,
+            reader: Some(reader),
+            bot: Some(bot),
+            store: Some(store),
+            bot_user,
+            last_write: None,
+        })
+    }
+
+    async fn run(mut self, mut queue: mpsc::Receiver<Job>, every: Duration) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                job = queue.recv() => match job {
+                    Some(job) => self.handle(job).await,
+                    None => return,
+                },
+                _ = tick.tick() => self.maintain().await,
+            }
+        }
+    }
+
+    async fn handle(&mut self, job: Job) {
+        match job {
+            Job::Read(command, now, reply) => {
+                crate::when::set_job_clock(now);
+                let answer = self.read(command).await;
+                let _ = reply.send(answer.map_err(Failure::from));
+            }
+            Job::Propose(body, now, reply) => {
+                crate::when::set_job_clock(now);
+                let answer = self.propose(body).await;
+                let _ = reply.send(answer.map_err(Failure::from));
+            }
+            Job::Execute(body, now, reply) => {
+                crate::when::set_job_clock(now);
+                let answer = self.execute(body).await;
+                let _ = reply.send(answer.map_err(Failure::from));
+            }
+            Job::Request(id, reply) => {
+                crate::when::set_job_clock(None);
+                let answer = self.request(&id);
+                let _ = reply.send(answer.map_err(Failure::from));
+            }
+        }
+        crate::when::set_job_clock(None);
+    }
+
+    /// A session over the executor's parts, for one job.
+    fn session(&mut self, caller: Option<WikiUser>) -> Session {
+        Session::in_service(
+            self.config.clone(),
+            self.policy.clone(),
+            (
+                self.reader.take().expect("parts are back after every job"),
+                self.bot.take().expect("parts are back after every job"),
+            ),
+            self.store.take().expect("parts are back after every job"),
+            caller,
+            crate::when::now(),
+        )
+    }
+
+    fn restore(&mut self, session: Session) {
+        let ((reader, bot), store) = session.into_service_parts();
+        self.reader = Some(reader);
+        self.bot = bot;
+        self.store = store;
+    }
+
+    async fn read(&mut self, command: Command) -> Result<RemoteOutput, Error> {
+        let readable = matches!(
+            command,
+            Command::Check(_)
+                | Command::Audit(_)
+                | Command::List { user: Some(_) }
+                | Command::Issuers(IssuersCommand::List)
+                | Command::Blocklist(BlocklistCommand::List)
+        );
+        if !readable {
+            return Err(Error::Usage(
+                "only check, list --user, audit, issuers list and blocklist list are reads; other commands need a signature".into(),
+            ));
+        }
+        let mut session = self.session(None);
+        let output = commands::execute(&mut session, &command, false).await;
+        self.restore(session);
+        let output = output?;
+        Ok(RemoteOutput {
+            text: output.text,
+            json: output.json,
+            exit_code: output.status.code(),
+        })
+    }
+
+    async fn propose(&mut self, body: ProposeBody) -> Result<ProposeAnswer, Error> {
+        let mut session = self.session(None);
+        let answer = propose(&mut session, body).await;
+        self.restore(session);
+        answer
+    }
+
+    async fn execute(&mut self, body: ExecuteBody) -> Result<Executed, Error> {
+        let mut session = self.session(None);
+        let verified = verify(&mut session, &body).await;
+        let (proposal, caller) = match verified {
+            Ok(v) => v,
+            Err(e) => {
+                self.restore(session);
+                return Err(e);
+            }
+        };
+        session.caller = Some(caller);
+        let command: Result<Proposed, Error> = serde_json::from_value(proposal.command.clone())
+            .map_err(|e| Error::Usage(format!("the stored request is unreadable: {e}")));
+        let answer = match command {
+            Ok(Proposed::Page {
+                action,
+                title,
+                reason,
+            }) => {
+                // The policy's write interval holds across all requesters.
+                if let (Some(at), Ok(interval)) =
+                    (self.last_write, self.policy.write_interval.to_std())
+                {
+                    if let Some(wait) = interval.checked_sub(at.elapsed()) {
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+                let options = ActOptions {
+                    action,
+                    reason,
+                    yes: body.yes,
+                    dry_run: false,
+                    escalate: false,
+                    interactive: false,
+                    signature: Some(Signature {
+                        request_id: proposal.request_id.clone(),
+                        page: proposal.page.clone(),
+                        revid: body.revid,
+                    }),
+                };
+                let reports = act_on_pages(&mut session, &[title], &options, false).await;
+                reports.map(|reports| {
+                    let page = reports[0].rendered();
+                    if !matches!(
+                        page.decision.as_str(),
+                        "refused" | "needs-confirmation" | "allowed" | "failed"
+                    ) {
+                        self.last_write = Some(Instant::now());
+                    }
+                    Executed::Page(page)
+                })
+            }
+            Ok(Proposed::Command(command)) => commands::execute(&mut session, &command, false)
+                .await
+                .map(|output| {
+                    Executed::Command(RemoteOutput {
+                        text: output.text,
+                        json: output.json,
+                        exit_code: output.status.code(),
+                    })
+                }),
+            Err(e) => Err(e),
+        };
+        self.restore(session);
+        answer
+    }
+
+    fn request(&mut self, id: &str) -> Result<Value, Error> {
+        let store = self.store.as_ref().expect("parts are back after every job");
+        let rows: Vec<Value> = store
+            .audit(&AuditFilter {
+                user_id: None,
+                since: None,
+            })?
+            .into_iter()
+            .filter(|r| r.request_id.as_deref() == Some(id))
+            .map(|r| json!(r))
+            .collect();
+        Ok(json!({ "request_id": id, "rows": rows }))
+    }
+
+    /// Settles open requests from the wiki's logs, records automatic
+    /// revocations and forgets long-expired proposals; failures are logged and
+    /// tried again next time.
+    async fn maintain(&mut self) {
+        let mut session = self.session(Some(self.bot_user.clone()));
+        if let Err(e) = session.revoke_ended_grants() {
+            warn!("recording automatic revocations failed: {}", render(&e));
+        }
+        match crate::recovery::reconcile(&mut session).await {
+            Ok((settled, _)) => {
+                for s in settled {
+                    info!(request = %s.request_id, title = %s.title, outcome = %s.outcome, "settled");
+                }
+            }
+            Err(e) => warn!("reconcile failed: {}", render(&e)),
+        }
+        let day_ago = session.now - chrono::Duration::days(1);
+        if let Some(store) = session.store.as_mut() {
+            if let Err(e) = store.purge_proposals(day_ago) {
+                warn!("purging old proposals failed: {e}");
+            }
+        }
+        self.restore(session);
+    }
+}
+
+/// The page action a command asks for, if it is one.
+fn page_action(command: &Command) -> Option<(Action, &crate::cli::ActArgs)> {
+    match command {
+        Command::Delete(args) => Some((Action::Delete, args)),
+        Command::Undelete(args) => Some((Action::Undelete, args)),
+        Command::DeleteRedirect(args) => Some((Action::DeleteRedirect, args)),
+        _ => None,
+    }
+}
+
+/// Judges a proposal; issues a ticket for each title that may be acted on, or
+/// one for a signed command. Nothing is written to the wiki.
+async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnswer, Error> {
+    let user = lookup_user(&session.wiki, &body.user).await?;
+    let now = session.now;
+    let Some((action, args)) = page_action(&body.command) else {
+        if matches!(
+            body.command,
+            Command::Check(_) | Command::Audit(_) | Command::Policy(_) | Command::Reconcile
+        ) {
+            return Err(Error::Usage(
+                "this command needs no signature: read it".into(),
+            ));
+        }
+        let request_id = new_request_id(now);
+        let what = format!("{} (request {request_id})", describe_command(&body.command));
+        let ticket = issue(
+            session,
+            &user,
+            Proposed::Command(Box::new(body.command)),
+            &request_id,
+            &what,
+        )?;
+        return Ok(ProposeAnswer::Command(ticket));
+    };
+    let reports = judge_pages(session, &args.titles, &user.name, action, None).await?;
+    let mut pages = Vec::new();
+    for mut report in reports {
+        let mut ticket = None;
+        let mut needs_confirmation = false;
+        let mut escalation = None;
+        if let Ok(judged) = &mut report.result {
+            let request_id = new_request_id(now);
+            match judged.verdict.decision() {
+                Decision::Refused => {
+                    let nothing_there = judged
+                        .verdict
+                        .outcomes
+                        .iter()
+                        .any(|o| o.rule == RuleName::PageExists && !o.outcome.passed());
+                    if args.escalate && !nothing_there {
+                        escalation =
+                            Some(escalation_text(&judged.title, &request_id, &judged.verdict));
+                    }
+                }
+                decision if args.dry_run => {
+                    let _ = decision;
+                    judged.acted = Some(Acted {
+                        request_id,
+                        decision: "allowed",
+                        steps: dry_run_steps(
+                            &session.policy,
+                            &user.name,
+                            action,
+                            &judged.title,
+                            None,
+                        ),
+                        detail: json!({}),
+                        status: ExitStatus::Success,
+                        incident: false,
+                    });
+                }
+                decision => {
+                    needs_confirmation = decision == Decision::NeedsConfirmation;
+                    let what = describe_request(
+                        action,
+                        &judged.title,
+                        judged.tier,
+                        judged.charter.as_deref(),
+                        &request_id,
+                    );
+                    let proposed = Proposed::Page {
+                        action,
+                        title: judged.title.clone(),
+                        reason: args.reason.clone(),
+                    };
+                    ticket = Some(issue(session, &user, proposed, &request_id, &what)?);
+                }
+            }
+        }
+        pages.push(ProposedPage {
+            page: report.rendered(),
+            ticket,
+            needs_confirmation,
+            escalation,
+        });
+    }
+    Ok(ProposeAnswer::Pages(pages))
+}
+
+/// Records a proposal and returns its ticket: the attribution edit that signs it.
+fn issue(
+    session: &mut Session,
+    user: &WikiUser,
+    proposed: Proposed,
+    request_id: &str,
+    what: &str,
+) -> Result<Ticket, Error> {
+    let proposed_at = session.now;
+    let ticket = Ticket {
+        request_id: request_id.to_string(),
+        page: session.policy.attribution_page(&user.name),
+        text: attribution_line(what),
+        summary: attribution_summary(what),
+        expires_at: proposed_at + chrono::Duration::seconds(PROPOSAL_LIFETIME_SECS),
+    };
+    let proposal = Proposal {
+        request_id: request_id.to_string(),
+        user: UserRef {
+            user_id: user.user_id,
+            name: user.name.clone(),
+        },
+        command: serde_json::to_value(&proposed)
+            .map_err(|e| Error::Usage(format!("cannot store the request: {e}")))?,
+        page: ticket.page.clone(),
+        summary: ticket.summary.clone(),
+        proposed_at,
+        expires_at: ticket.expires_at,
+    };
+    session.store()?.add_proposal(&proposal)?;
+    Ok(ticket)
+}
+
+/// A signed command in words, for its signature edit, as a command line:
+/// `grant --user Alice --tier self --reason "..."`. A charter's text is pinned by
+/// its hash; the whole is cut to fit an edit summary.
+fn describe_command(command: &Command) -> String {
+    fn words(value: &Value, out: &mut Vec<String>) {
+        let Value::Object(map) = value else {
+            return;
+        };
+        for (key, value) in map {
+            let flag = key.replace('_', "-");
+            match value {
+                Value::Null | Value::Bool(false) => {}
+                Value::Bool(true) => out.push(format!("--{flag}")),
+                Value::String(text) if key == "charter_text" => {
+                    use sha2::{Digest, Sha256};
+                    let digest = Sha256::digest(text.as_bytes());
+                    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+                    out.push(format!("(charter sha256 {hex})"));
+                }
+                Value::String(text) if text.is_empty() => {}
+                Value::String(text) => out.push(format!("--{flag} {text:?}")),
+                Value::Object(_) if key.chars().next().is_some_and(char::is_uppercase) => {
+                    out.push(key.to_lowercase());
+                    words(value, out);
+                }
+                other => out.push(format!("--{flag} {other}")),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    match serde_json::to_value(command).unwrap_or(Value::Null) {
+        Value::String(unit) => out.push(unit.to_lowercase()),
+        value => words(&value, &mut out),
+    }
+    out.join(" ").chars().take(250).collect()
+}
+
+/// Checks the signature of an execute: an issued, unexpired request, and a
+/// revision the requester saved for it, never used before. Returns the proposal
+/// and the requester as the wiki knows them now.
+async fn verify(session: &mut Session, body: &ExecuteBody) -> Result<(Proposal, WikiUser), Error> {
+    let now = session.now;
+    let proposal = session
+        .store()?
+        .proposal(&body.request_id)?
+        .ok_or_else(|| {
+            Error::Denied(format!(
+            "request {} was never issued by this service (or expired long ago): propose it again",
+            body.request_id
+        ))
+        })?;
+    if now > proposal.expires_at {
+        return Err(Error::Denied(
+            signature::Refusal::Expired {
+                request_id: proposal.request_id.clone(),
+                expired_at: proposal.expires_at,
+            }
+            .to_string(),
+        ));
+    }
+    let revision = actions::signature_revision(&session.wiki, body.revid)
+        .await?
+        .ok_or_else(|| {
+            Error::Denied(format!(
+                "revision {} does not exist (or is deleted): save the signature edit first",
+                body.revid
+            ))
+        })?;
+    let expected = Expected {
+        request_id: &proposal.request_id,
+        user_id: proposal.user.user_id,
+        page: &proposal.page,
+        summary: &proposal.summary,
+        proposed_at: proposal.proposed_at,
+        expires_at: proposal.expires_at,
+    };
+    signature::verify(&expected, &revision, now).map_err(|r| Error::Denied(r.to_string()))?;
+    let caller = lookup_user(&session.wiki, &proposal.user.name).await?;
+    if caller.user_id != proposal.user.user_id {
+        return Err(Error::Denied(format!(
+            "`{}` is now another account (user id {} instead of {}): propose again",
+            proposal.user.name, caller.user_id, proposal.user.user_id
+        )));
+    }
+    match session.store()?.use_signature(&proposal, body.revid, now) {
+        Err(StoreError::Conflict(why)) => return Err(Error::Denied(why)),
+        other => other?,
+    }
+    Ok((proposal, caller))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn described(line: &str) -> String {
+        let cli = crate::cli::Cli::parse_from(line.split(' '));
+        describe_command(&cli.command)
+    }
+
+    #[test]
+    fn a_signed_command_reads_as_its_command_line() {
+        assert_eq!(
+            described("adminibot grant --user Alice --tier self --reason good"),
+            r#"grant --reason "good" --tier "self" --user "Alice""#
+        );
+        assert_eq!(
+            described("adminibot issuers add Admin --tier not-self"),
+            r#"issuers add --tier "not-self" --user "Admin""#
+        );
+        assert_eq!(described("adminibot resume"), "resume");
+        assert_eq!(described("adminibot approve 3"), "approve --grant-id 3");
+    }
+}

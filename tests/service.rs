@@ -1,0 +1,464 @@
+//! The broker as a service: `adminibot serve` as one Unix user holding the bot's
+//! secret and the store, the client CLI as another with only `[broker] url` and
+//! the requester's BotPassword, against the real test wiki. Identity is the
+//! requester's own signature edit; every forged or stale signature is refused
+//! with nothing written to the wiki or the store.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::os::unix::fs::PermissionsExt;
+use std::process::Output;
+use support::service::{
+    as_user, service_config, service_folder, spawn_service, Service, CLIENT_USER,
+};
+use support::{sqlite, TestWiki};
+
+const DRAFT: &str = "Draft:Alice sandbox";
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn exists(wiki: &TestWiki, title: &str) -> bool {
+    let answer = wiki.api_get(&[("action", "query"), ("titles", title)]);
+    answer["query"]["pages"][0].get("missing").is_none()
+}
+
+/// Deletion log entries the bot made through adminibot (the fixtures' own
+/// deletions name no request).
+fn bot_deletions(wiki: &TestWiki) -> usize {
+    wiki.sql("SELECT count(*) FROM logging JOIN actor ON log_actor = actor_id JOIN comment ON log_comment_id = comment_id WHERE log_type = 'delete' AND actor_name = 'AdminBot' AND comment_text LIKE '%request 2%';")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn store_count(service: &Service, sql: &str) -> usize {
+    sqlite(&service.store, sql).trim().parse().unwrap()
+}
+
+/// A wiki, a service for it, and Alice holding `self` (granted through the
+/// service by Admin's signed command).
+fn setup() -> (TestWiki, Service) {
+    let wiki = TestWiki::start();
+    let service = Service::start(&wiki.api, "");
+    let out = service.run(
+        Some("Admin"),
+        &[
+            "grant",
+            "--user",
+            "Alice",
+            "--tier",
+            "self",
+            "--reason",
+            "good standing",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    (wiki, service)
+}
+
+/// `POST` a JSON body; the status and the answer.
+fn post(service: &Service, route: &str, body: &Value) -> (u16, String, Value) {
+    let (code, head, body) = service.post_raw(route, body.to_string().as_bytes());
+    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    (code, head, value)
+}
+
+/// Proposes deleting `title` as `user`; the ticket.
+fn propose_delete(service: &Service, user: &str, title: &str) -> Value {
+    let body = json!({
+        "user": user,
+        "command": { "Delete": { "titles": [title], "reason": "", "yes": false, "dry_run": false, "escalate": false } }
+    });
+    let (code, _, answer) = post(service, "/v1/propose", &body);
+    assert_eq!(code, 200, "{answer:#}");
+    let ticket = answer["pages"][0]["ticket"].clone();
+    assert!(ticket.is_object(), "no ticket: {answer:#}");
+    ticket
+}
+
+/// Saves an edit as `who` on `page` with `summary`; its revision id.
+fn edit_as(wiki: &TestWiki, who: &str, page: &str, summary: &str) -> u64 {
+    let answer = wiki.write_as(
+        who,
+        &[
+            ("action", "edit"),
+            ("title", page),
+            ("appendtext", "\n* a line\n"),
+            ("summary", summary),
+        ],
+    );
+    answer["edit"]["newrevid"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("edit as {who}: {answer}"))
+}
+
+/// Executes `request_id` with `revid`; the status and the answer.
+fn execute(service: &Service, request_id: &Value, revid: u64) -> (u16, Value) {
+    let (code, _, answer) = post(
+        service,
+        "/v1/execute",
+        &json!({ "request_id": request_id, "revid": revid, "yes": true }),
+    );
+    (code, answer)
+}
+
+/// Nothing happened: the draft is there, the bot deleted nothing, and the
+/// store holds no request and no used signature but the grant's.
+fn assert_untouched(wiki: &TestWiki, service: &Service) {
+    assert!(exists(wiki, DRAFT));
+    assert_eq!(bot_deletions(wiki), 0);
+    assert_eq!(
+        store_count(
+            service,
+            "SELECT count(*) FROM audit WHERE kind = 'request';"
+        ),
+        0
+    );
+    assert_eq!(
+        store_count(
+            service,
+            "SELECT count(*) FROM audit WHERE kind = 'signed' AND detail NOT LIKE '%Grant%';"
+        ),
+        0
+    );
+}
+
+/// Proposes deleting the draft for Alice, signs it with `sign` (given the
+/// ticket, it saves an edit and returns its revision id), executes: refused
+/// with `needle`, and nothing written to the wiki or the store.
+fn forged_signature_is_refused(sign: impl FnOnce(&TestWiki, &Value) -> u64, needle: &str) {
+    let (wiki, service) = setup();
+    let ticket = propose_delete(&service, "Alice", DRAFT);
+    let revid = sign(&wiki, &ticket);
+    let (code, answer) = execute(&service, &ticket["request_id"], revid);
+    assert_refused(code, &answer, needle);
+    assert_untouched(&wiki, &service);
+}
+
+/// The ticket's page and summary.
+fn page_and_summary(ticket: &Value) -> (&str, &str) {
+    (
+        ticket["page"].as_str().unwrap(),
+        ticket["summary"].as_str().unwrap(),
+    )
+}
+
+fn assert_refused(code: u16, answer: &Value, needle: &str) {
+    assert_eq!(code, 403, "{answer:#}");
+    assert_eq!(answer["exit_code"], 1, "{answer:#}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(needle),
+        "expected {needle:?} in {answer:#}"
+    );
+}
+
+/// The whole story through the service as separate Unix users: Admin grants,
+/// Alice deletes her draft and undeletes it; the requester's user can read
+/// neither the bot's secret, nor the service's config, nor its store, and the
+/// client's config holds no bot credential.
+#[test]
+fn the_requester_cannot_read_the_services_files() {
+    let (wiki, service) = setup();
+    for file in [
+        service.dir.join("bot.secret"),
+        service.config.clone(),
+        service.store.clone(),
+    ] {
+        let out = as_user(CLIENT_USER, "cat").arg(&file).output().unwrap();
+        assert!(!out.status.success(), "{} was readable", file.display());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+            "{}",
+            text(&out)
+        );
+    }
+    let client_config = std::fs::read_to_string(&service.client_config).unwrap();
+    let secret = support::account("AdminBot").botpassword_secret;
+    assert!(!client_config.contains(&secret));
+    assert!(!client_config.contains("[bot]") && !client_config.contains("[store]"));
+
+    let out = service.run(
+        Some("Alice"),
+        &[
+            "delete",
+            DRAFT,
+            "--reason",
+            "G7: my test page",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result = support::first_result(&out);
+    assert_eq!(result["decision"], "done", "{result:#}");
+    let request_id = result["request_id"].as_str().unwrap().to_string();
+    assert!(!exists(&wiki, DRAFT));
+    assert_eq!(bot_deletions(&wiki), 1);
+    // The deletion names the requester; the signature is Alice's own edit.
+    let reason = wiki.sql("SELECT comment_text FROM logging JOIN comment ON log_comment_id = comment_id WHERE log_type = 'delete' ORDER BY log_id DESC LIMIT 1;");
+    assert!(
+        reason.contains("Alice") && reason.contains(&request_id),
+        "{reason}"
+    );
+    let history = wiki.api_get(&[
+        ("action", "query"),
+        ("prop", "revisions"),
+        ("titles", "User:Alice/adminibot"),
+        ("rvprop", "user|comment"),
+        ("rvlimit", "max"),
+    ]);
+    let signers: Vec<&str> = history["query"]["pages"][0]["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["comment"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&request_id)
+        })
+        .map(|r| r["user"].as_str().unwrap())
+        .collect();
+    assert_eq!(signers, ["Alice"], "{history:#}");
+    assert_eq!(
+        store_count(&service, "SELECT count(*) FROM signatures;"),
+        2,
+        "the grant's and the deletion's"
+    );
+    let verify = service.run(None, &["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+
+    let out = service.run(Some("Alice"), &["undelete", DRAFT]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(exists(&wiki, DRAFT));
+}
+
+/// A revision saved by someone else than the requester signs nothing, even on
+/// the requester's page with the exact summary.
+#[test]
+fn a_revision_by_another_user_is_refused() {
+    forged_signature_is_refused(
+        |wiki, ticket| {
+            let (page, summary) = page_and_summary(ticket);
+            edit_as(wiki, "Bob", page, summary)
+        },
+        "not by the requester",
+    );
+}
+
+/// The signature must be on the requester's attribution page.
+#[test]
+fn a_revision_on_another_page_is_refused() {
+    forged_signature_is_refused(
+        |wiki, ticket| {
+            edit_as(
+                wiki,
+                "Alice",
+                "User:Alice/elsewhere",
+                page_and_summary(ticket).1,
+            )
+        },
+        "is on `User:Alice/elsewhere`",
+    );
+}
+
+/// A revision older than the proposal cannot be its signature (its time is
+/// moved back in the wiki's own database).
+#[test]
+fn a_revision_saved_before_the_proposal_is_refused() {
+    forged_signature_is_refused(
+        |wiki, ticket| {
+            let (page, summary) = page_and_summary(ticket);
+            let revid = edit_as(wiki, "Alice", page, summary);
+            wiki.sql(&format!(
+                "UPDATE revision SET rev_timestamp = '20200101000000' WHERE rev_id = {revid};"
+            ));
+            revid
+        },
+        "before request",
+    );
+}
+
+/// The signature's summary must name this request.
+#[test]
+fn a_revision_that_does_not_name_the_request_is_refused() {
+    forged_signature_is_refused(
+        |wiki, ticket| {
+            let summary = "adminibot: delete [[:Draft:Alice sandbox]] on my behalf";
+            edit_as(wiki, "Alice", page_and_summary(ticket).0, summary)
+        },
+        "does not name request",
+    );
+}
+
+/// A signature serves once: executing it again changes nothing more.
+#[test]
+fn a_reused_revision_is_refused() {
+    let (wiki, service) = setup();
+    let ticket = propose_delete(&service, "Alice", DRAFT);
+    let revid = edit_as(
+        &wiki,
+        "Alice",
+        ticket["page"].as_str().unwrap(),
+        ticket["summary"].as_str().unwrap(),
+    );
+    let (code, answer) = execute(&service, &ticket["request_id"], revid);
+    assert_eq!(code, 200, "{answer:#}");
+    assert_eq!(answer["page"]["decision"], "done", "{answer:#}");
+    let rows = store_count(&service, "SELECT count(*) FROM audit;");
+    let (code, answer) = execute(&service, &ticket["request_id"], revid);
+    assert_refused(code, &answer, "already signed");
+    assert_eq!(bot_deletions(&wiki), 1);
+    assert_eq!(store_count(&service, "SELECT count(*) FROM audit;"), rows);
+}
+
+/// A proposal past its expiry cannot be executed, even with a good signature.
+#[test]
+fn an_expired_request_is_refused() {
+    let (wiki, service) = setup();
+    let ticket = propose_delete(&service, "Alice", DRAFT);
+    let revid = edit_as(
+        &wiki,
+        "Alice",
+        ticket["page"].as_str().unwrap(),
+        ticket["summary"].as_str().unwrap(),
+    );
+    sqlite(
+        &service.store,
+        "UPDATE proposals SET expires_at = '2020-01-01T00:00:00Z';",
+    );
+    let (code, answer) = execute(&service, &ticket["request_id"], revid);
+    assert_refused(code, &answer, "expired");
+    assert_untouched(&wiki, &service);
+}
+
+/// Only request ids the service issued can be executed.
+#[test]
+fn a_request_id_never_issued_is_refused() {
+    let (wiki, service) = setup();
+    let revid = edit_as(
+        &wiki,
+        "Alice",
+        "User:Alice/adminibot",
+        "adminibot: delete [[:Draft:Alice sandbox]] (request 20261130-0000000000)",
+    );
+    let (code, answer) = execute(&service, &json!("20261130-0000000000"), revid);
+    assert_refused(code, &answer, "never issued");
+    assert_untouched(&wiki, &service);
+}
+
+/// Execute with no signature edit: a revision that does not exist, or one that
+/// was saved for something else.
+#[test]
+fn execute_without_a_signature_is_refused() {
+    let (wiki, service) = setup();
+    let ticket = propose_delete(&service, "Alice", DRAFT);
+    let (code, answer) = execute(&service, &ticket["request_id"], 9_999_999);
+    assert_refused(code, &answer, "does not exist");
+    let latest: u64 = wiki
+        .sql("SELECT page_latest FROM page WHERE page_namespace = 118 AND page_title = 'Alice_sandbox';")
+        .trim()
+        .parse()
+        .unwrap();
+    let (code, answer) = execute(&service, &ticket["request_id"], latest);
+    assert_refused(code, &answer, "is on `Draft:Alice sandbox`");
+    assert_untouched(&wiki, &service);
+}
+
+/// Bodies over 64 KiB are refused before they reach the executor.
+#[test]
+fn an_oversized_body_is_refused() {
+    let (wiki, service) = setup();
+    let big = format!(
+        "{{\"user\": \"Alice\", \"pad\": \"{}\"}}",
+        "x".repeat(100 * 1024)
+    );
+    let (code, _, _) = service.post_raw("/v1/propose", big.as_bytes());
+    assert_eq!(code, 413);
+    assert_untouched(&wiki, &service);
+}
+
+/// A flood of proposals is answered 429 with `Retry-After`, and the client
+/// reports it as a service error (exit 3).
+#[test]
+fn a_flood_of_proposals_is_answered_429() {
+    let wiki = TestWiki::start();
+    let service = Service::start(&wiki.api, "proposals_per_minute = 6\n");
+    let body = json!({
+        "user": "Alice",
+        "command": { "Delete": { "titles": [DRAFT], "reason": "", "yes": false, "dry_run": false, "escalate": false } }
+    });
+    let first = post(&service, "/v1/propose", &body);
+    assert_eq!(first.0, 200, "{:#}", first.2);
+    let flooded = post(&service, "/v1/propose", &body);
+    assert_eq!(flooded.0, 429, "{:#}", flooded.2);
+    let retry = flooded
+        .1
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("retry-after: ")
+                .map(str::to_string)
+        })
+        .expect("Retry-After");
+    assert!(retry.trim().parse::<u64>().unwrap() >= 1, "{retry}");
+    let out = service.run(Some("Alice"), &["delete", DRAFT]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("too many proposals"), "{}", text(&out));
+    assert!(exists(&wiki, DRAFT));
+}
+
+/// A config or secret others may write (or read) stops the service before it
+/// listens, with the fix.
+#[test]
+fn a_world_writable_config_or_secret_stops_the_service() {
+    let wiki = TestWiki::start();
+    let dir = service_folder(&service_config(&wiki.api, ""));
+    let config = dir.path().join("adminibot.toml");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = spawn_service(dir.path(), &[]).expect_err("started with a world-writable config");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("chmod go-w"), "{}", text(&out));
+
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let secret = dir.path().join("bot.secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = spawn_service(dir.path(), &[]).expect_err("started with a readable secret");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("chmod 600"), "{}", text(&out));
+    assert!(
+        !dir.path().join("adminibot.sqlite").exists(),
+        "no store before the checks pass"
+    );
+}
+
+/// The wiki is reached over https unless on loopback, and so is the broker.
+#[test]
+fn http_urls_are_refused_unless_loopback() {
+    let dir = service_folder(&service_config("http://wiki.example.org/w/api.php", ""));
+    let out = spawn_service(dir.path(), &[]).expect_err("started with an http wiki");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("is not https"), "{}", text(&out));
+
+    let client = tempfile::tempdir().unwrap();
+    let config = client.path().join("adminibot.toml");
+    std::fs::write(
+        &config,
+        "[broker]\nurl = \"http://adminibot.example.org\"\n",
+    )
+    .unwrap();
+    let out = support::adminibot(&config, &["check", DRAFT, "--as", "Alice"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("is not https"), "{}", text(&out));
+}
