@@ -293,6 +293,9 @@ pub struct AuditArgs {
     /// Only rows since WHEN: a duration back from now (`90m`, `7d`) or an RFC 3339 time
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
+    /// Only the rows of one request (what the service recorded, e.g. after exit 5)
+    #[arg(long, value_name = "ID")]
+    pub request: Option<String>,
     /// `verify`: walk the hash chain; exit 0 with the head hash, or 1 naming the first broken row
     #[command(subcommand)]
     pub verify: Option<AuditCommand>,
@@ -302,7 +305,14 @@ pub struct AuditArgs {
 #[derive(Debug, Clone, Subcommand, Serialize, Deserialize)]
 pub enum AuditCommand {
     /// Walk the hash chain and name the first broken row.
-    Verify,
+    Verify {
+        /// Also check the store against the wiki: every signed change against its
+        /// signature revision, every deletion against the wiki's deletion log and
+        /// every on-wiki log line against the bot's log page, so a rewritten store
+        /// (even with its chain recomputed) fails
+        #[arg(long)]
+        wiki: bool,
+    },
 }
 
 /// Arguments of `adminibot check`.

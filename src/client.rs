@@ -254,6 +254,8 @@ impl Client {
                 Ok(Executed::Command(_)) => {
                     return Err(self.broker_error("a command answer to a page action"))
                 }
+                // Signed and sent, but no answer: the service may have acted.
+                Err(e @ Error::Broker { .. }) => done.push(unknown(page, &ticket, &e)),
                 Err(e) => done.push(failed(page, &e)),
             }
         }
@@ -345,6 +347,24 @@ fn failed(page: RenderedPage, err: &Error) -> RenderedPage {
     page.decision = "failed".into();
     page.json["decision"] = serde_json::json!("failed");
     page.json["error"] = serde_json::json!(err.to_string());
+    page
+}
+
+/// A signed request whose answer never came: the outcome is unknown (exit 5)
+/// until the service's own reconcile settles it.
+fn unknown(page: RenderedPage, ticket: &Ticket, err: &Error) -> RenderedPage {
+    let mut page = with_step(
+        page,
+        &format!(
+            "the outcome is unknown ({err}); the service settles it by itself: `adminibot audit --request {}` shows what happened",
+            ticket.request_id
+        ),
+    );
+    page.exit_code = ExitStatus::Unknown.code();
+    page.decision = "unknown".into();
+    page.request_id = Some(ticket.request_id.clone());
+    page.json["decision"] = serde_json::json!("unknown");
+    page.json["request_id"] = serde_json::json!(ticket.request_id);
     page
 }
 

@@ -462,3 +462,274 @@ fn http_urls_are_refused_unless_loopback() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("is not https"), "{}", text(&out));
 }
+
+/// `audit verify --wiki` holds the store to the wiki's own record: after someone
+/// with the store file (the service stopped) drops its triggers and appends a
+/// grant with a correctly recomputed chain, the chain alone still verifies, but
+/// the comparison with the wiki names the forged row; an honest store passes.
+#[test]
+fn audit_verify_wiki_finds_a_rewritten_store() {
+    use adminibot::rules::Tier;
+    use adminibot::store::{Actor, NewGrant, Store, UserRef};
+    let (wiki, mut service) = setup();
+    let out = service.run(Some("Alice"), &["delete", DRAFT]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let honest = service.run(None, &["audit", "verify", "--wiki"]);
+    assert_eq!(honest.status.code(), Some(0), "{}", text(&honest));
+    assert!(
+        text(&honest).contains("agrees with the wiki"),
+        "{}",
+        text(&honest)
+    );
+
+    service.kill();
+    let chown_store = |user: &str| support::service::chown(user, &service.dir);
+    chown_store("root");
+    sqlite(
+        &service.store,
+        "DROP TRIGGER grants_no_update; DROP TRIGGER grants_no_delete; DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;",
+    );
+    let admin = support::account("Admin");
+    let user_id = |name: &str| -> u64 {
+        let answer = wiki.api_get(&[("action", "query"), ("list", "users"), ("ususers", name)]);
+        answer["query"]["users"][0]["userid"].as_u64().unwrap()
+    };
+    let now = chrono::Utc::now();
+    let mut store = Store::open(&service.store, "localtest", now).expect("open the store");
+    store
+        .add_grant(
+            NewGrant {
+                user: UserRef {
+                    user_id: user_id("Bob"),
+                    name: "Bob".into(),
+                },
+                tier: Tier::RetiredAdmin,
+                issuer: Actor {
+                    user_id: user_id("Admin"),
+                    name: admin.name.clone(),
+                    groups: admin.groups.clone(),
+                },
+                charter: None,
+                starts_at: now,
+                expires_at: None,
+                reason: "forged".into(),
+                approved: true,
+            },
+            now,
+        )
+        .expect("append a forged grant");
+    drop(store);
+    chown_store(support::service::SERVICE_USER);
+    service.restart(&[]);
+
+    let chain = service.run(None, &["audit", "verify"]);
+    assert_eq!(
+        chain.status.code(),
+        Some(0),
+        "the chain alone cannot tell: {}",
+        text(&chain)
+    );
+    let forged_seq = sqlite(
+        &service.store,
+        "SELECT max(seq) FROM audit WHERE kind = 'grant';",
+    );
+    let checked = service.run(None, &["audit", "verify", "--wiki", "--format", "json"]);
+    assert_eq!(checked.status.code(), Some(1), "{}", text(&checked));
+    let doc: Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(doc["valid"], false, "{doc:#}");
+    assert_eq!(doc["broken_at"].to_string(), forged_seq.trim(), "{doc:#}");
+    assert!(doc["reason"].as_str().unwrap().contains("grant"), "{doc:#}");
+}
+
+/// Kills the service while a deletion is paused at `stage` (`before-recheck`:
+/// signed and recorded, nothing deleted; `after-delete`: deleted, not yet in
+/// the audit log). The client reports "unknown" (exit 5) with the request id;
+/// the restarted service settles the request by itself; returns the wiki, the
+/// service and the request's audit rows after settling.
+fn killed_at(stage: &str) -> (TestWiki, Service, Vec<Value>) {
+    let wiki = TestWiki::start();
+    let pause = tempfile::tempdir().unwrap();
+    support::service::chown(support::service::SERVICE_USER, pause.path());
+    let setting = format!("{stage}:{}", pause.path().display());
+    let mut service = Service::start_with_env(&wiki.api, "", &[("ADMINIBOT_TEST_PAUSE", &setting)]);
+    let granted = service.run(
+        Some("Admin"),
+        &["grant", "--user", "Alice", "--tier", "self"],
+    );
+    assert_eq!(granted.status.code(), Some(0), "{}", text(&granted));
+    let client = service
+        .client(Some("Alice"))
+        .args(["delete", DRAFT, "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let paused = pause.path().join("paused");
+    for _ in 0..500 {
+        if paused.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(paused.exists(), "the service never reached `{stage}`");
+    service.kill();
+    let out = client.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let result = support::first_result(&out);
+    assert_eq!(result["decision"], "unknown", "{result:#}");
+    let request_id = result["request_id"].as_str().unwrap().to_string();
+
+    service.restart(&[]);
+    for _ in 0..250 {
+        let out = service.run(
+            None,
+            &["audit", "--request", &request_id, "--format", "json"],
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rows = doc["rows"].as_array().unwrap().clone();
+        if rows.iter().any(|r| r["kind"] == "end") {
+            return (wiki, service, rows);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
+    panic!("the restarted service did not settle request {request_id}");
+}
+
+fn kinds(rows: &[Value]) -> Vec<&str> {
+    rows.iter().map(|r| r["kind"].as_str().unwrap()).collect()
+}
+
+/// Killed between the signature and the delete: nothing was deleted, and the
+/// restarted service closes the request as abandoned.
+#[test]
+fn killing_the_service_between_signature_and_delete_loses_nothing() {
+    let (wiki, service, rows) = killed_at("before-recheck");
+    assert!(exists(&wiki, DRAFT));
+    assert_eq!(bot_deletions(&wiki), 0);
+    assert_eq!(
+        kinds(&rows),
+        ["signed", "request", "attributed", "end"],
+        "{rows:#?}"
+    );
+    assert_eq!(rows[3]["detail"]["decision"], "abandoned", "{rows:#?}");
+    assert_eq!(rows[3]["detail"]["reconciled"], true);
+    let again = service.run(Some("Alice"), &["delete", DRAFT]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "asking again works: {}",
+        text(&again)
+    );
+    assert!(!exists(&wiki, DRAFT));
+}
+
+/// Killed between the delete and its audit row: the restarted service finds
+/// the deletion in the wiki's log by its request id and records it.
+#[test]
+fn killing_the_service_between_delete_and_audit_row_loses_nothing() {
+    let (wiki, service, rows) = killed_at("after-delete");
+    assert!(!exists(&wiki, DRAFT));
+    assert_eq!(bot_deletions(&wiki), 1);
+    assert_eq!(
+        kinds(&rows),
+        ["signed", "request", "attributed", "deleted", "end"],
+        "{rows:#?}"
+    );
+    assert_eq!(rows[3]["detail"]["found_by"], "reconcile", "{rows:#?}");
+    assert_eq!(rows[4]["detail"]["decision"], "done", "{rows:#?}");
+    let verify = service.run(None, &["audit", "verify", "--wiki"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+    let back = service.run(Some("Alice"), &["undelete", DRAFT]);
+    assert_eq!(back.status.code(), Some(0), "{}", text(&back));
+    assert!(exists(&wiki, DRAFT));
+}
+
+/// One service per store: a second one on the same store does not start.
+#[test]
+fn a_second_service_on_the_same_store_is_refused() {
+    let (_wiki, service) = setup();
+    let out = spawn_service(&service.dir, &[]).expect_err("a second service started");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("another `adminibot serve` holds the store"),
+        "{}",
+        text(&out)
+    );
+    let health = service.run(None, &["list", "--user", "Alice"]);
+    assert_eq!(
+        health.status.code(),
+        Some(0),
+        "the first one still serves: {}",
+        text(&health)
+    );
+}
+
+/// "Any editor in good standing can stop the bot entirely": Bob, with no grant,
+/// stops it by his own signed edit; Alice is refused while it is stopped; Bob
+/// cannot resume it (his groups are read from the wiki), Admin can.
+#[test]
+fn anyone_stops_the_bot_through_the_service_and_only_administrators_resume() {
+    let (wiki, service) = setup();
+    let stopped = service.run(Some("Bob"), &["stop", "--reason", "something looks wrong"]);
+    assert_eq!(stopped.status.code(), Some(0), "{}", text(&stopped));
+    let refused = service.run(Some("Alice"), &["delete", DRAFT]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(text(&refused).contains("stop switch"), "{}", text(&refused));
+    assert!(exists(&wiki, DRAFT));
+    let resume = service.run(Some("Bob"), &["resume"]);
+    assert_eq!(resume.status.code(), Some(1), "{}", text(&resume));
+    let grant = service.run(Some("Bob"), &["grant", "--user", "Bob", "--tier", "self"]);
+    assert_eq!(grant.status.code(), Some(1), "{}", text(&grant));
+    let resume = service.run(Some("Admin"), &["resume"]);
+    assert_eq!(resume.status.code(), Some(0), "{}", text(&resume));
+    let done = service.run(Some("Alice"), &["delete", DRAFT]);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done));
+    assert!(!exists(&wiki, DRAFT));
+}
+
+/// Reads need no signature: health, info, and one request's rows by id.
+#[test]
+fn health_info_and_request_status_need_no_signature() {
+    let (wiki, service) = setup();
+    let out = service.run(Some("Alice"), &["delete", DRAFT, "--format", "json"]);
+    let request_id = support::first_result(&out)["request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let get = |route: &str| -> Value {
+        let authority = service.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(authority).unwrap();
+        use std::io::{Read, Write};
+        write!(
+            stream,
+            "GET {route} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split_once("\r\n\r\n").unwrap().1;
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"))
+    };
+    assert_eq!(get("/v1/health")["ok"], true);
+    let info = get("/v1/info");
+    assert_eq!(info["api"], wiki.api.as_str());
+    assert_eq!(info["attribution"], "User:{requester}/adminibot");
+    let rows = get(&format!("/v1/requests/{request_id}"));
+    let kinds: Vec<&str> = rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "signed",
+            "request",
+            "attributed",
+            "deleted",
+            "logged",
+            "end"
+        ]
+    );
+}
