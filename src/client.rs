@@ -13,7 +13,7 @@ use crate::config::{self, BrokerConfig, ConfigError, Secret};
 use crate::error::{Error, ExitStatus};
 use crate::protocol::{
     ErrorBody, ExecuteBody, Executed, Info, ProposeAnswer, ProposeBody, ProposedPage, ReadBody,
-    RemoteOutput, Ticket, TEST_NOW_HEADER,
+    RemoteOutput, Ticket, TEST_ENV_HEADER,
 };
 use crate::report::RenderedPage;
 use crate::wiki::users::whoami;
@@ -109,8 +109,10 @@ impl Client {
                 .body(serde_json::to_vec(body).map_err(|e| self.broker_error(e))?),
             None => self.http.get(&url),
         };
-        if let Some(now) = crate::when::clock_override() {
-            request = request.header(TEST_NOW_HEADER, crate::when::format_time(now));
+        let test_env = crate::when::test_env_to_pass_on();
+        if !test_env.is_empty() {
+            let value = serde_json::to_string(&test_env).map_err(|e| self.broker_error(e))?;
+            request = request.header(TEST_ENV_HEADER, value);
         }
         let response = request.send().await.map_err(|e| self.broker_error(e))?;
         let status = response.status();

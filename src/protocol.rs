@@ -21,9 +21,10 @@ use crate::rules::Action;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The header a `test-hooks` client uses to pass `ADMINIBOT_NOW` on; a service
-/// built without `test-hooks` ignores it.
-pub const TEST_NOW_HEADER: &str = "x-adminibot-test-now";
+/// The header a `test-hooks` client uses to pass its test settings on
+/// (`ADMINIBOT_NOW`, `ADMINIBOT_TEST_*`, as a JSON object); a service built
+/// without `test-hooks` ignores it.
+pub const TEST_ENV_HEADER: &str = "x-adminibot-test-env";
 
 /// `GET /v1/info`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,17 +3,43 @@
 use crate::facts::Timestamp;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
+/// The test hooks' settings a test client passes on to the service for one job
+/// (`ADMINIBOT_NOW` and `ADMINIBOT_TEST_*`), by name.
+pub type TestEnv = std::collections::BTreeMap<String, String>;
+
 thread_local! {
-    /// The service's per-job `ADMINIBOT_NOW`, passed on by a test client.
-    static JOB_NOW: std::cell::Cell<Option<Timestamp>> = const { std::cell::Cell::new(None) };
+    /// This thread's current job's [`TestEnv`] (the service's executor).
+    static JOB_TEST_ENV: std::cell::RefCell<TestEnv> = const { std::cell::RefCell::new(TestEnv::new()) };
 }
 
-/// Sets (or clears) the clock override of this thread's jobs; ignored without
-/// the `test-hooks` feature.
-pub fn set_job_clock(at: Option<Timestamp>) {
+/// Sets (or clears, with an empty map) the test settings of this thread's
+/// current job; ignored without the `test-hooks` feature.
+pub fn set_job_test_env(settings: TestEnv) {
     if cfg!(feature = "test-hooks") {
-        JOB_NOW.set(at);
+        JOB_TEST_ENV.set(settings);
     }
+}
+
+/// The test settings of this process to pass on to a service (`test-hooks`
+/// builds only; empty otherwise).
+pub fn test_env_to_pass_on() -> TestEnv {
+    if !cfg!(feature = "test-hooks") {
+        return TestEnv::new();
+    }
+    std::env::vars()
+        .filter(|(k, _)| k == "ADMINIBOT_NOW" || k.starts_with("ADMINIBOT_TEST_"))
+        .collect()
+}
+
+/// A test hook's setting: the current job's, else this process's environment;
+/// always `None` without the `test-hooks` feature.
+pub fn test_var(name: &str) -> Option<String> {
+    if !cfg!(feature = "test-hooks") {
+        return None;
+    }
+    JOB_TEST_ENV
+        .with_borrow(|job| job.get(name).cloned())
+        .or_else(|| std::env::var(name).ok())
 }
 
 /// The time to use instead of the wiki's or the machine's clock: `ADMINIBOT_NOW`
@@ -23,10 +49,7 @@ pub fn clock_override() -> Option<Timestamp> {
     if !cfg!(feature = "test-hooks") {
         return None;
     }
-    if let Some(at) = JOB_NOW.get() {
-        return Some(at);
-    }
-    let text = std::env::var("ADMINIBOT_NOW").ok()?;
+    let text = test_var("ADMINIBOT_NOW")?;
     let at = DateTime::parse_from_rfc3339(&text)
         .unwrap_or_else(|e| panic!("ADMINIBOT_NOW=`{text}` is not RFC 3339: {e}"));
     Some(at.with_timezone(&Utc))
@@ -40,7 +63,7 @@ pub fn test_pause(stage: &str) {
     if !cfg!(feature = "test-hooks") {
         return;
     }
-    let Ok(setting) = std::env::var("ADMINIBOT_TEST_PAUSE") else {
+    let Some(setting) = test_var("ADMINIBOT_TEST_PAUSE") else {
         return;
     };
     let Some((wanted, dir)) = setting.split_once(':') else {
@@ -63,7 +86,7 @@ pub fn test_pause(stage: &str) {
 /// How long to wait before retry `attempt` (0-based) of a failed read: 250 ms,
 /// doubling. `ADMINIBOT_TEST_NO_SLEEP` (in `test-hooks` builds) makes it zero.
 pub fn retry_delay(attempt: u32) -> std::time::Duration {
-    if cfg!(feature = "test-hooks") && std::env::var_os("ADMINIBOT_TEST_NO_SLEEP").is_some() {
+    if test_var("ADMINIBOT_TEST_NO_SLEEP").is_some() {
         return std::time::Duration::ZERO;
     }
     std::time::Duration::from_millis(250 << attempt.min(4))
@@ -96,19 +119,14 @@ pub fn total_deadline() -> std::time::Duration {
 }
 
 fn millis_or_test_override(variable: &str, default_ms: u64) -> std::time::Duration {
-    let test_override = std::env::var(variable)
-        .ok()
-        .filter(|_| cfg!(feature = "test-hooks"))
-        .and_then(|ms| ms.parse().ok());
+    let test_override = test_var(variable).and_then(|ms| ms.parse().ok());
     std::time::Duration::from_millis(test_override.unwrap_or(default_ms))
 }
 
 /// The machine's own clock, never the `ADMINIBOT_NOW` override; in `test-hooks`
 /// builds `ADMINIBOT_TEST_CLOCK_SKEW_SECS` puts it off by that many seconds.
 pub fn machine_clock() -> Timestamp {
-    let skew = std::env::var("ADMINIBOT_TEST_CLOCK_SKEW_SECS")
-        .ok()
-        .filter(|_| cfg!(feature = "test-hooks"))
+    let skew = test_var("ADMINIBOT_TEST_CLOCK_SKEW_SECS")
         .and_then(|s| s.parse::<i64>().ok())
         .unwrap_or(0);
     Utc::now() + Duration::seconds(skew)

@@ -284,6 +284,12 @@ fn delete_paused(
     stage: &str,
 ) -> (std::process::Child, tempfile::TempDir) {
     let pause = tempfile::tempdir().unwrap();
+    // A service under its own user must be able to leave its marker here.
+    std::fs::set_permissions(
+        pause.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
     let child = adminibot_command_as(&config.path, "Alice")
         .args(["delete", title, "--format", "json"])
         .env(

@@ -733,3 +733,34 @@ fn health_info_and_request_status_need_no_signature() {
         ]
     );
 }
+
+/// The service takes its secret from systemd's credential folder or its own
+/// file, never from the environment a requester might set.
+#[test]
+fn the_bot_secret_comes_from_the_credential_folder_never_the_environment() {
+    let wiki = TestWiki::start();
+    let config = service_config(&wiki.api, "").replace("password_file = \"bot.secret\"\n", "");
+    let dir = service_folder(&config);
+    let secret = support::account("AdminBot").botpassword_secret;
+    let out = spawn_service(dir.path(), &[("ADMINIBOT_BOT_PASSWORD", secret.as_str())])
+        .expect_err("started with the secret from the environment");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no bot secret"), "{}", text(&out));
+
+    let credentials = dir.path().join("credentials");
+    std::fs::create_dir(&credentials).unwrap();
+    std::fs::rename(
+        dir.path().join("bot.secret"),
+        credentials.join("bot-password"),
+    )
+    .unwrap();
+    support::service::chown(support::service::SERVICE_USER, dir.path());
+    let credentials = credentials.display().to_string();
+    let (mut child, _url) = spawn_service(
+        dir.path(),
+        &[("CREDENTIALS_DIRECTORY", credentials.as_str())],
+    )
+    .unwrap_or_else(|out| panic!("{}", text(&out)));
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -13,7 +13,6 @@ use crate::cli::{BlocklistCommand, Command, IssuersCommand};
 use crate::commands::{self, act::act_on_pages, check::judge_pages};
 use crate::config::{Config, Secret};
 use crate::error::{render, Error, ExitStatus};
-use crate::facts::Timestamp;
 use crate::policy::Policy;
 use crate::protocol::{
     ErrorBody, ExecuteBody, Executed, ProposeAnswer, ProposeBody, Proposed, ProposedPage,
@@ -23,6 +22,7 @@ use crate::rules::{Action, Decision, RuleName};
 use crate::session::Session;
 use crate::signature::{self, Expected};
 use crate::store::{AuditFilter, Proposal, Store, StoreError, UserRef};
+use crate::when::TestEnv;
 use crate::wiki::users::{lookup_user, whoami, WikiUser};
 use crate::wiki::{actions, Wiki};
 use serde_json::{json, Value};
@@ -67,11 +67,11 @@ type Reply<T> = oneshot::Sender<Result<T, Failure>>;
 /// Work for the executor.
 pub enum Job {
     /// A read-only command.
-    Read(Command, Option<Timestamp>, Reply<RemoteOutput>),
+    Read(Command, TestEnv, Reply<RemoteOutput>),
     /// A proposal.
-    Propose(ProposeBody, Option<Timestamp>, Reply<ProposeAnswer>),
+    Propose(ProposeBody, TestEnv, Reply<ProposeAnswer>),
     /// A signed request.
-    Execute(ExecuteBody, Option<Timestamp>, Reply<Executed>),
+    Execute(ExecuteBody, TestEnv, Reply<Executed>),
     /// The audit rows of one request.
     Request(String, Reply<Value>),
 }
@@ -189,28 +189,27 @@ impl Core {
 
     async fn handle(&mut self, job: Job) {
         match job {
-            Job::Read(command, now, reply) => {
-                crate::when::set_job_clock(now);
+            Job::Read(command, test_env, reply) => {
+                crate::when::set_job_test_env(test_env);
                 let answer = self.read(command).await;
                 let _ = reply.send(answer.map_err(Failure::from));
             }
-            Job::Propose(body, now, reply) => {
-                crate::when::set_job_clock(now);
+            Job::Propose(body, test_env, reply) => {
+                crate::when::set_job_test_env(test_env);
                 let answer = self.propose(body).await;
                 let _ = reply.send(answer.map_err(Failure::from));
             }
-            Job::Execute(body, now, reply) => {
-                crate::when::set_job_clock(now);
+            Job::Execute(body, test_env, reply) => {
+                crate::when::set_job_test_env(test_env);
                 let answer = self.execute(body).await;
                 let _ = reply.send(answer.map_err(Failure::from));
             }
             Job::Request(id, reply) => {
-                crate::when::set_job_clock(None);
                 let answer = self.request(&id);
                 let _ = reply.send(answer.map_err(Failure::from));
             }
         }
-        crate::when::set_job_clock(None);
+        crate::when::set_job_test_env(TestEnv::new());
     }
 
     /// A session over the executor's parts, for one job.

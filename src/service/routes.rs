@@ -6,9 +6,9 @@
 use super::executor::{Failure, Job};
 use crate::config::{Config, ListenConfig};
 use crate::error::Error;
-use crate::facts::Timestamp;
 use crate::policy::Policy;
-use crate::protocol::{ErrorBody, ExecuteBody, Info, ProposeBody, ReadBody, TEST_NOW_HEADER};
+use crate::protocol::{ErrorBody, ExecuteBody, Info, ProposeBody, ReadBody, TEST_ENV_HEADER};
+use crate::when::TestEnv;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -153,15 +153,16 @@ impl<T: Serialize> IntoResponse for Answer<T> {
     }
 }
 
-/// The test clock a `test-hooks` client passed on; never in a deployed build.
-fn test_now(headers: &HeaderMap) -> Option<Timestamp> {
+/// The test settings a `test-hooks` client passed on; never in a deployed build.
+fn test_env(headers: &HeaderMap) -> TestEnv {
     if !cfg!(feature = "test-hooks") {
-        return None;
+        return TestEnv::new();
     }
-    let text = headers.get(TEST_NOW_HEADER)?.to_str().ok()?;
-    chrono::DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&chrono::Utc))
+    headers
+        .get(TEST_ENV_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default()
 }
 
 /// Sends a job and waits for its answer.
@@ -194,7 +195,7 @@ async fn read(
     Json(body): Json<ReadBody>,
 ) -> impl IntoResponse {
     ask(&state, |reply| {
-        Job::Read(body.command, test_now(&headers), reply)
+        Job::Read(body.command, test_env(&headers), reply)
     })
     .await
 }
@@ -224,7 +225,7 @@ async fn propose(
         return response;
     }
     ask(&state, |reply| {
-        Job::Propose(body, test_now(&headers), reply)
+        Job::Propose(body, test_env(&headers), reply)
     })
     .await
     .into_response()
@@ -236,7 +237,7 @@ async fn execute(
     Json(body): Json<ExecuteBody>,
 ) -> impl IntoResponse {
     ask(&state, |reply| {
-        Job::Execute(body, test_now(&headers), reply)
+        Job::Execute(body, test_env(&headers), reply)
     })
     .await
 }

@@ -300,7 +300,7 @@ fn surface_warnings(answer: Value) -> Result<Value, WikiError> {
         let said = format!("the wiki warned ({module}: {code}): {text}");
         warn!("{said}");
         if cfg!(feature = "test-hooks")
-            && std::env::var_os("ADMINIBOT_TEST_STRICT_WARNINGS").is_some()
+            && crate::when::test_var("ADMINIBOT_TEST_STRICT_WARNINGS").is_some()
         {
             return Err(WikiError::Unexpected(said));
         }

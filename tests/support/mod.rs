@@ -267,6 +267,9 @@ impl Drop for TestWiki {
 /// secret), removed when dropped.
 pub struct AdminibotConfig {
     _dir: tempfile::TempDir,
+    /// The broker service, when the tests run through it (`with_store` under
+    /// `ADMINIBOT_TEST_VIA_SERVICE`); `path` is then the client's config.
+    pub service: Option<service::Service>,
     /// The `adminibot.toml`.
     pub path: PathBuf,
     /// The bot's secret file (`bot.secret`, mode 0600), even when not configured.
@@ -312,21 +315,55 @@ impl AdminibotConfig {
         .expect("write adminibot.toml");
         AdminibotConfig {
             _dir: dir,
+            service: None,
             path,
             bot_secret,
         }
     }
 
-    /// Adds `[store] path = "adminibot.sqlite"` beside the config.
-    pub fn with_store(self) -> Self {
+    /// Adds `[store] path = "adminibot.sqlite"` beside the config. Under
+    /// `ADMINIBOT_TEST_VIA_SERVICE=1` it starts `adminibot serve` for the same wiki
+    /// instead, and `path` becomes the client's `[broker]` config.
+    pub fn with_store(mut self) -> Self {
         let mut text = std::fs::read_to_string(&self.path).expect("read adminibot.toml");
+        if std::env::var_os("ADMINIBOT_TEST_VIA_SERVICE").is_some() {
+            let api = text
+                .lines()
+                .find_map(|l| l.strip_prefix("api = \""))
+                .and_then(|l| l.strip_suffix('"'))
+                .expect("api in adminibot.toml")
+                .to_string();
+            let service = service::Service::start(&api, "");
+            self.path = service.client_config.clone();
+            self.bot_secret = service.dir.join("bot.secret");
+            self.service = Some(service);
+            return self;
+        }
         text.push_str("[store]\npath = \"adminibot.sqlite\"\n");
         std::fs::write(&self.path, text).expect("write adminibot.toml");
         self
     }
 
-    /// Points the config at another `api.php` (a [`proxy::FaultProxy`]).
-    pub fn with_api(self, api: &str) -> Self {
+    /// Points the config at another `api.php` (a [`proxy::FaultProxy`]); a
+    /// service is restarted with it.
+    pub fn with_api(mut self, api: &str) -> Self {
+        if let Some(service) = self.service.as_mut() {
+            let text = std::fs::read_to_string(&service.config).expect("read the service config");
+            let text: Vec<String> = text
+                .lines()
+                .map(|l| {
+                    if l.starts_with("api = ") {
+                        format!("api = \"{api}\"")
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect();
+            std::fs::write(&service.config, text.join("\n") + "\n")
+                .expect("write the service config");
+            service.restart(&[]);
+            return self;
+        }
         let text = std::fs::read_to_string(&self.path).expect("read adminibot.toml");
         let text: Vec<String> = text
             .lines()
@@ -344,7 +381,10 @@ impl AdminibotConfig {
 
     /// The store's SQLite file.
     pub fn store_path(&self) -> PathBuf {
-        self.path.with_file_name("adminibot.sqlite")
+        match &self.service {
+            Some(service) => service.store.clone(),
+            None => self.path.with_file_name("adminibot.sqlite"),
+        }
     }
 }
 
@@ -370,7 +410,15 @@ pub fn sqlite(db: &std::path::Path, sql: &str) -> String {
 /// gives (a deprecated or unknown parameter) fails the run
 /// (`ADMINIBOT_TEST_STRICT_WARNINGS`), so every test guards against them.
 pub fn adminibot_command(config: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_adminibot"));
+    let client = std::fs::read_to_string(config).is_ok_and(|t| t.starts_with("[broker]"));
+    let mut command = if client {
+        service::as_user(
+            service::CLIENT_USER,
+            &service::shared_binary().to_string_lossy(),
+        )
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_adminibot"))
+    };
     command.arg("--config").arg(config).env_remove("RUST_LOG");
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("ADMINIBOT_") {
