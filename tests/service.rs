@@ -764,3 +764,34 @@ fn the_bot_secret_comes_from_the_credential_folder_never_the_environment() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A requester who pins the wiki in their config sends no login to a service
+/// that names another wiki.
+#[test]
+fn a_client_that_pins_the_wiki_refuses_a_service_naming_another() {
+    let (wiki, service) = setup();
+    std::fs::write(
+        &service.client_config,
+        format!(
+            "[broker]\nurl = \"{}\"\nwiki_api = \"https://en.wikipedia.org/w/api.php\"\n",
+            service.url
+        ),
+    )
+    .unwrap();
+    let out = service.run(Some("Alice"), &["delete", DRAFT]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    // The client checks the service's wiki before it logs in or signs anything.
+    assert!(
+        text(&out).contains("not sending your login there"),
+        "{}",
+        text(&out)
+    );
+    assert!(exists(&wiki, DRAFT));
+    assert_eq!(
+        store_count(
+            &service,
+            "SELECT count(*) FROM audit WHERE kind = 'request';"
+        ),
+        0
+    );
+}
