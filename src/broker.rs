@@ -252,6 +252,11 @@ impl Recorder {
         }
     }
 
+    /// The store, to read the gates before a write.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The request id every row gets.
     pub(crate) fn request_id(&self) -> &str {
         &self.request_id
@@ -335,6 +340,29 @@ async fn may_run(
     fetched: &Fetched,
     seen: Option<ShutoffRevision>,
 ) -> Result<Result<ShutoffRevision, String>, Error> {
+    bot_may_write(session, store, bot, &fetched.user_groups, seen).await
+}
+
+/// What must hold before any bot write, a page action's or a rollback's: the
+/// session writes as the policy's bot, the local stop switch is off, the
+/// shutoff page's latest revision says the run word and an administrator saved
+/// it, and (when the page is read here) the machine's clock agrees with the
+/// wiki's. `seen` is a shutoff revision read moments ago with the caller's
+/// identity; `known` has users' groups already read.
+pub(crate) async fn bot_may_write(
+    session: &Session,
+    store: &Store,
+    bot: &Wiki,
+    known: &BTreeMap<String, Vec<String>>,
+    seen: Option<ShutoffRevision>,
+) -> Result<Result<ShutoffRevision, String>, Error> {
+    let account = bot.account().unwrap_or_default();
+    if !crate::rules::same_user(account, &session.policy.bot) {
+        return Ok(Err(format!(
+            "the bot's session is `{account}`, not the policy's bot `{}`",
+            session.policy.bot
+        )));
+    }
     if let Some(stop) = store.stopped()? {
         return Ok(Err(format!(
             "the local stop switch is on: {} (by `{}`)",
@@ -344,11 +372,21 @@ async fn may_run(
     let page = &session.policy.pages.shutoff;
     let word = &session.policy.pages.run_word;
     // The first page uses the revision read at login with the caller's identity,
-    // later pages read it afresh; [`guard`] checks it is still the latest revision
-    // right before the write.
+    // later pages read it afresh (with the wiki's clock); [`guard`] checks it is
+    // still the latest revision right before the write.
     let latest = match seen {
         Some(seen) => Some(seen),
-        None => actions::shutoff_revision(bot, page).await?,
+        None => {
+            let (latest, wiki_time) = actions::shutoff_revision(bot, page).await?;
+            let skew = (crate::when::machine_clock() - wiki_time).num_seconds();
+            if skew.abs() > crate::when::MAX_CLOCK_SKEW_SECS {
+                return Ok(Err(format!(
+                    "this machine's clock is {skew} s off the wiki's ({}): set the clock right (NTP) first",
+                    crate::when::format_time(wiki_time)
+                )));
+            }
+            latest
+        }
     };
     let Some(latest) = latest else {
         return Ok(Err(format!(
@@ -363,7 +401,7 @@ async fn may_run(
             latest.user
         )));
     }
-    let groups = match fetched.user_groups.get(&latest.user) {
+    let groups = match known.get(&latest.user) {
         Some(groups) => groups.clone(),
         None => crate::wiki::users::lookup_user(bot, &latest.user)
             .await

@@ -363,7 +363,15 @@ async fn run_plan(
             request_id.clone(),
             undo.requester.clone(),
         );
-        let result = undo_one(bot, &mut recorder, &undo, &actor.name).await;
+        // A rollback writes as the bot too: every gate of a page action holds.
+        let gate =
+            crate::broker::bot_may_write(session, recorder.store(), bot, &Default::default(), None)
+                .await;
+        let result = match gate {
+            Ok(Ok(_)) => undo_one(bot, &mut recorder, &undo, &actor.name).await,
+            Ok(Err(why)) => Ok(Err(format!("nothing was done: {why}"))),
+            Err(e) => Err(e),
+        };
         let outcome = match &result {
             Ok(Ok(done)) => done.clone(),
             Ok(Err(changed)) => changed.clone(),

@@ -795,3 +795,35 @@ fn a_client_that_pins_the_wiki_refuses_a_service_naming_another() {
         0
     );
 }
+
+/// "Any administrator can ask the bot to undo or roll-back its recent edits", and
+/// a rollback's writes meet every gate a page action meets: while the bot is
+/// stopped, Admin's signed rollback does nothing; once resumed, it restores the
+/// draft.
+#[test]
+fn a_rollback_waits_for_the_stop_switch_like_any_bot_write() {
+    let (wiki, service) = setup();
+    let out = service.run(Some("Alice"), &["delete", DRAFT, "--format", "json"]);
+    let request_id = support::first_result(&out)["request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!exists(&wiki, DRAFT));
+    let stopped = service.run(Some("Bob"), &["stop", "--reason", "checking something"]);
+    assert_eq!(stopped.status.code(), Some(0), "{}", text(&stopped));
+    let held = service.run(
+        Some("Admin"),
+        &["rollback", "--request", &request_id, "--yes"],
+    );
+    assert_eq!(held.status.code(), Some(4), "{}", text(&held));
+    assert!(text(&held).contains("stop switch"), "{}", text(&held));
+    assert!(!exists(&wiki, DRAFT), "nothing was undeleted while stopped");
+    let resumed = service.run(Some("Admin"), &["resume"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
+    let rolled = service.run(
+        Some("Admin"),
+        &["rollback", "--request", &request_id, "--yes"],
+    );
+    assert_eq!(rolled.status.code(), Some(0), "{}", text(&rolled));
+    assert!(exists(&wiki, DRAFT));
+}

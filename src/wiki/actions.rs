@@ -58,12 +58,19 @@ pub fn read_shutoff(answer: &Value) -> Option<ShutoffRevision> {
     })
 }
 
-/// The latest revision of the shutoff page; `None` if the page is missing.
+/// The latest revision of the shutoff page (`None` if the page is missing) and
+/// the wiki's clock, in one request.
 pub async fn shutoff_revision(
     wiki: &Wiki,
     title: &str,
-) -> Result<Option<ShutoffRevision>, WikiError> {
-    Ok(read_shutoff(&wiki.query(&shutoff_params(title)).await?))
+) -> Result<(Option<ShutoffRevision>, Timestamp), WikiError> {
+    let mut params = shutoff_params(title);
+    params.push(("curtimestamp".into(), "1".into()));
+    let answer = wiki.query(&params).await?;
+    Ok((
+        read_shutoff(&answer),
+        parse_timestamp(&answer["curtimestamp"])?,
+    ))
 }
 
 /// What is re-read right before a write, in one request: the page and the
