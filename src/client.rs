@@ -240,14 +240,14 @@ impl Client {
             };
             let yes = args.yes || (needs_confirmation && confirmed_at_terminal(&page.title));
             if needs_confirmation && !yes {
-                done.push(unconfirmed(page));
+                done.push(unconfirmed(page, &ticket));
                 continue;
             }
             let (wiki, _) = self.requester(&mut requester).await?;
             let revid = match wiki.sign(&ticket).await {
                 Ok(revid) => revid,
                 Err(e) => {
-                    done.push(failed(page, &e));
+                    done.push(failed(page, &ticket, &e));
                     continue;
                 }
             };
@@ -258,7 +258,7 @@ impl Client {
                 }
                 // Signed and sent, but no answer: the service may have acted.
                 Err(e @ Error::Broker { .. }) => done.push(unknown(page, &ticket, &e)),
-                Err(e) => done.push(failed(page, &e)),
+                Err(e) => done.push(failed(page, &ticket, &e)),
             }
         }
         if progress && total > 3 {
@@ -323,27 +323,34 @@ fn remote(output: RemoteOutput) -> Output {
     }
 }
 
-/// Adds a step to a title's report, in text and JSON.
-fn with_step(mut page: RenderedPage, step: &str) -> RenderedPage {
-    page.text.push_str(&format!("  {step}\n"));
-    let steps = page.json["steps"].as_array().cloned().unwrap_or_default();
-    let mut steps = steps;
-    steps.push(serde_json::json!(step));
-    page.json["steps"] = serde_json::json!(steps);
+/// Adds a step to a title's report, in text and JSON, under its request's
+/// heading (written first if the report has none yet).
+fn with_step(mut page: RenderedPage, request_id: &str, step: &str) -> RenderedPage {
+    if page.json["steps"].as_array().is_none() {
+        page.text.push_str(&format!("  request {request_id}:\n"));
+        page.json["steps"] = serde_json::json!([]);
+        page.json["request_id"] = serde_json::json!(request_id);
+        page.request_id = Some(request_id.to_string());
+    }
+    page.text.push_str(&format!("    - {step}\n"));
+    if let Some(steps) = page.json["steps"].as_array_mut() {
+        steps.push(serde_json::json!(step));
+    }
     page
 }
 
-fn unconfirmed(page: RenderedPage) -> RenderedPage {
+fn unconfirmed(page: RenderedPage, ticket: &Ticket) -> RenderedPage {
     let mut page = with_step(
         page,
+        &ticket.request_id,
         "nothing was done: the bot could not undo this; confirm with `--yes`",
     );
     page.exit_code = ExitStatus::Refused.code();
     page
 }
 
-fn failed(page: RenderedPage, err: &Error) -> RenderedPage {
-    let mut page = with_step(page, &format!("not done: {err}"));
+fn failed(page: RenderedPage, ticket: &Ticket, err: &Error) -> RenderedPage {
+    let mut page = with_step(page, &ticket.request_id, &format!("not done: {err}"));
     let status = err.status().max(ExitStatus::Refused);
     page.exit_code = status.code();
     page.decision = "failed".into();
@@ -357,6 +364,7 @@ fn failed(page: RenderedPage, err: &Error) -> RenderedPage {
 fn unknown(page: RenderedPage, ticket: &Ticket, err: &Error) -> RenderedPage {
     let mut page = with_step(
         page,
+        &ticket.request_id,
         &format!(
             "the outcome is unknown ({err}); the service settles it by itself: `adminibot audit --request {}` shows what happened",
             ticket.request_id
@@ -382,16 +390,15 @@ async fn escalated(
         "adminibot: a request of mine needs an administrator ({})",
         page.title
     );
-    match actions::append(&wiki.wiki, noticeboard, text, &summary).await {
-        Ok(saved) => with_step(
-            page,
-            &format!(
-                "posted to `{noticeboard}` (r{})",
-                saved.new_revid.unwrap_or(0)
-            ),
+    let request_id = page.request_id.clone().unwrap_or_default();
+    let step = match actions::append(&wiki.wiki, noticeboard, text, &summary).await {
+        Ok(saved) => format!(
+            "posted to `{noticeboard}` (r{})",
+            saved.new_revid.unwrap_or(0)
         ),
-        Err(e) => with_step(page, &format!("posting to `{noticeboard}` failed: {e}")),
-    }
+        Err(e) => format!("posting to `{noticeboard}` failed: {e}"),
+    };
+    with_step(page, &request_id, &step)
 }
 
 /// "Any deletion that cannot be undone by the bot will not be done until the

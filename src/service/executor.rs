@@ -423,10 +423,30 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                         .outcomes
                         .iter()
                         .any(|o| o.rule == RuleName::PageExists && !o.outcome.passed());
-                    if args.escalate && !nothing_there {
+                    let step = if nothing_there {
+                        // An administrator could do no more: nothing to escalate.
+                        format!(
+                            "nothing was done: there is nothing to {action} at `{}`",
+                            judged.title
+                        )
+                    } else if args.escalate {
                         escalation =
                             Some(escalation_text(&judged.title, &request_id, &judged.verdict));
-                    }
+                        "nothing was done".to_string()
+                    } else {
+                        format!(
+                            "nothing was done; `--escalate` asks an administrator on `{}`",
+                            session.policy.pages.noticeboard
+                        )
+                    };
+                    judged.acted = Some(Acted {
+                        request_id,
+                        decision: "refused",
+                        steps: vec![step],
+                        detail: json!({}),
+                        status: ExitStatus::Refused,
+                        incident: false,
+                    });
                 }
                 decision if args.dry_run => {
                     let _ = decision;
