@@ -191,10 +191,11 @@ impl Client {
                     })?);
             }
         }
-        let ProposeAnswer::Command(ticket) = self.propose(&command).await? else {
+        let (proposed, login) = tokio::join!(self.propose(&command), self.login());
+        let ProposeAnswer::Command(ticket) = proposed? else {
             return Err(self.broker_error("a page answer to a command"));
         };
-        let wiki = Requester::login(&self.info().await?).await?;
+        let (wiki, _) = login?;
         let revid = wiki.sign(&ticket).await?;
         match self.execute(&ticket, revid, true).await? {
             Executed::Command(output) => Ok(remote(output)),
@@ -210,10 +211,19 @@ impl Client {
         args: &crate::cli::ActArgs,
         progress: bool,
     ) -> Result<Output, Error> {
-        let ProposeAnswer::Pages(proposed) = self.propose(command).await? else {
+        // The requester's login overlaps the proposal: most proposals end in a
+        // signature. A failed login matters only if one is needed.
+        let login = async {
+            match args.dry_run {
+                true => None,
+                false => Some(self.login().await),
+            }
+        };
+        let (proposed, early) = tokio::join!(self.propose(command), login);
+        let ProposeAnswer::Pages(proposed) = proposed? else {
             return Err(self.broker_error("a command answer to a page action"));
         };
-        let mut requester: Option<(Requester, Info)> = None;
+        let mut requester: Option<Result<(Requester, Info), Error>> = early;
         let mut done = Vec::new();
         let total = proposed.len();
         for (
@@ -270,15 +280,25 @@ impl Client {
     /// The requester's wiki session, logged in on first use.
     async fn requester<'a>(
         &self,
-        slot: &'a mut Option<(Requester, Info)>,
+        slot: &'a mut Option<Result<(Requester, Info), Error>>,
     ) -> Result<(&'a Requester, Info), Error> {
         if slot.is_none() {
-            let info = self.info().await?;
-            let wiki = Requester::login(&info).await?;
-            *slot = Some((wiki, info));
+            *slot = Some(self.login().await);
         }
-        let (wiki, info) = slot.as_ref().expect("just set");
-        Ok((wiki, info.clone()))
+        if let Some(Err(_)) = slot {
+            return Err(slot.take().and_then(Result::err).expect("an error"));
+        }
+        match slot.as_ref() {
+            Some(Ok((wiki, info))) => Ok((wiki, info.clone())),
+            _ => unreachable!("a session was just made"),
+        }
+    }
+
+    /// The service's info and the requester's wiki session.
+    async fn login(&self) -> Result<(Requester, Info), Error> {
+        let info = self.info().await?;
+        let wiki = Requester::login(&info).await?;
+        Ok((wiki, info))
     }
 }
 

@@ -7,7 +7,8 @@ use crate::error::{Error, ExitStatus};
 use crate::report::{rendered, Judged, PageReport};
 use crate::rules::Action;
 use crate::session::Session;
-use crate::wiki::facts::{fetch_many, FetchOptions};
+use crate::wiki::facts::{fetch_many, FetchOptions, Fetched};
+use crate::wiki::users::WikiUser;
 
 /// Runs the pipeline for every title (read from stdin already, see
 /// [`super::resolve`]), in series, as the proven caller; with
@@ -87,6 +88,7 @@ pub async fn act_on_pages(
                             crate::when::format_time(fetched.server_time)
                         )));
                     }
+                    refresh_caller(session, &fetched)?;
                     let now = crate::when::clock_override().unwrap_or(fetched.server_time);
                     let (decided, acted) = act_on(session, &fetched, options, now).await?;
                     if !matches!(acted.decision, "refused" | "needs-confirmation" | "allowed") {
@@ -110,4 +112,24 @@ pub async fn act_on_pages(
         eprintln!();
     }
     Ok(reports)
+}
+
+/// The caller as the page's fresh facts show them (groups, block), so the
+/// service needs no lookup of its own; the facts must be about the same account.
+fn refresh_caller(session: &mut Session, fetched: &Fetched) -> Result<(), Error> {
+    let caller = session.caller()?;
+    if fetched.requester.user_id != caller.user_id {
+        return Err(Error::Denied(format!(
+            "`{}` is now another account (user id {} instead of {}): propose again",
+            caller.name, fetched.requester.user_id, caller.user_id
+        )));
+    }
+    let name = fetched.requester.name.clone();
+    session.caller = Some(WikiUser {
+        user_id: fetched.requester.user_id,
+        groups: fetched.user_groups.get(&name).cloned().unwrap_or_default(),
+        blocked: fetched.requester_blocked.clone(),
+        name,
+    });
+    Ok(())
 }

@@ -603,13 +603,30 @@ async fn verify(session: &mut Session, body: &ExecuteBody) -> Result<(Proposal, 
         expires_at: proposal.expires_at,
     };
     signature::verify(&expected, &revision, now).map_err(|r| Error::Denied(r.to_string()))?;
-    let caller = lookup_user(&session.wiki, &proposal.user.name).await?;
-    if caller.user_id != proposal.user.user_id {
-        return Err(Error::Denied(format!(
-            "`{}` is now another account (user id {} instead of {}): propose again",
-            proposal.user.name, caller.user_id, proposal.user.user_id
-        )));
-    }
+    // A page action reads the requester's groups and block with the page's
+    // facts (and refuses if the name now belongs to another account); a command
+    // needs them first.
+    let is_page = matches!(
+        serde_json::from_value::<Proposed>(proposal.command.clone()),
+        Ok(Proposed::Page { .. })
+    );
+    let caller = if is_page {
+        WikiUser {
+            user_id: proposal.user.user_id,
+            name: proposal.user.name.clone(),
+            groups: Vec::new(),
+            blocked: None,
+        }
+    } else {
+        let caller = lookup_user(&session.wiki, &proposal.user.name).await?;
+        if caller.user_id != proposal.user.user_id {
+            return Err(Error::Denied(format!(
+                "`{}` is now another account (user id {} instead of {}): propose again",
+                proposal.user.name, caller.user_id, proposal.user.user_id
+            )));
+        }
+        caller
+    };
     match session.store()?.use_signature(&proposal, body.revid, now) {
         Err(StoreError::Conflict(why)) => return Err(Error::Denied(why)),
         other => other?,
