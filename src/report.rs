@@ -31,6 +31,8 @@ pub struct Judged {
     pub latest_revid: Option<u64>,
     /// The requester, as the wiki spells the name.
     pub requester: String,
+    /// The requester's user id.
+    pub requester_id: u64,
     /// The tier the safety rules were run for.
     pub tier: Tier,
     /// The charter of the grant that covers the request, if any.
@@ -53,6 +55,7 @@ impl Judged {
             page_id: fetched.facts.page_id,
             latest_revid: fetched.facts.latest_revid,
             requester: fetched.requester.name.clone(),
+            requester_id: fetched.requester.user_id,
             tier: decided.tier,
             charter: decided.coverage.as_ref().and_then(|c| c.charter.clone()),
             authority_note: decided.authority_note,
@@ -376,6 +379,7 @@ mod tests {
                     page_id: facts.page_id,
                     latest_revid: facts.latest_revid,
                     requester: "Alice".into(),
+                    requester_id: 7,
                     tier: Tier::Own,
                     charter: None,
                     acted: None,

@@ -293,6 +293,18 @@ impl Core {
                         tokio::time::sleep(wait).await;
                     }
                 }
+                // The shutoff page first, so that its saver's groups come with the
+                // page's facts; the guard re-reads it right before the write.
+                let shutoff = actions::shutoff_revision(&session.wiki, &self.policy.pages.shutoff)
+                    .await
+                    .map(|(latest, _)| latest);
+                session.shutoff = match shutoff {
+                    Ok(latest) => latest,
+                    Err(e) => {
+                        self.restore(session);
+                        return Err(e.into());
+                    }
+                };
                 let options = ActOptions {
                     action,
                     reason,
@@ -386,9 +398,13 @@ fn page_action(command: &Command) -> Option<(Action, &crate::cli::ActArgs)> {
 /// Judges a proposal; issues a ticket for each title that may be acted on, or
 /// one for a signed command. Nothing is written to the wiki.
 async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnswer, Error> {
-    let user = lookup_user(&session.wiki, &body.user).await?;
     let now = session.now;
     let Some((action, args)) = page_action(&body.command) else {
+        let user = lookup_user(&session.wiki, &body.user).await?;
+        let user = UserRef {
+            user_id: user.user_id,
+            name: user.name,
+        };
         if matches!(
             body.command,
             Command::Check(_) | Command::Audit(_) | Command::Policy(_) | Command::Reconcile
@@ -408,7 +424,8 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
         )?;
         return Ok(ProposeAnswer::Command(ticket));
     };
-    let reports = judge_pages(session, &args.titles, &user.name, action, None).await?;
+    // The requester is resolved with each page's facts (an unknown name fails them).
+    let reports = judge_pages(session, &args.titles, &body.user, action, None).await?;
     let mut pages = Vec::new();
     for mut report in reports {
         let mut ticket = None;
@@ -416,6 +433,10 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
         let mut escalation = None;
         if let Ok(judged) = &mut report.result {
             let request_id = new_request_id(now);
+            let user = UserRef {
+                user_id: judged.requester_id,
+                name: judged.requester.clone(),
+            };
             match judged.verdict.decision() {
                 Decision::Refused => {
                     let nothing_there = judged
@@ -496,7 +517,7 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
 /// Records a proposal and returns its ticket: the attribution edit that signs it.
 fn issue(
     session: &mut Session,
-    user: &WikiUser,
+    user: &UserRef,
     proposed: Proposed,
     request_id: &str,
     what: &str,
@@ -511,10 +532,7 @@ fn issue(
     };
     let proposal = Proposal {
         request_id: request_id.to_string(),
-        user: UserRef {
-            user_id: user.user_id,
-            name: user.name.clone(),
-        },
+        user: user.clone(),
         command: serde_json::to_value(&proposed)
             .map_err(|e| Error::Usage(format!("cannot store the request: {e}")))?,
         page: ticket.page.clone(),
