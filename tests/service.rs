@@ -48,7 +48,8 @@ fn store_count(service: &Service, sql: &str) -> usize {
 fn setup() -> (TestWiki, Service) {
     let wiki = TestWiki::start();
     let service = Service::start(&wiki.api, "");
-    let out = service.run(
+    run_ok(
+        &service,
         Some("Admin"),
         &[
             "grant",
@@ -60,8 +61,14 @@ fn setup() -> (TestWiki, Service) {
             "good standing",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     (wiki, service)
+}
+
+/// Runs the client as `who` with `args`; it must exit 0.
+fn run_ok(service: &Service, who: Option<&str>, args: &[&str]) -> Output {
+    let out = service.run(who, args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    out
 }
 
 /// `POST` a JSON body; the status and the answer.
@@ -188,7 +195,8 @@ fn the_requester_cannot_read_the_services_files() {
     assert!(!client_config.contains(&secret));
     assert!(!client_config.contains("[bot]") && !client_config.contains("[store]"));
 
-    let out = service.run(
+    let out = run_ok(
+        &service,
         Some("Alice"),
         &[
             "delete",
@@ -199,7 +207,6 @@ fn the_requester_cannot_read_the_services_files() {
             "json",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let result = support::first_result(&out);
     assert_eq!(result["decision"], "done", "{result:#}");
     let request_id = result["request_id"].as_str().unwrap().to_string();
@@ -236,11 +243,9 @@ fn the_requester_cannot_read_the_services_files() {
         2,
         "the grant's and the deletion's"
     );
-    let verify = service.run(None, &["audit", "verify"]);
-    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+    run_ok(&service, None, &["audit", "verify"]);
 
-    let out = service.run(Some("Alice"), &["undelete", DRAFT]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    run_ok(&service, Some("Alice"), &["undelete", DRAFT]);
     assert!(exists(&wiki, DRAFT));
 }
 
@@ -472,10 +477,8 @@ fn audit_verify_wiki_finds_a_rewritten_store() {
     use adminibot::rules::Tier;
     use adminibot::store::{Actor, NewGrant, Store, UserRef};
     let (wiki, mut service) = setup();
-    let out = service.run(Some("Alice"), &["delete", DRAFT]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let honest = service.run(None, &["audit", "verify", "--wiki"]);
-    assert_eq!(honest.status.code(), Some(0), "{}", text(&honest));
+    run_ok(&service, Some("Alice"), &["delete", DRAFT]);
+    let honest = run_ok(&service, None, &["audit", "verify", "--wiki"]);
     assert!(
         text(&honest).contains("agrees with the wiki"),
         "{}",
@@ -552,11 +555,11 @@ fn killed_at(stage: &str) -> (TestWiki, Service, Vec<Value>) {
     support::service::chown(support::service::SERVICE_USER, pause.path());
     let setting = format!("{stage}:{}", pause.path().display());
     let mut service = Service::start_with_env(&wiki.api, "", &[("ADMINIBOT_TEST_PAUSE", &setting)]);
-    let granted = service.run(
+    run_ok(
+        &service,
         Some("Admin"),
         &["grant", "--user", "Alice", "--tier", "self"],
     );
-    assert_eq!(granted.status.code(), Some(0), "{}", text(&granted));
     let client = service
         .client(Some("Alice"))
         .args(["delete", DRAFT, "--format", "json"])
@@ -637,10 +640,8 @@ fn killing_the_service_between_delete_and_audit_row_loses_nothing() {
     );
     assert_eq!(rows[3]["detail"]["found_by"], "reconcile", "{rows:#?}");
     assert_eq!(rows[4]["detail"]["decision"], "done", "{rows:#?}");
-    let verify = service.run(None, &["audit", "verify", "--wiki"]);
-    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
-    let back = service.run(Some("Alice"), &["undelete", DRAFT]);
-    assert_eq!(back.status.code(), Some(0), "{}", text(&back));
+    run_ok(&service, None, &["audit", "verify", "--wiki"]);
+    run_ok(&service, Some("Alice"), &["undelete", DRAFT]);
     assert!(exists(&wiki, DRAFT));
 }
 
@@ -670,8 +671,11 @@ fn a_second_service_on_the_same_store_is_refused() {
 #[test]
 fn anyone_stops_the_bot_through_the_service_and_only_administrators_resume() {
     let (wiki, service) = setup();
-    let stopped = service.run(Some("Bob"), &["stop", "--reason", "something looks wrong"]);
-    assert_eq!(stopped.status.code(), Some(0), "{}", text(&stopped));
+    run_ok(
+        &service,
+        Some("Bob"),
+        &["stop", "--reason", "something looks wrong"],
+    );
     let refused = service.run(Some("Alice"), &["delete", DRAFT]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(text(&refused).contains("stop switch"), "{}", text(&refused));
@@ -680,10 +684,8 @@ fn anyone_stops_the_bot_through_the_service_and_only_administrators_resume() {
     assert_eq!(resume.status.code(), Some(1), "{}", text(&resume));
     let grant = service.run(Some("Bob"), &["grant", "--user", "Bob", "--tier", "self"]);
     assert_eq!(grant.status.code(), Some(1), "{}", text(&grant));
-    let resume = service.run(Some("Admin"), &["resume"]);
-    assert_eq!(resume.status.code(), Some(0), "{}", text(&resume));
-    let done = service.run(Some("Alice"), &["delete", DRAFT]);
-    assert_eq!(done.status.code(), Some(0), "{}", text(&done));
+    run_ok(&service, Some("Admin"), &["resume"]);
+    run_ok(&service, Some("Alice"), &["delete", DRAFT]);
     assert!(!exists(&wiki, DRAFT));
 }
 
@@ -809,8 +811,11 @@ fn a_rollback_waits_for_the_stop_switch_like_any_bot_write() {
         .unwrap()
         .to_string();
     assert!(!exists(&wiki, DRAFT));
-    let stopped = service.run(Some("Bob"), &["stop", "--reason", "checking something"]);
-    assert_eq!(stopped.status.code(), Some(0), "{}", text(&stopped));
+    run_ok(
+        &service,
+        Some("Bob"),
+        &["stop", "--reason", "checking something"],
+    );
     let held = service.run(
         Some("Admin"),
         &["rollback", "--request", &request_id, "--yes"],
@@ -818,12 +823,11 @@ fn a_rollback_waits_for_the_stop_switch_like_any_bot_write() {
     assert_eq!(held.status.code(), Some(4), "{}", text(&held));
     assert!(text(&held).contains("stop switch"), "{}", text(&held));
     assert!(!exists(&wiki, DRAFT), "nothing was undeleted while stopped");
-    let resumed = service.run(Some("Admin"), &["resume"]);
-    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
-    let rolled = service.run(
+    run_ok(&service, Some("Admin"), &["resume"]);
+    run_ok(
+        &service,
         Some("Admin"),
         &["rollback", "--request", &request_id, "--yes"],
     );
-    assert_eq!(rolled.status.code(), Some(0), "{}", text(&rolled));
     assert!(exists(&wiki, DRAFT));
 }

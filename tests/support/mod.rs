@@ -348,34 +348,11 @@ impl AdminibotConfig {
     /// service is restarted with it.
     pub fn with_api(mut self, api: &str) -> Self {
         if let Some(service) = self.service.as_mut() {
-            let text = std::fs::read_to_string(&service.config).expect("read the service config");
-            let text: Vec<String> = text
-                .lines()
-                .map(|l| {
-                    if l.starts_with("api = ") {
-                        format!("api = \"{api}\"")
-                    } else {
-                        l.to_string()
-                    }
-                })
-                .collect();
-            std::fs::write(&service.config, text.join("\n") + "\n")
-                .expect("write the service config");
+            set_api(&service.config, api);
             service.restart(&[]);
             return self;
         }
-        let text = std::fs::read_to_string(&self.path).expect("read adminibot.toml");
-        let text: Vec<String> = text
-            .lines()
-            .map(|l| {
-                if l.starts_with("api = ") {
-                    format!("api = \"{api}\"")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect();
-        std::fs::write(&self.path, text.join("\n") + "\n").expect("write adminibot.toml");
+        set_api(&self.path, api);
         self
     }
 
@@ -386,6 +363,22 @@ impl AdminibotConfig {
             None => self.path.with_file_name("adminibot.sqlite"),
         }
     }
+}
+
+/// Rewrites the `api = "..."` line of the config at `path`.
+fn set_api(path: &std::path::Path, api: &str) {
+    let text = std::fs::read_to_string(path).expect("read the config");
+    let text: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("api = ") {
+                format!("api = \"{api}\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(path, text.join("\n") + "\n").expect("write the config");
 }
 
 /// Runs SQL on the SQLite file `db` with the sqlite3 shell (waiting up to 10 s
