@@ -8,7 +8,8 @@
 
 use crate::charter::{Charter, CharterRequest, LiveFacts};
 use crate::facts::Timestamp;
-use crate::rules::{rules_for, Action, Tier};
+use crate::model::{Action, Tier};
+use crate::rules::rules_for;
 use crate::store::{BlockEntry, BlockTarget, Grant, Stop, Suspension, UserRef};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -12,8 +12,9 @@
 
 use crate::facts::Timestamp;
 use crate::located::{FileError, FileErrors};
+use crate::model::{Action, Tier};
+use crate::rules::rules_for;
 use crate::rules::templates::same_template;
-use crate::rules::{rules_for, Action, Tier};
 use crate::when::{format_duration, parse_duration};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

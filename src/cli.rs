@@ -1,6 +1,6 @@
 //! The command line: clap types only. Doc comments here are the `--help` text.
 
-use crate::rules::{Action, Tier};
+use crate::model::{Action, Tier};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod facts;
 pub mod located;
+pub mod model;
 pub mod owner;
 pub mod policy;
 pub mod protocol;

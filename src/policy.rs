@@ -4,7 +4,7 @@
 //! half-valid policy; errors point at `file:line:col` like `visudo -c`.
 
 use crate::located::{FileError, FileErrors};
-use crate::rules::Action;
+use crate::model::Action;
 use crate::when::parse_duration;
 use chrono::Duration;
 use serde::de::{self, Deserializer};

@@ -7,7 +7,7 @@
 use super::audit::{append, kind, AuditEvent};
 use super::{sql, Actor, Store, StoreError, UserRef};
 use crate::facts::Timestamp;
-use crate::rules::Tier;
+use crate::model::Tier;
 use rusqlite::{named_params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::json;

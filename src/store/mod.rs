@@ -249,7 +249,7 @@ fn permitted_wikis(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 mod tests {
     use super::testkit::*;
     use super::*;
-    use crate::rules::Tier;
+    use crate::model::Tier;
     use std::os::unix::fs::PermissionsExt;
 
     fn mode_of(path: &Path) -> u32 {

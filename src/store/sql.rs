@@ -7,7 +7,7 @@
 
 use super::{Actor, UserRef};
 use crate::facts::Timestamp;
-use crate::rules::Tier;
+use crate::model::Tier;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::types::Type;
 use rusqlite::Row;

@@ -1,7 +1,7 @@
 //! Shared fixtures for the store's tests: real SQLite files in temporary folders.
 
 use super::*;
-use crate::rules::Tier;
+use crate::model::Tier;
 use chrono::{Duration, TimeZone, Utc};
 
 /// `secs` seconds after 2026-01-01T00:00:00Z.
