@@ -113,7 +113,10 @@ impl Session {
             store,
             now,
         };
-        session.revoke_ended_grants()?;
+        // Reads (`check`, `list`, `audit`) write nothing, not even this.
+        if login != Login::BotOrAnonymous {
+            session.revoke_ended_grants()?;
+        }
         Ok(session)
     }
 
@@ -193,7 +196,8 @@ impl Session {
     }
 
     /// "Recommended that it be revoked by the bot itself at the expiration of the
-    /// charter": the first command after a grant ends records its revocation.
+    /// charter": the first command that changes something after a grant ends
+    /// records its revocation (the service does it on its own, between jobs).
     pub fn revoke_ended_grants(&mut self) -> Result<(), Error> {
         if self.store.is_none() {
             return Ok(());

@@ -9,7 +9,8 @@ mod support;
 use serde_json::Value;
 use std::process::Output;
 use support::{
-    account, accounts, adminibot, adminibot_as, adminibot_command, AdminibotConfig, TestWiki,
+    account, accounts, adminibot, adminibot_as, adminibot_command, adminibot_command_as,
+    AdminibotConfig, TestWiki,
 };
 
 const CHARTERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/charters");
@@ -575,6 +576,24 @@ fn live_backlog_condition_and_charter_expiry_change_the_decision() {
     assert!(
         authority(&next_year).1.contains("charter ended"),
         "{next_year:#}"
+    );
+    // `check` reads only: the revocation waits for a command that changes
+    // something (in the service: its own maintenance).
+    let rows = audit_rows(&config);
+    assert!(
+        !rows.iter().any(|r| r["kind"] == "auto-revoke"),
+        "check wrote to the audit log: {rows:#?}"
+    );
+    let next_year_run = adminibot_command_as(&config.path, "Alice")
+        .args(["delete", "User:Carol/Scratch", "--dry-run"])
+        .env("ADMINIBOT_NOW", time_from_now(&wiki, 366 * 86_400))
+        .output()
+        .unwrap();
+    assert_eq!(
+        next_year_run.status.code(),
+        Some(1),
+        "{}",
+        stderr(&next_year_run)
     );
     let rows = audit_rows(&config);
     let auto = rows
