@@ -831,3 +831,38 @@ fn a_rollback_waits_for_the_stop_switch_like_any_bot_write() {
     );
     assert!(exists(&wiki, DRAFT));
 }
+
+/// N-8 through the service: at trace level, neither the service's diagnostics
+/// nor the client's hold the bot's secret or the requester's.
+#[test]
+fn no_secret_reaches_the_services_or_the_clients_trace() {
+    let wiki = TestWiki::start();
+    let service = Service::start_with_env(&wiki.api, "", &[("RUST_LOG", "trace")]);
+    run_ok(
+        &service,
+        Some("Admin"),
+        &["grant", "--user", "Alice", "--tier", "self"],
+    );
+    let out = service
+        .client(Some("Alice"))
+        .args(["-vvv", "delete", DRAFT])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!exists(&wiki, DRAFT));
+    let log = std::fs::read_to_string(service.dir.join(support::service::SERVICE_LOG)).unwrap();
+    assert!(log.contains("DEBUG"), "the service traced:\n{log}");
+    let client_trace = String::from_utf8_lossy(&out.stderr).into_owned();
+    for who in ["AdminBot", "Alice", "Admin"] {
+        let secret = support::account(who).botpassword_secret;
+        assert!(
+            !log.contains(&secret),
+            "{who}'s secret in the service's trace"
+        );
+        assert!(
+            !client_trace.contains(&secret),
+            "{who}'s secret in the client's trace"
+        );
+        assert!(!text(&out).contains(&secret));
+    }
+}

@@ -170,7 +170,7 @@ pub fn spawn_service(dir: &Path, env: &[(&str, &str)]) -> Result<(Child, String)
         .env("ADMINIBOT_TEST_STRICT_WARNINGS", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(service_log(dir));
     for (key, value) in env {
         command.env(key, value);
     }
@@ -180,8 +180,26 @@ pub fn spawn_service(dir: &Path, env: &[(&str, &str)]) -> Result<(Child, String)
     BufReader::new(stdout).read_line(&mut line).expect("read");
     match line.trim().strip_prefix("adminibot serve: listening on ") {
         Some(url) => Ok((child, url.to_string())),
-        None => Err(child.wait_with_output().expect("wait")),
+        None => {
+            let mut out = child.wait_with_output().expect("wait");
+            out.stderr = std::fs::read(dir.join(SERVICE_LOG)).unwrap_or_default();
+            Err(out)
+        }
     }
+}
+
+/// Where a test service's stderr goes, in its folder (root reads it).
+pub const SERVICE_LOG: &str = "service.log";
+
+/// The service's stderr: appended to [`SERVICE_LOG`], so a long trace never
+/// fills a pipe nobody reads.
+fn service_log(dir: &Path) -> Stdio {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(SERVICE_LOG))
+        .expect("the service log");
+    Stdio::from(file)
 }
 
 impl Service {
