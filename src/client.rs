@@ -266,8 +266,12 @@ impl Client {
                 Ok(Executed::Command(_)) => {
                     return Err(self.broker_error("a command answer to a page action"))
                 }
-                // Signed and sent, but no answer: the service may have acted.
+                // Signed and sent, but no answer (or the service died on it):
+                // the service may have acted.
                 Err(e @ Error::Broker { .. }) => done.push(unknown(page, &ticket, &e)),
+                Err(e) if e.status() == ExitStatus::Unknown => {
+                    done.push(unknown(page, &ticket, &e))
+                }
                 Err(e) => done.push(failed(page, &ticket, &e)),
             }
         }

@@ -866,3 +866,48 @@ fn no_secret_reaches_the_services_or_the_clients_trace() {
         assert!(!text(&out).contains(&secret));
     }
 }
+
+/// An executor that dies mid-request takes the service down with it (exit 70)
+/// rather than leaving it answering requests it cannot carry out; the request
+/// is "unknown" to the client and settled after the restart. (The test hook's
+/// pause marker cannot be written, which panics the executor at that stage.)
+#[test]
+fn a_dead_executor_stops_the_service_and_nothing_is_lost() {
+    let (wiki, mut service) = setup();
+    let out = service
+        .client(Some("Alice"))
+        .args(["delete", DRAFT, "--format", "json"])
+        .env(
+            "ADMINIBOT_TEST_PAUSE",
+            "before-recheck:/nonexistent/adminibot",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let request_id = support::first_result(&out)["request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(service.wait_for_exit(), Some(70));
+    assert!(exists(&wiki, DRAFT));
+    service.restart(&[]);
+    let mut settled = Value::Null;
+    for _ in 0..250 {
+        let out = service.run(
+            None,
+            &["audit", "--request", &request_id, "--format", "json"],
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if let Some(end) = doc["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "end")
+        {
+            settled = end.clone();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
+    assert_eq!(settled["detail"]["decision"], "abandoned", "{settled:#}");
+}

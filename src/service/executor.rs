@@ -107,17 +107,26 @@ pub fn start(start: Start) -> Result<mpsc::Sender<Job>, Error> {
                     return;
                 }
             };
-            runtime.block_on(async move {
-                match Core::open(start).await {
-                    Ok(core) => {
-                        let _ = ready.send(Ok(()));
-                        core.run(queue, every).await;
+            let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                runtime.block_on(async move {
+                    match Core::open(start).await {
+                        Ok(core) => {
+                            let _ = ready.send(Ok(()));
+                            core.run(queue, every).await;
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e.into()));
+                        }
                     }
-                    Err(e) => {
-                        let _ = ready.send(Err(e.into()));
-                    }
-                }
-            });
+                })
+            }));
+            // A service whose executor died must not go on accepting requests
+            // it cannot carry out: exit, and let the supervisor start it again
+            // (open requests are settled by the new executor's reconcile).
+            if served.is_err() {
+                tracing::error!("the executor panicked; the service stops");
+                std::process::exit(70);
+            }
         })
         .map_err(|e| Error::Usage(format!("cannot start the executor: {e}")))?;
     match started.recv() {

@@ -172,13 +172,29 @@ async fn ask<T>(
 ) -> Answer<T> {
     let (reply, answer) = oneshot::channel();
     if state.jobs.send(job(reply)).await.is_err() {
-        return Answer(Err(Error::Usage("the executor has stopped".into()).into()));
+        return Answer(Err(stopped_failure("before it took the request")));
     }
     Answer(
         answer
             .await
-            .unwrap_or_else(|_| Err(Error::Usage("the executor dropped the job".into()).into())),
+            .unwrap_or_else(|_| Err(stopped_failure("while it handled the request"))),
     )
+}
+
+/// The executor died: whatever the request was, its outcome is unknown until the
+/// restarted service settles it (exit 5).
+fn stopped_failure(when: &str) -> Failure {
+    let error = format!("the adminibot service stopped {when}; its outcome is unknown");
+    Failure {
+        http: 503,
+        body: ErrorBody {
+            rendered: format!(
+                "error: {error}\n\nhint: the service settles open requests when it starts again; `adminibot audit --request ID` shows the result"
+            ),
+            error,
+            exit_code: crate::error::ExitStatus::Unknown.code(),
+        },
+    }
 }
 
 async fn info(State(state): State<AppState>) -> Json<Info> {

@@ -260,6 +260,17 @@ impl Service {
             .expect("run the client")
     }
 
+    /// Waits (up to 10 s) for the service to exit by itself; its exit code.
+    pub fn wait_for_exit(&mut self) -> Option<i32> {
+        for _ in 0..500 {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Kills the service at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
