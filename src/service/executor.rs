@@ -478,8 +478,7 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                         incident: false,
                     });
                 }
-                decision if args.dry_run => {
-                    let _ = decision;
+                _ if args.dry_run => {
                     judged.acted = Some(Acted {
                         request_id,
                         decision: "allowed",
