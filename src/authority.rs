@@ -10,7 +10,7 @@ use crate::charter::{Charter, CharterRequest, LiveFacts};
 use crate::facts::Timestamp;
 use crate::model::{Action, Tier};
 use crate::rules::rules_for;
-use crate::store::{BlockEntry, BlockTarget, Grant, Stop, Suspension, UserRef};
+use crate::store::{Actor, BlockEntry, BlockTarget, Grant, Stop, Suspension, UserRef};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -385,6 +385,57 @@ pub fn may_act_as_bureaucrat(groups: &[String], what: &str) -> Result<(), String
     } else {
         Err(format!("only a bureaucrat may {what}"))
     }
+}
+
+/// "Retired administrators in good standing": the grantee is not an
+/// administrator now (they need no grant), and the rights log shows they once were.
+pub fn may_receive_retired_admin(
+    name: &str,
+    sysop_now: bool,
+    was_sysop: bool,
+) -> Result<(), String> {
+    if sysop_now {
+        Err(format!(
+            "`{name}` is an administrator now and needs no `retired-admin` grant"
+        ))
+    } else if !was_sysop {
+        Err(format!(
+            "the rights log does not show `{name}` was ever an administrator, so `retired-admin` cannot be granted"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A bureaucrat approves a pending grant, but never their own.
+pub fn may_approve(approver: &Actor, grantee: &UserRef) -> Result<(), String> {
+    may_act_as_bureaucrat(&approver.groups, "approve a `retired-admin` grant")?;
+    if grantee.user_id == approver.user_id {
+        return Err("nobody may approve their own grant".into());
+    }
+    Ok(())
+}
+
+/// Whether `charter` may be attached to a grant of `tier` starting `now`: it is
+/// written for that tier, and its period has not already ended (such a grant
+/// could never be used).
+pub fn charter_fits_grant(charter: &Charter, tier: Tier, now: Timestamp) -> Result<(), String> {
+    if !charter.tiers.contains(&tier) {
+        let tiers: Vec<String> = charter.tiers.iter().map(|t| format!("`{t}`")).collect();
+        return Err(format!(
+            "charter `{}` is for tier(s) {}, not `{tier}`",
+            charter.name,
+            tiers.join(", ")
+        ));
+    }
+    if let Some(end) = charter.ends_at(now).filter(|&end| end <= now) {
+        return Err(format!(
+            "charter `{}` ended at {}: a grant under it could never be used; write a charter for the new period (see `charters/`)",
+            charter.name,
+            crate::when::format_time(end)
+        ));
+    }
+    Ok(())
 }
 
 /// Administrators suspend, unsuspend, resume and keep the blocklists.

@@ -228,6 +228,7 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
     );
     let before = high_water(&wiki);
     assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 1);
+    assert_eq!(high_water(&wiki), before, "suspended: nothing written");
     assert_eq!(
         adminibot_as(&config.path, "Admin", &["unsuspend", "--user", "Alice"])
             .status
@@ -240,14 +241,16 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
             .code(),
         Some(0)
     );
+    // (Through the service, `unsuspend` and `stop` are signed by their own edits.)
+    let before = high_water(&wiki);
     assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 1);
+    assert_eq!(high_water(&wiki), before, "stopped: nothing written");
     assert_eq!(
         adminibot_as(&config.path, "Admin", &["resume"])
             .status
             .code(),
         Some(0)
     );
-    assert_eq!(high_water(&wiki), before);
 
     // Bob, an ordinary editor, changes the shutoff page: the bot stops.
     edit_as(

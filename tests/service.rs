@@ -911,3 +911,37 @@ fn a_dead_executor_stops_the_service_and_nothing_is_lost() {
     }
     assert_eq!(settled["detail"]["decision"], "abandoned", "{settled:#}");
 }
+
+/// While the shutoff page holds the bot, a proposal (a dry run too) is refused
+/// with that reason, and nobody is asked to sign: the wiki gets no edit at all.
+#[test]
+fn a_proposal_meets_the_shutoff_page_before_anyone_signs() {
+    let (wiki, service) = setup();
+    wiki.write_as(
+        "Bob",
+        &[
+            ("action", "edit"),
+            ("title", "User:AdminBot/Shutoff"),
+            ("text", "stop: checking"),
+        ],
+    );
+    let revisions = || wiki.sql("SELECT max(rev_id) FROM revision;");
+    let before = revisions();
+    for extra in [None, Some("--dry-run")] {
+        let mut args = vec!["delete", DRAFT, "--format", "json"];
+        args.extend(extra);
+        let out = service.run(Some("Alice"), &args);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let result = support::first_result(&out);
+        assert_eq!(result["decision"], "refused", "{result:#}");
+        assert!(
+            result["steps"][0]
+                .as_str()
+                .unwrap()
+                .contains("shutoff page"),
+            "{result:#}"
+        );
+    }
+    assert_eq!(revisions(), before, "no signature was asked for");
+    assert!(exists(&wiki, DRAFT));
+}

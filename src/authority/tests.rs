@@ -387,3 +387,49 @@ fn revocation_rules() {
     assert!(may_revoke(Tier::RetiredAdmin, &groups(&["bureaucrat"])).is_ok());
     assert!(may_revoke(Tier::Own, &groups(&["bureaucrat"])).is_err());
 }
+
+/// Retired administrators: "Be eligible to resume adminship by just asking": not
+/// an administrator now, and once one.
+#[test]
+fn retired_admin_goes_only_to_former_administrators() {
+    assert_eq!(may_receive_retired_admin("OldAdmin", false, true), Ok(()));
+    let now_sysop = may_receive_retired_admin("Admin", true, true).unwrap_err();
+    assert!(now_sysop.contains("is an administrator now"), "{now_sysop}");
+    let never = may_receive_retired_admin("Alice", false, false).unwrap_err();
+    assert!(never.contains("was ever an administrator"), "{never}");
+}
+
+/// A `retired-admin` grant is "authorized by a bureaucrat", never by its grantee.
+#[test]
+fn a_bureaucrat_approves_but_not_their_own_grant() {
+    assert_eq!(may_approve(&admin(), &alice()), Ok(()));
+    let own = may_approve(&admin(), &UserRef::from(&admin())).unwrap_err();
+    assert!(own.contains("their own grant"), "{own}");
+    let sysop_only = Actor {
+        groups: groups(&["sysop"]),
+        ..admin()
+    };
+    let refused = may_approve(&sysop_only, &alice()).unwrap_err();
+    assert!(refused.contains("only a bureaucrat"), "{refused}");
+}
+
+/// "No use outside the charter": a charter is attached only to the tiers it is
+/// written for, and not once its period is over.
+#[test]
+fn a_charter_fits_its_tiers_and_period_only() {
+    let path = Path::new("charters/test.toml");
+    let charter = Charter::parse(path, NOT_SELF_CHARTER).unwrap();
+    assert_eq!(charter_fits_grant(&charter, Tier::NotSelf, now()), Ok(()));
+    let other = charter_fits_grant(&charter, Tier::Extended, now()).unwrap_err();
+    assert!(
+        other.contains("is for tier(s) `not-self`, not `extended`"),
+        "{other}"
+    );
+    let ended_text = format!("{NOT_SELF_CHARTER}not_after = \"2026-11-20T00:00:00Z\"\n");
+    let ended = Charter::parse(path, &ended_text).unwrap();
+    let refused = charter_fits_grant(&ended, Tier::NotSelf, now()).unwrap_err();
+    assert!(
+        refused.contains("ended at 2026-11-20T00:00:00Z"),
+        "{refused}"
+    );
+}

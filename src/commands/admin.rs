@@ -4,7 +4,10 @@
 //! checks their groups as the wiki reports them now (see `authority::may_*`).
 
 use super::Output;
-use crate::authority::{may_act_as_bureaucrat, may_grant, may_revoke, GrantState, GrantView};
+use crate::authority::{
+    charter_fits_grant, may_act_as_bureaucrat, may_approve, may_grant, may_receive_retired_admin,
+    may_revoke, GrantState, GrantView,
+};
 use crate::charter::Charter;
 use crate::cli::{GrantArgs, IssuersCommand};
 use crate::error::Error;
@@ -38,21 +41,13 @@ pub async fn grant(session: &mut Session, args: &GrantArgs) -> Result<Output, Er
         now,
     )?;
     if args.tier == Tier::RetiredAdmin {
-        if user.in_group("sysop") {
-            return Err(Error::Denied(format!(
-                "`{}` is an administrator now and needs no `retired-admin` grant",
-                user.name
-            )));
-        }
-        if ever_in_group(&session.wiki, &user.name, "sysop")
-            .await?
-            .is_none()
-        {
-            return Err(Error::Denied(format!(
-                "the rights log does not show `{}` was ever an administrator, so `retired-admin` cannot be granted",
-                user.name
-            )));
-        }
+        let sysop_now = user.in_group("sysop");
+        // The rights log is read only when it can decide.
+        let was_sysop = !sysop_now
+            && ever_in_group(&session.wiki, &user.name, "sysop")
+                .await?
+                .is_some();
+        may_receive_retired_admin(&user.name, sysop_now, was_sysop).map_err(Error::Denied)?;
     }
     let expires_at = args
         .expires
@@ -124,20 +119,7 @@ fn charter_for(
                 })?,
             };
             let charter = Charter::parse(path, &text)?;
-            if !charter.tiers.contains(&tier) {
-                return Err(Error::Usage(format!(
-                    "charter `{}` is for tier(s) {}, not `{tier}`",
-                    charter.name,
-                    charter.tiers.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
-                )));
-            }
-            if let Some(end) = charter.ends_at(now).filter(|&end| end <= now) {
-                return Err(Error::Usage(format!(
-                    "charter `{}` ended at {}: a grant under it could never be used; write a charter for the new period (see `charters/`)",
-                    charter.name,
-                    format_time(end)
-                )));
-            }
+            charter_fits_grant(&charter, tier, now).map_err(Error::Usage)?;
             Ok(Some(CharterText {
                 name: charter.name,
                 path: path.display().to_string(),
@@ -156,9 +138,7 @@ pub async fn approve(session: &mut Session, grant_id: i64) -> Result<Output, Err
         .store()?
         .grant(grant_id)?
         .ok_or_else(|| Error::Usage(format!("there is no grant #{grant_id}")))?;
-    if grant.user.user_id == approver.user_id {
-        return Err(Error::Denied("nobody may approve their own grant".into()));
-    }
+    may_approve(&approver, &grant.user).map_err(Error::Denied)?;
     let now = session.now;
     let grant = session.store()?.approve_grant(grant_id, &approver, now)?;
     Ok(Output::ok(

@@ -6,8 +6,8 @@
 //! automatic revocation of grants whose charter ended.
 
 use crate::broker::{
-    attribution_line, attribution_summary, describe_request, dry_run_steps, escalation_text,
-    new_request_id, ActOptions, Acted, Signature,
+    attribution_line, attribution_summary, bot_may_write, describe_request, dry_run_steps,
+    escalation_text, new_request_id, ActOptions, Acted, Signature,
 };
 use crate::cli::{BlocklistCommand, Command, IssuersCommand};
 use crate::commands::{self, act::act_on_pages, check::judge_pages};
@@ -435,6 +435,20 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
     };
     // The requester is resolved with each page's facts (an unknown name fails them).
     let reports = judge_pages(session, &args.titles, &body.user, action, None).await?;
+    // A real run would meet the stop switch and the shutoff page before any
+    // write: so does the proposal (and the dry run), and nobody is asked to sign
+    // while the bot may not run.
+    let acting = reports
+        .iter()
+        .any(|r| matches!(&r.result, Ok(j) if j.verdict.decision() != Decision::Refused));
+    let may_run = match (acting, session.store.as_ref()) {
+        (true, Some(store)) => {
+            bot_may_write(session, store, session.reader(), &Default::default(), None)
+                .await?
+                .map(|_| ())
+        }
+        _ => Ok(()),
+    };
     let mut pages = Vec::new();
     for mut report in reports {
         let mut ticket = None;
@@ -473,6 +487,17 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                         request_id,
                         decision: "refused",
                         steps: vec![step],
+                        detail: json!({}),
+                        status: ExitStatus::Refused,
+                        incident: false,
+                    });
+                }
+                _ if may_run.is_err() => {
+                    let why = may_run.clone().err().unwrap_or_default();
+                    judged.acted = Some(Acted {
+                        request_id,
+                        decision: "refused",
+                        steps: vec![format!("nothing was done: {why}")],
                         detail: json!({}),
                         status: ExitStatus::Refused,
                         incident: false,
