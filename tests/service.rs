@@ -91,6 +91,15 @@ fn propose_delete(service: &Service, user: &str, title: &str) -> Value {
     ticket
 }
 
+/// Alice proposes deleting the draft and signs it as the ticket says; the
+/// ticket and her signature's revision id.
+fn signed_proposal(wiki: &TestWiki, service: &Service) -> (Value, u64) {
+    let ticket = propose_delete(service, "Alice", DRAFT);
+    let (page, summary) = page_and_summary(&ticket);
+    let revid = edit_as(wiki, "Alice", page, summary);
+    (ticket, revid)
+}
+
 /// Saves an edit as `who` on `page` with `summary`; its revision id.
 fn edit_as(wiki: &TestWiki, who: &str, page: &str, summary: &str) -> u64 {
     let answer = wiki.write_as(
@@ -311,13 +320,7 @@ fn a_revision_that_does_not_name_the_request_is_refused() {
 #[test]
 fn a_reused_revision_is_refused() {
     let (wiki, service) = setup();
-    let ticket = propose_delete(&service, "Alice", DRAFT);
-    let revid = edit_as(
-        &wiki,
-        "Alice",
-        ticket["page"].as_str().unwrap(),
-        ticket["summary"].as_str().unwrap(),
-    );
+    let (ticket, revid) = signed_proposal(&wiki, &service);
     let (code, answer) = execute(&service, &ticket["request_id"], revid);
     assert_eq!(code, 200, "{answer:#}");
     assert_eq!(answer["page"]["decision"], "done", "{answer:#}");
@@ -332,13 +335,7 @@ fn a_reused_revision_is_refused() {
 #[test]
 fn an_expired_request_is_refused() {
     let (wiki, service) = setup();
-    let ticket = propose_delete(&service, "Alice", DRAFT);
-    let revid = edit_as(
-        &wiki,
-        "Alice",
-        ticket["page"].as_str().unwrap(),
-        ticket["summary"].as_str().unwrap(),
-    );
+    let (ticket, revid) = signed_proposal(&wiki, &service);
     sqlite(
         &service.store,
         "UPDATE proposals SET expires_at = '2020-01-01T00:00:00Z';",
