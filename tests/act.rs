@@ -303,14 +303,10 @@ fn delete_paused(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let marker = pause.path().join("paused");
-    for _ in 0..1500 {
-        if marker.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(marker.exists(), "adminibot never reached the pause point");
+    assert!(
+        support::reached_pause(pause.path(), 30),
+        "adminibot never reached the pause point"
+    );
     (child, pause)
 }
 

@@ -564,14 +564,10 @@ fn killed_at(stage: &str) -> (TestWiki, Service, Vec<Value>) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let paused = pause.path().join("paused");
-    for _ in 0..500 {
-        if paused.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(paused.exists(), "the service never reached `{stage}`");
+    assert!(
+        support::reached_pause(pause.path(), 10),
+        "the service never reached `{stage}`"
+    );
     service.kill();
     let out = client.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));

@@ -365,6 +365,17 @@ impl AdminibotConfig {
     }
 }
 
+/// Waits until the test pause point's marker `<dir>/paused` appears (at most
+/// `seconds`); whether it did.
+pub fn reached_pause(dir: &std::path::Path, seconds: u64) -> bool {
+    let marker = dir.join("paused");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !marker.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    marker.exists()
+}
+
 /// Rewrites the `api = "..."` line of the config at `path`.
 fn set_api(path: &std::path::Path, api: &str) {
     let text = std::fs::read_to_string(path).expect("read the config");
