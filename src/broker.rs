@@ -379,9 +379,10 @@ pub(crate) async fn bot_may_write(
         None => {
             let (latest, wiki_time) = actions::shutoff_revision(bot, page).await?;
             let skew = (crate::when::machine_clock() - wiki_time).num_seconds();
+            // The machine's fault, not the request's: a configuration error.
             if skew.abs() > crate::when::MAX_CLOCK_SKEW_SECS {
-                return Ok(Err(format!(
-                    "this machine's clock is {skew} s off the wiki's ({}): set the clock right (NTP) first",
+                return Err(Error::Usage(format!(
+                    "this machine's clock is {skew} s off the wiki's ({}); nothing was done: set the clock right (NTP) first",
                     crate::when::format_time(wiki_time)
                 )));
             }

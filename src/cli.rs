@@ -73,7 +73,8 @@ pub enum Command {
     DeleteRedirect(ActArgs),
     /// Settle requests whose outcome is unknown (a crash, a lost answer): reads
     /// the wiki's logs and contributions for their request ids and records what
-    /// happened. Never resends a write.
+    /// happened. Never resends a write. The service does this by itself every
+    /// minute; through it, this asks for it now.
     Reconcile,
     /// Undo the bot's recent actions, newest first (administrators): undeletes
     /// exactly the revisions it deleted and deletes again what it undeleted; stops

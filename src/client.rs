@@ -11,6 +11,7 @@ use crate::cli::{Command, IssuersCommand};
 use crate::commands::Output;
 use crate::config::{self, BrokerConfig, ConfigError, Secret};
 use crate::error::{Error, ExitStatus};
+use crate::kept_session;
 use crate::protocol::{
     ErrorBody, ExecuteBody, Executed, Info, ProposeAnswer, ProposeBody, ProposedPage, ReadBody,
     RemoteOutput, Ticket, TEST_ENV_HEADER,
@@ -21,6 +22,7 @@ use crate::wiki::{actions, Wiki};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
+use tracing::debug;
 
 /// Runs a resolved command through the broker at `broker`.
 pub fn run(command: &Command, broker: &BrokerConfig, progress: bool) -> Result<Output, Error> {
@@ -41,9 +43,8 @@ pub fn run(command: &Command, broker: &BrokerConfig, progress: bool) -> Result<O
             Command::Check(_)
             | Command::Audit(_)
             | Command::Issuers(IssuersCommand::List)
-            | Command::Blocklist(crate::cli::BlocklistCommand::List) => {
-                client.read(command.clone()).await
-            }
+            | Command::Blocklist(crate::cli::BlocklistCommand::List)
+            | Command::Reconcile => client.read(command.clone()).await,
             Command::List { user } => {
                 let user = match user {
                     Some(user) => user.clone(),
@@ -54,9 +55,6 @@ pub fn run(command: &Command, broker: &BrokerConfig, progress: bool) -> Result<O
             Command::Delete(args) | Command::Undelete(args) | Command::DeleteRedirect(args) => {
                 client.pages(command, args, progress).await
             }
-            Command::Reconcile => Err(Error::Usage(
-                "the service settles open requests by itself; `adminibot audit` shows what it recorded".into(),
-            )),
             _ => client.signed(command).await,
         }
     })
@@ -312,11 +310,31 @@ struct Requester {
 }
 
 impl Requester {
+    /// Logs the requester in, reusing the session kept from an earlier run
+    /// when it still works (see [`kept_session`]).
     async fn login(info: &Info) -> Result<Requester, Error> {
         let (username, secret): (String, Secret) = config::caller_login()?;
-        let wiki = Wiki::connect(&info.api, Some((&username, &secret))).await?;
+        let Some(kept) = kept_session::path_for(&username) else {
+            let wiki = Wiki::connect(&info.api, Some((&username, &secret))).await?;
+            return Self::proven(wiki, &username).await;
+        };
+        if let Some(cookies) = kept_session::load(&kept, &info.api) {
+            let wiki = Wiki::resume(&info.api, &username, &cookies).await?;
+            match Self::proven(wiki, &username).await {
+                Ok(requester) => return Ok(requester),
+                Err(e) => debug!("the kept wiki session no longer works ({e}); logging in"),
+            }
+        }
+        let (wiki, cookies) = Wiki::login_keeping_cookies(&info.api, &username, &secret).await?;
+        let requester = Self::proven(wiki, &username).await?;
+        kept_session::store(&kept, &info.api, &cookies);
+        Ok(requester)
+    }
+
+    /// The session, once the wiki says it is `username`'s main account.
+    async fn proven(wiki: Wiki, username: &str) -> Result<Requester, Error> {
         let (me, _) = whoami(&wiki, None).await?;
-        let claimed = username.split('@').next().unwrap_or(&username);
+        let claimed = username.split('@').next().unwrap_or(username);
         if !crate::rules::same_user(claimed, &me.name) {
             return Err(Error::IdentityMismatch {
                 claimed: claimed.to_string(),

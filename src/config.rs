@@ -126,6 +126,10 @@ pub struct ListenConfig {
     /// revocations (`90s`, `5m`).
     #[serde(default = "default_maintenance_every")]
     pub maintenance_every: String,
+    /// The wiki API the service names to its clients, when requesters reach the
+    /// wiki by another address than the service does (an internal host or an
+    /// egress proxy in front of the service); `[wiki] api` if unset.
+    pub requesters_wiki_api: Option<String>,
 }
 
 fn default_proposals_per_minute() -> u32 {

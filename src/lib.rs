@@ -14,6 +14,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod facts;
+pub mod kept_session;
 pub mod located;
 pub mod model;
 pub mod owner;

@@ -297,7 +297,9 @@ fn a_readable_bot_secret_is_refused_before_any_request() {
 #[test]
 fn a_secret_or_store_of_another_user_is_refused_before_any_request() {
     let wiki = TestWiki::start();
-    let setup = wiki.adminibot_config(true).with_store();
+    // The checks of the process that holds the keys (the service's, or an
+    // operator's run as the service user), so never through a service.
+    let setup = wiki.adminibot_config(true).with_local_store();
     let nobody = Some(65534);
     std::os::unix::fs::chown(&setup.bot_secret, nobody, None).unwrap();
     let before = wiki.request_count();

@@ -938,3 +938,59 @@ fn a_proposal_meets_the_shutoff_page_before_anyone_signs() {
     assert_eq!(revisions(), before, "no signature was asked for");
     assert!(exists(&wiki, DRAFT));
 }
+
+/// A client keeps the requester's wiki session in a 0600 file of their own,
+/// holding cookies but never the BotPassword: the next run signs without a login
+/// (two requests fewer); a session the wiki has forgotten costs one request,
+/// then a fresh login replaces it.
+#[test]
+fn a_kept_wiki_session_saves_the_requesters_login() {
+    let (wiki, service) = setup();
+    let cache = service.client_dir.join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    support::service::chown(support::service::CLIENT_USER, &cache);
+    let requests_for = |args: &[&str]| {
+        let before = wiki.request_count();
+        let out = service
+            .client(Some("Alice"))
+            .env("XDG_CACHE_HOME", &cache)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        wiki.request_count() - before
+    };
+    let logging_in = requests_for(&["delete", DRAFT]);
+    let kept = std::fs::read_dir(cache.join("adminibot"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("session-")
+        })
+        .expect("a kept session");
+    let meta = std::fs::metadata(&kept).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let client_uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&cache).unwrap());
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), client_uid);
+    let content = std::fs::read_to_string(&kept).unwrap();
+    assert!(content.starts_with(&wiki.api), "{content}");
+    assert!(
+        !content.contains(&support::account("Alice").botpassword_secret),
+        "the BotPassword is never kept"
+    );
+
+    requests_for(&["undelete", DRAFT]);
+    let resumed = requests_for(&["delete", DRAFT]);
+    assert_eq!(resumed + 2, logging_in, "no login token, no login");
+
+    std::fs::write(&kept, format!("{}\nforgotten_session=0\n", wiki.api)).unwrap();
+    // Anyone may stop the bot, with a signature.
+    requests_for(&["stop", "--reason", "a forgotten session still signs"]);
+    let replaced = std::fs::read_to_string(&kept).unwrap();
+    assert!(!replaced.contains("forgotten_session"), "{replaced}");
+    let audit = run_ok(&service, None, &["audit", "--format", "json"]);
+    assert!(text(&audit).contains("a forgotten session still signs"));
+}

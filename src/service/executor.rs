@@ -186,12 +186,15 @@ impl Core {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Maintenance first when both are ready: at start, open requests are
+            // settled before any new one is taken.
             tokio::select! {
+                biased;
+                _ = tick.tick() => self.maintain().await,
                 job = queue.recv() => match job {
                     Some(job) => self.handle(job).await,
                     None => return,
                 },
-                _ = tick.tick() => self.maintain().await,
             }
         }
     }
@@ -251,13 +254,17 @@ impl Core {
                 | Command::List { user: Some(_) }
                 | Command::Issuers(IssuersCommand::List)
                 | Command::Blocklist(BlocklistCommand::List)
+                | Command::Reconcile
         );
         if !readable {
             return Err(Error::Usage(
-                "only check, list --user, audit, issuers list and blocklist list are reads; other commands need a signature".into(),
+                "only check, list --user, audit, issuers list, blocklist list and reconcile need no signature; other commands do".into(),
             ));
         }
-        let mut session = self.session(None);
+        // Reconcile only records what the wiki's logs show, so anyone may ask for
+        // it early; the service does it as the bot, as its own maintenance does.
+        let actor = matches!(command, Command::Reconcile).then(|| self.bot_user.clone());
+        let mut session = self.session(actor);
         let output = commands::execute(&mut session, &command, false).await;
         self.restore(session);
         let output = output?;

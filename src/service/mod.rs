@@ -72,6 +72,19 @@ fn vet(config: &Config) -> Result<Policy, Error> {
         }
         .into());
     }
+    if let Some(api) = config
+        .listen
+        .as_ref()
+        .and_then(|l| l.requesters_wiki_api.as_ref())
+        .filter(|api| !config::secure_or_loopback(api))
+    {
+        return Err(ConfigError::Insecure {
+            url: api.clone(),
+            what: "`[listen] requesters_wiki_api`: requesters' logins would travel in the clear"
+                .into(),
+        }
+        .into());
+    }
     let policy = Policy::load(&config.wiki.policy)?;
     let bot = config.bot.as_ref().ok_or_else(|| {
         Error::Usage(format!(

@@ -92,7 +92,10 @@ pub fn run(
 ) -> Result<(), Error> {
     let info = Info {
         wiki: config.wiki.name.clone(),
-        api: config.wiki.api.clone(),
+        api: listen
+            .requesters_wiki_api
+            .clone()
+            .unwrap_or_else(|| config.wiki.api.clone()),
         attribution: policy.pages.attribution.clone(),
         bot: policy.bot.clone(),
         noticeboard: policy.pages.noticeboard.clone(),

@@ -141,6 +141,105 @@ impl Wiki {
         })
     }
 
+    /// Logs in with a BotPassword and returns the session with its cookie header,
+    /// for a requester's client to keep between runs (as Pywikibot keeps its
+    /// `.lwp` jar). The login is done here, not by mwapi, whose cookie jar
+    /// cannot be read back.
+    pub async fn login_keeping_cookies(
+        api: &str,
+        user: &str,
+        secret: &Secret,
+    ) -> Result<(Wiki, Secret), WikiError> {
+        use reqwest::cookie::CookieStore;
+        let unreachable = |e: reqwest::Error| WikiError::Unreachable {
+            api: api.to_string(),
+            detail: full_chain(&e),
+        };
+        let url: reqwest::Url = api
+            .parse()
+            .map_err(|e| WikiError::Unexpected(format!("bad API URL `{api}`: {e}")))?;
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let http = http_builder()
+            .user_agent(user_agent(Some(user)))
+            .cookie_provider(jar.clone())
+            .build()
+            .map_err(unreachable)?;
+        let json = |request: reqwest::RequestBuilder| async move {
+            let answer = request.send().await.map_err(unreachable)?;
+            answer.json::<Value>().await.map_err(unreachable)
+        };
+        let tokens = json(http.get(url.clone()).query(&[
+            ("action", "query"),
+            ("meta", "tokens"),
+            ("type", "login"),
+            ("format", "json"),
+        ]))
+        .await?;
+        let token = tokens["query"]["tokens"]["logintoken"]
+            .as_str()
+            .ok_or_else(|| WikiError::Unexpected("the wiki gave no login token".into()))?;
+        let answer = json(http.post(url.clone()).form(&[
+            ("action", "login"),
+            ("lgname", user),
+            ("lgpassword", secret.expose()),
+            ("lgtoken", token),
+            ("format", "json"),
+        ]))
+        .await?;
+        if answer["login"]["result"].as_str() != Some("Success") {
+            return Err(WikiError::Login {
+                user: user.to_string(),
+                detail: answer["login"]["reason"]
+                    .as_str()
+                    .unwrap_or("the wiki did not say why")
+                    .to_string(),
+            });
+        }
+        let cookies = jar
+            .cookies(&url)
+            .and_then(|v| v.to_str().ok().map(Secret::new))
+            .ok_or_else(|| WikiError::Unexpected("the login set no session cookie".into()))?;
+        let mut wiki = Wiki::resume(api, user, &cookies).await?;
+        wiki.login = Some((user.to_string(), secret.clone()));
+        wiki.requests.set(2);
+        Ok((wiki, cookies))
+    }
+
+    /// A session of `user` resumed from a cookie header kept from an earlier
+    /// run, without a login request; every call asserts the user, so a session
+    /// the wiki has forgotten fails the first call (the caller logs in afresh).
+    pub async fn resume(api: &str, user: &str, cookies: &Secret) -> Result<Wiki, WikiError> {
+        let mut header = reqwest::header::HeaderValue::from_str(cookies.expose())
+            .map_err(|_| WikiError::Unexpected("a kept session cookie is unreadable".into()))?;
+        header.set_sensitive(true);
+        let agent = user_agent(Some(user));
+        let client = mwapi::Client::builder(api)
+            .set_user_agent(&agent)
+            .set_maxlag(5)
+            .set_retry_limit(0)
+            .set_assert(mwapi::Assert::User)
+            .set_http_client(move || {
+                // A Cookie header of the request's own wins over mwapi's jar.
+                let mut headers = reqwest::header::HeaderMap::new();
+                headers.insert(reqwest::header::COOKIE, header.clone());
+                http_builder().default_headers(headers)
+            });
+        // Building without a login makes no request.
+        let client = client
+            .build()
+            .await
+            .map_err(|e| WikiError::from_mwapi(api, e))?;
+        Ok(Wiki {
+            client: RefCell::new(client),
+            api: api.to_string(),
+            login: None,
+            account: Some(user.split('@').next().unwrap_or(user).to_string()),
+            requests: Cell::new(0),
+            csrf: RefCell::new(None),
+            relogged: Cell::new(false),
+        })
+    }
+
     /// Logs in again after the wiki forgot the session (`assertuserfailed`), once
     /// per process: a second loss is an error, not a loop. The CSRF token belonged
     /// to the old session and is dropped.
@@ -235,42 +334,38 @@ impl Wiki {
         let mut attempt = 0;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let err = match tokio::time::timeout(left, call()).await {
-                Ok(Ok(value)) => return surface_warnings(value),
-                Ok(Err(err)) => err,
-                Err(_) => {
-                    return Err(WikiError::Unreachable {
-                        api: self.api.clone(),
-                        detail: format!(
-                            "no answer within the total deadline of {:?}",
-                            crate::when::total_deadline()
-                        ),
-                    })
-                }
-            };
-            let busy = matches!(
-                err,
-                mwapi::Error::Maxlag { .. }
-                    | mwapi::Error::Readonly { .. }
-                    | mwapi::Error::TooManyRequests { .. }
-            ) || matches!(&err, mwapi::Error::ApiError(e) if e.code == "ratelimited");
-            let no_answer = matches!(
-                err,
-                mwapi::Error::HttpError(_)
-                    | mwapi::Error::InvalidJson(_)
-                    | mwapi::Error::InternalException(_)
-            );
-            let delay = crate::when::busy_delay(err.retry_after(), attempt);
+            // Each try has its own deadline here, not only in the HTTP client, so
+            // that it is read per call (a service's job may carry test settings).
+            let per_try = crate::when::http_timeout().min(left);
+            let (failure, busy, no_answer, retry_after) =
+                match tokio::time::timeout(per_try, call()).await {
+                    Ok(Ok(value)) => return surface_warnings(value),
+                    Err(_) if per_try >= left => {
+                        return Err(WikiError::Unreachable {
+                            api: self.api.clone(),
+                            detail: format!(
+                                "no answer within the total deadline of {:?}",
+                                crate::when::total_deadline()
+                            ),
+                        })
+                    }
+                    Err(_) => (
+                        WikiError::Unreachable {
+                            api: self.api.clone(),
+                            detail: format!("no answer within {per_try:?}"),
+                        },
+                        false,
+                        true,
+                        None,
+                    ),
+                    Ok(Err(err)) => classify(&self.api, err),
+                };
+            let delay = crate::when::busy_delay(retry_after, attempt);
             let in_time = Instant::now() + delay < deadline;
             if attempt >= RETRIES || !in_time || !(busy || (no_answer && kind == Request::Read)) {
-                return Err(match (&err, busy) {
-                    (mwapi::Error::ApiError(e), true) => {
-                        WikiError::Busy(format!("{}: {}", e.code, e.text))
-                    }
-                    _ => WikiError::from_mwapi(&self.api, err),
-                });
+                return Err(failure);
             }
-            warn!(attempt, error = %err, ?delay, "trying again");
+            warn!(attempt, error = %failure, ?delay, "trying again");
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
@@ -283,6 +378,29 @@ impl WikiError {
     pub(crate) fn is_session_lost(&self) -> bool {
         matches!(self, WikiError::Api { code, .. } if code == "assertuserfailed")
     }
+}
+
+/// One failed try: the error to report, whether the wiki said it is busy,
+/// whether no usable answer came, and the wait the wiki asked for.
+fn classify(api: &str, err: mwapi::Error) -> (WikiError, bool, bool, Option<u64>) {
+    let busy = matches!(
+        err,
+        mwapi::Error::Maxlag { .. }
+            | mwapi::Error::Readonly { .. }
+            | mwapi::Error::TooManyRequests { .. }
+    ) || matches!(&err, mwapi::Error::ApiError(e) if e.code == "ratelimited");
+    let no_answer = matches!(
+        err,
+        mwapi::Error::HttpError(_)
+            | mwapi::Error::InvalidJson(_)
+            | mwapi::Error::InternalException(_)
+    );
+    let retry_after = err.retry_after();
+    let failure = match (&err, busy) {
+        (mwapi::Error::ApiError(e), true) => WikiError::Busy(format!("{}: {}", e.code, e.text)),
+        _ => WikiError::from_mwapi(api, err),
+    };
+    (failure, busy, no_answer, retry_after)
 }
 
 /// Shows the API's warnings (deprecated or unknown parameters, and the like) on
@@ -311,24 +429,11 @@ fn surface_warnings(answer: Value) -> Result<Value, WikiError> {
 /// A logged-in (or anonymous) mwapi client for `api`, with adminibot's settings.
 async fn client(api: &str, login: Option<(&str, &Secret)>) -> Result<mwapi::Client, WikiError> {
     let mut builder = mwapi::Client::builder(api)
-        .set_user_agent(&format!(
-            "adminibot/{} (MediaWiki permission broker; {})",
-            env!("CARGO_PKG_VERSION"),
-            login.map_or("anonymous", |(user, _)| user)
-        ))
+        .set_user_agent(&user_agent(login.map(|(user, _)| user)))
         .set_maxlag(5)
         // Retries are ours (`Wiki::retrying`), with waits that are clamped.
         .set_retry_limit(0)
-        // A wiki that never answers must not hang adminibot: every request has
-        // a deadline (a read is then retried; a write's outcome is unknown).
-        .set_http_client(|| {
-            reqwest::Client::builder()
-                .timeout(crate::when::http_timeout())
-                .connect_timeout(std::time::Duration::from_secs(10))
-                // Never follow a redirect: it could carry a POST, or the session
-                // cookie, to another host. The API itself never redirects.
-                .redirect(reqwest::redirect::Policy::none())
-        });
+        .set_http_client(http_builder);
     if let Some((user, secret)) = login {
         builder = builder.set_botpassword(user, secret.expose());
     }
@@ -339,6 +444,27 @@ async fn client(api: &str, login: Option<(&str, &Secret)>) -> Result<mwapi::Clie
         },
         (_, err) => WikiError::from_mwapi(api, err),
     })
+}
+
+/// adminibot's User-Agent, naming the BotPassword login (or `anonymous`).
+fn user_agent(login: Option<&str>) -> String {
+    format!(
+        "adminibot/{} (MediaWiki permission broker; {})",
+        env!("CARGO_PKG_VERSION"),
+        login.unwrap_or("anonymous")
+    )
+}
+
+/// The HTTP client's settings. A wiki that never answers must not hang
+/// adminibot: every request has a deadline (a read is then retried; a write's
+/// outcome is unknown).
+fn http_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(crate::when::http_timeout())
+        .connect_timeout(std::time::Duration::from_secs(10))
+        // Never follow a redirect: it could carry a POST, or the session cookie,
+        // to another host. The API itself never redirects.
+        .redirect(reqwest::redirect::Policy::none())
 }
 
 /// Whether an API call may change something on the wiki.

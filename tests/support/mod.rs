@@ -325,7 +325,7 @@ impl AdminibotConfig {
     /// `ADMINIBOT_TEST_VIA_SERVICE=1` it starts `adminibot serve` for the same wiki
     /// instead, and `path` becomes the client's `[broker]` config.
     pub fn with_store(mut self) -> Self {
-        let mut text = std::fs::read_to_string(&self.path).expect("read adminibot.toml");
+        let text = std::fs::read_to_string(&self.path).expect("read adminibot.toml");
         if std::env::var_os("ADMINIBOT_TEST_VIA_SERVICE").is_some() {
             let api = text
                 .lines()
@@ -339,21 +339,72 @@ impl AdminibotConfig {
             self.service = Some(service);
             return self;
         }
+        self.with_local_store()
+    }
+
+    /// Adds `[store] path = "adminibot.sqlite"` beside the config, always: for
+    /// tests of the process that holds the keys itself (the service's user).
+    pub fn with_local_store(self) -> Self {
+        let mut text = std::fs::read_to_string(&self.path).expect("read adminibot.toml");
         text.push_str("[store]\npath = \"adminibot.sqlite\"\n");
         std::fs::write(&self.path, text).expect("write adminibot.toml");
         self
     }
 
-    /// Points the config at another `api.php` (a [`proxy::FaultProxy`]); a
-    /// service is restarted with it.
+    /// Points the config at another `api.php` (a [`proxy::FaultProxy`]). A
+    /// service is restarted with it, and still names the wiki's own API to its
+    /// clients: the faults are between the bot and the wiki.
     pub fn with_api(mut self, api: &str) -> Self {
         if let Some(service) = self.service.as_mut() {
+            let text = std::fs::read_to_string(&service.config).expect("read the config");
+            if !text.contains("requesters_wiki_api") {
+                let wiki_api = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("api = "))
+                    .expect("api in the service config")
+                    .to_string();
+                let text = text.replacen(
+                    "[listen]\n",
+                    &format!("[listen]\nrequesters_wiki_api = {wiki_api}\n"),
+                    1,
+                );
+                std::fs::write(&service.config, text).expect("write the config");
+            }
             set_api(&service.config, api);
             service.restart(&[]);
             return self;
         }
         set_api(&self.path, api);
         self
+    }
+
+    /// Crashes the process that holds `run`'s request, paused mid-way: the run
+    /// itself, or the service (then started again on the same store). Whether
+    /// the restarted service settles the request by itself, as it does at start.
+    pub fn crash(&mut self, mut run: std::process::Child) -> bool {
+        match self.service.as_mut() {
+            Some(service) => {
+                service.kill();
+                let _ = run.wait();
+                service.restart(&[]);
+                true
+            }
+            None => {
+                run.kill().expect("kill the run");
+                run.wait().expect("wait for the run");
+                false
+            }
+        }
+    }
+
+    /// What the process that talked to the wiki for `run` said on stderr: the
+    /// run's own stderr, or the service's log.
+    pub fn diagnostics(&self, run: &std::process::Output) -> String {
+        match &self.service {
+            Some(service) => std::fs::read_to_string(service.dir.join(service::SERVICE_LOG))
+                .expect("the service's log"),
+            None => String::from_utf8_lossy(&run.stderr).into_owned(),
+        }
     }
 
     /// The store's SQLite file.
@@ -363,6 +414,15 @@ impl AdminibotConfig {
             None => self.path.with_file_name("adminibot.sqlite"),
         }
     }
+}
+
+/// A run's stdout then stderr, as one text (a report may say on either).
+pub fn said(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Waits until the test pause point's marker `<dir>/paused` appears (at most

@@ -167,7 +167,6 @@ pub fn spawn_service(dir: &Path, env: &[(&str, &str)]) -> Result<(Child, String)
         .arg("serve")
         .arg("--config")
         .arg(dir.join("adminibot.toml"))
-        .env("ADMINIBOT_TEST_STRICT_WARNINGS", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(service_log(dir));

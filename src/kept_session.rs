@@ -1,0 +1,101 @@
+//! The requester's wiki session kept between client runs, as Pywikibot keeps
+//! its `.lwp` cookie jar: a cold client then signs without logging in.
+//!
+//! The file holds the API URL and the session's cookie header, never the
+//! BotPassword. It lives in `$XDG_CACHE_HOME/adminibot/` (else
+//! `~/.cache/adminibot/`), is created 0600, and is used only while it is the
+//! running user's own and nobody else may read it. A session the wiki has
+//! forgotten costs one request, then a fresh login replaces it.
+
+use crate::config::Secret;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use tracing::{debug, warn};
+
+/// Where `user`'s session for `api` is kept, if the user has a cache folder.
+pub fn path_for(user: &str) -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|home| Path::new(&home).join(".cache"))
+        })?;
+    // A BotPassword name is `Name@app`; keep the file name to safe characters.
+    let name: String = user
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect();
+    Some(base.join("adminibot").join(format!("session-{name}")))
+}
+
+/// The cookie header kept for `api` at `path`, if there is a usable one.
+pub fn load(path: &Path, api: &str) -> Option<Secret> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_file()
+        || meta.uid() != rustix::process::geteuid().as_raw()
+        || meta.permissions().mode() & 0o077 != 0
+    {
+        warn!(path = %path.display(), "ignoring a kept session that is not yours alone");
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let (kept_api, cookies) = text.split_once('\n')?;
+    let cookies = cookies.trim_end();
+    (kept_api == api && !cookies.is_empty()).then(|| Secret::new(cookies))
+}
+
+/// Keeps `cookies` for `api` at `path` (0600, replacing any earlier file);
+/// a failure only means the next run logs in again.
+pub fn store(path: &Path, api: &str, cookies: &Secret) {
+    let written = (|| -> std::io::Result<()> {
+        let folder = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(folder)?;
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))?;
+        let partial = path.with_extension(format!("{}", std::process::id()));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)?;
+        file.write_all(format!("{api}\n{}\n", cookies.expose()).as_bytes())?;
+        std::fs::rename(&partial, path)
+    })();
+    if let Err(e) = written {
+        debug!(path = %path.display(), error = %e, "could not keep the wiki session");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_session_is_read_back_only_for_its_own_wiki() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("adminibot").join("session-Alice_adminibot");
+        store(
+            &path,
+            "https://a.example/w/api.php",
+            &Secret::new("s=1; t=2"),
+        );
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            load(&path, "https://a.example/w/api.php").map(|s| s.expose().to_string()),
+            Some("s=1; t=2".to_string())
+        );
+        assert!(load(&path, "https://b.example/w/api.php").is_none());
+    }
+
+    #[test]
+    fn a_kept_session_others_may_read_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session-Alice");
+        store(&path, "https://a.example/w/api.php", &Secret::new("s=1"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(load(&path, "https://a.example/w/api.php").is_none());
+    }
+}
