@@ -343,6 +343,20 @@ async fn may_run(
     bot_may_write(session, store, bot, &fetched.user_groups, seen).await
 }
 
+/// The machine's clock agrees with the wiki's (`wiki_time`, just read): windows,
+/// grants and the audit log would disagree with the wiki otherwise. A skew is
+/// the machine's fault, not the request's: a configuration error.
+pub(crate) fn clock_agrees(wiki_time: Timestamp) -> Result<(), Error> {
+    let skew = (crate::when::machine_clock() - wiki_time).num_seconds();
+    if skew.abs() > crate::when::MAX_CLOCK_SKEW_SECS {
+        return Err(Error::Usage(format!(
+            "this machine's clock is {skew} s off the wiki's ({}); nothing was done: set the clock right (NTP) first",
+            crate::when::format_time(wiki_time)
+        )));
+    }
+    Ok(())
+}
+
 /// What must hold before any bot write, a page action's or a rollback's: the
 /// session writes as the policy's bot, the local stop switch is off, the
 /// shutoff page's latest revision says the run word and an administrator saved
@@ -378,14 +392,7 @@ pub(crate) async fn bot_may_write(
         Some(seen) => Some(seen),
         None => {
             let (latest, wiki_time) = actions::shutoff_revision(bot, page).await?;
-            let skew = (crate::when::machine_clock() - wiki_time).num_seconds();
-            // The machine's fault, not the request's: a configuration error.
-            if skew.abs() > crate::when::MAX_CLOCK_SKEW_SECS {
-                return Err(Error::Usage(format!(
-                    "this machine's clock is {skew} s off the wiki's ({}); nothing was done: set the clock right (NTP) first",
-                    crate::when::format_time(wiki_time)
-                )));
-            }
+            clock_agrees(wiki_time)?;
             latest
         }
     };
@@ -848,12 +855,7 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
     })?;
 
     // 3. The bot deletes by page id.
-    let why = if options.reason.trim().is_empty() {
-        "requested by its author"
-    } else {
-        options.reason.as_str()
-    };
-    let reason = behalf_reason(&requester, decided.tier, &request_id, why);
+    let reason = behalf_reason(&requester, decided.tier, &request_id, given_reason(options));
     let deletion = actions::delete(bot, page_id, &reason).await.map_err(|e| {
         write_failed(
             true,
@@ -864,34 +866,97 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
     crate::when::test_pause("after-delete");
     let log_id = match deletion {
         Deletion::Done(log_id) => log_id,
-        Deletion::Scheduled => {
-            // No log entry and no deleted revisions to read back yet: the request
-            // stays open until `reconcile` finds the job's log entry.
-            let checked: Vec<Value> = facts
-                .revisions
-                .iter()
-                .map(|r| json!({ "id": r.id, "timestamp": r.timestamp }))
-                .collect();
-            recorder.after_write(
-                stage::SCHEDULED,
-                json!({ "title": facts.title, "page_id": page_id, "checked": checked }),
-            )?;
-            return Err(Stop {
-                written: true,
-                open: Some(Open::Unknown),
-                why: format!(
-                    "the wiki scheduled the deletion of `{}` in its job queue ({} revisions are too many for one request); it is not finished yet",
-                    facts.title,
-                    facts.revisions.len()
-                ),
-            });
-        }
+        Deletion::Scheduled => return Err(left_to_the_job_queue(recorder, facts, page_id)?),
     };
     acted
         .steps
         .push(format!("deleted by the bot (log {})", log_id.unwrap_or(0)));
 
-    // 4. Read back exactly what was deleted.
+    // 4. Read back exactly what was deleted; more than was checked is an incident.
+    let read_back = read_back_deletion(bot, facts, log_id).await?;
+    let row = recorder.after_write(
+        stage::DELETED,
+        json!({ "title": facts.title, "page_id": page_id, "log_id": log_id, "revisions": read_back.revisions }),
+    )?;
+    if !read_back.extra.is_empty() {
+        report_extra_revisions(session, bot, recorder, facts, &read_back.extra, acted).await?;
+    }
+    acted.detail = json!({ "attribution_revid": attribution_revid, "log_id": log_id, "deleted_revisions": read_back.revisions });
+
+    // 5. The special log, with the audit chain's head, and urgent review if flagged.
+    log_on_wiki(
+        session,
+        bot,
+        recorder,
+        &format!("{what} for [[User:{requester}]]: done"),
+        &row,
+        acted,
+    )
+    .await?;
+    if decided.verdict.flagged() {
+        let text = format!(
+            "\n== Urgent review: [[:{}]] ==\nadminibot deleted [[:{}]] for [[User:{requester}]] (request {request_id}); the title has {} earlier deleted revision(s). Please review. ~~~~\n",
+            facts.title, facts.title, read_back.earlier
+        );
+        post_noticeboard(session, bot, recorder, &text, acted).await?;
+    }
+    Ok(())
+}
+
+/// The requester's reason, or the default one.
+fn given_reason(options: &ActOptions) -> &str {
+    if options.reason.trim().is_empty() {
+        "requested by its author"
+    } else {
+        options.reason.as_str()
+    }
+}
+
+/// The wiki queued the deletion (too many revisions for one request): there is
+/// no log entry and nothing to read back yet, so the request stays open until
+/// reconcile finds the job's log entry. Returns the stop to report.
+fn left_to_the_job_queue(
+    recorder: &mut Recorder,
+    facts: &PageFacts,
+    page_id: u64,
+) -> Result<Stop, Stop> {
+    let checked: Vec<Value> = facts
+        .revisions
+        .iter()
+        .map(|r| json!({ "id": r.id, "timestamp": r.timestamp }))
+        .collect();
+    recorder.after_write(
+        stage::SCHEDULED,
+        json!({ "title": facts.title, "page_id": page_id, "checked": checked }),
+    )?;
+    Ok(Stop {
+        written: true,
+        open: Some(Open::Unknown),
+        why: format!(
+            "the wiki scheduled the deletion of `{}` in its job queue ({} revisions are too many for one request); it is not finished yet",
+            facts.title,
+            facts.revisions.len()
+        ),
+    })
+}
+
+/// What a deletion removed, read back from the wiki.
+struct ReadBack {
+    /// The revisions this deletion removed (id and timestamp), for the audit row.
+    revisions: Vec<Value>,
+    /// Those that were saved after the check: an incident.
+    extra: Vec<DeletedRevision>,
+    /// How many deleted revisions the title had before.
+    earlier: usize,
+}
+
+/// Reads back the title's deleted revisions and tells this deletion's apart
+/// from earlier ones and from those the check never saw.
+async fn read_back_deletion(
+    bot: &Wiki,
+    facts: &PageFacts,
+    log_id: Option<u64>,
+) -> Result<ReadBack, Stop> {
     let checked: Vec<u64> = facts.revisions.iter().map(|r| r.id).collect();
     let before: Vec<u64> = facts
         .deleted_revisions
@@ -910,68 +975,62 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
                 ),
             )
         })?;
-    let ours: Vec<&DeletedRevision> = deleted.iter().filter(|r| !before.contains(&r.id)).collect();
-    let extra: Vec<&DeletedRevision> = ours
-        .iter()
-        .copied()
-        .filter(|r| !checked.contains(&r.id))
+    let ours: Vec<DeletedRevision> = deleted
+        .into_iter()
+        .filter(|r| !before.contains(&r.id))
         .collect();
-    let revisions: Vec<Value> = ours
-        .iter()
-        .map(|r| json!({ "id": r.id, "timestamp": r.timestamp }))
-        .collect();
-    let row = recorder.after_write(
-        stage::DELETED,
-        json!({ "title": facts.title, "page_id": page_id, "log_id": log_id, "revisions": revisions }),
-    )?;
-    if !extra.is_empty() {
-        let stamps: Vec<String> = extra
+    Ok(ReadBack {
+        revisions: ours
             .iter()
-            .map(|r| crate::when::format_time(r.timestamp))
-            .collect();
-        let ids: Vec<u64> = extra.iter().map(|r| r.id).collect();
-        recorder.after_write(
-            stage::INCIDENT,
-            json!({ "extra_revisions": ids, "timestamps": stamps }),
-        )?;
-        let restore = format!(
-            "action=undelete&title={}&timestamps={}",
-            facts.title,
-            stamps.join("|")
-        );
-        acted.steps.push(format!(
-            "INCIDENT: {} revision(s) saved after the check were deleted too ({ids:?}); an administrator can restore them with {restore}",
-            extra.len()
-        ));
-        acted.incident = true;
-        let text = format!(
-            "\n== Incident: [[:{}]] ==\nadminibot deleted [[:{}]] for [[User:{requester}]] (request {request_id}), and with it {} revision(s) saved after its check ({ids:?}). Please restore them: {restore} ~~~~\n",
-            facts.title,
-            facts.title,
-            extra.len()
-        );
-        post_noticeboard(session, bot, recorder, &text, acted).await?;
-    }
-    acted.detail = json!({ "attribution_revid": attribution_revid, "log_id": log_id, "deleted_revisions": revisions });
+            .map(|r| json!({ "id": r.id, "timestamp": r.timestamp }))
+            .collect(),
+        extra: ours
+            .iter()
+            .filter(|r| !checked.contains(&r.id))
+            .cloned()
+            .collect(),
+        earlier: before.len(),
+    })
+}
 
-    // 5. The special log, with the audit chain's head, and urgent review if flagged.
-    log_on_wiki(
-        session,
-        bot,
-        recorder,
-        &format!("{what} for [[User:{requester}]]: done"),
-        &row,
-        acted,
-    )
-    .await?;
-    if decided.verdict.flagged() {
-        let text = format!(
-            "\n== Urgent review: [[:{}]] ==\nadminibot deleted [[:{}]] for [[User:{requester}]] (request {request_id}); the title has {} earlier deleted revision(s). Please review. ~~~~\n",
-            facts.title, facts.title, before.len()
-        );
-        post_noticeboard(session, bot, recorder, &text, acted).await?;
-    }
-    Ok(())
+/// Revisions saved after the check were deleted too: an incident row, the
+/// command that restores them, and a request to an administrator.
+async fn report_extra_revisions(
+    session: &Session,
+    bot: &Wiki,
+    recorder: &mut Recorder,
+    facts: &PageFacts,
+    extra: &[DeletedRevision],
+    acted: &mut Acted,
+) -> Result<(), Stop> {
+    let stamps: Vec<String> = extra
+        .iter()
+        .map(|r| crate::when::format_time(r.timestamp))
+        .collect();
+    let ids: Vec<u64> = extra.iter().map(|r| r.id).collect();
+    recorder.after_write(
+        stage::INCIDENT,
+        json!({ "extra_revisions": ids, "timestamps": stamps }),
+    )?;
+    let restore = format!(
+        "action=undelete&title={}&timestamps={}",
+        facts.title,
+        stamps.join("|")
+    );
+    acted.steps.push(format!(
+        "INCIDENT: {} revision(s) saved after the check were deleted too ({ids:?}); an administrator can restore them with {restore}",
+        extra.len()
+    ));
+    acted.incident = true;
+    let text = format!(
+        "\n== Incident: [[:{}]] ==\nadminibot deleted [[:{}]] for [[User:{}]] (request {}), and with it {} revision(s) saved after its check ({ids:?}). Please restore them: {restore} ~~~~\n",
+        facts.title,
+        facts.title,
+        recorder.requester.name,
+        recorder.request_id,
+        extra.len()
+    );
+    post_noticeboard(session, bot, recorder, &text, acted).await
 }
 
 async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Result<(), Stop> {

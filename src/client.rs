@@ -68,27 +68,40 @@ fn requester_name() -> Result<String, Error> {
 
 struct Client {
     http: reqwest::Client,
+    /// Where requests go (`http://adminibot` over a Unix socket).
     url: String,
+    /// The configured `[broker] url`, for messages.
+    configured: String,
     pin: Option<String>,
 }
 
 impl Client {
     fn new(broker: &BrokerConfig) -> Result<Client, Error> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(Duration::from_secs(620))
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+        // A Unix socket carries plain HTTP; the host name in the URL is unused.
+        let url = match broker.url.strip_prefix(crate::service::routes::UNIX_PREFIX) {
+            Some(path) => {
+                http = http.unix_socket(std::path::PathBuf::from(path));
+                "http://adminibot".to_string()
+            }
+            None => broker.url.trim_end_matches('/').to_string(),
+        };
+        let http = http
             .build()
             .map_err(|e| Error::Usage(format!("cannot make an HTTP client: {e}")))?;
         Ok(Client {
             http,
-            url: broker.url.trim_end_matches('/').to_string(),
+            url,
+            configured: broker.url.clone(),
             pin: broker.wiki_api.clone(),
         })
     }
 
     fn broker_error(&self, detail: impl std::fmt::Display) -> Error {
         Error::Broker {
-            url: self.url.clone(),
+            url: self.configured.clone(),
             detail: detail.to_string(),
         }
     }

@@ -117,7 +117,8 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenConfig {
-    /// `host:port`; loopback unless a TLS proxy sits in front on this host.
+    /// `host:port`, loopback unless a TLS proxy sits in front on this host; or
+    /// `unix:/path` for a Unix socket.
     pub address: String,
     /// Proposals answered per minute across all requesters, before `429`.
     #[serde(default = "default_proposals_per_minute")]
@@ -144,7 +145,8 @@ fn default_maintenance_every() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerConfig {
-    /// The broker service's URL (`https://`, or `http://` on loopback).
+    /// The broker service's URL (`https://`, `http://` on loopback, or
+    /// `unix:/path` for a service's Unix socket on this host).
     pub url: String,
     /// If set, the wiki API the service must name; a service that names another
     /// is refused, so a rogue service cannot collect the requester's login.
@@ -195,9 +197,10 @@ impl ConfigKind {
     }
 }
 
-/// Whether `url` is `https://`, or `http://` to a loopback host.
+/// Whether `url` is `https://`, `http://` to a loopback host, or a local Unix
+/// socket (`unix:/path`, the broker's only).
 pub fn secure_or_loopback(url: &str) -> bool {
-    if url.starts_with("https://") {
+    if url.starts_with("https://") || url.starts_with("unix:/") {
         return true;
     }
     let Some(rest) = url.strip_prefix("http://") else {

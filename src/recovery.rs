@@ -7,7 +7,7 @@ use crate::broker::{new_request_id, stage, Recorder};
 use crate::error::{Error, ExitStatus};
 use crate::facts::Timestamp;
 use crate::session::Session;
-use crate::store::{AuditFilter, AuditRow, UserRef};
+use crate::store::{AuditFilter, AuditRow, StoreError, UserRef};
 use crate::wiki::actions::{self, DeletedRevision, Deletion};
 use crate::wiki::Wiki;
 use serde_json::{json, Value};
@@ -97,55 +97,15 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
             .take()
             .ok_or_else(|| Error::NoStore(session.config.path.clone()))?;
         let mut recorder = Recorder::new(store, actor.clone(), now, id.clone(), requester);
-        let mut found = Vec::new();
-        let result = (|| {
-            if !edits.is_empty() && !recorded.contains(&stage::ATTRIBUTED) {
-                recorder.record(
-                    stage::ATTRIBUTED,
-                    json!({ "revid": edits[0], "found_by": "reconcile" }),
-                )?;
-            }
-            for entry in &logged {
-                let kind = if entry.action == "restore" {
-                    stage::UNDELETED
-                } else {
-                    stage::DELETED
-                };
-                if !recorded.contains(&kind) {
-                    let mut detail =
-                        json!({ "title": title, "log_id": entry.id, "found_by": "reconcile" });
-                    if let (Some(back), true) = (&read_back, kind == stage::DELETED) {
-                        detail["revisions"] = json!(back.revisions);
-                        if !back.extra.is_empty() {
-                            recorder.record(
-                                stage::INCIDENT,
-                                json!({ "extra_revisions": back.extra, "found_by": "reconcile" }),
-                            )?;
-                            found.push(format!(
-                                "INCIDENT: revisions saved after the check were deleted too ({:?})",
-                                back.extra
-                            ));
-                        }
-                    }
-                    recorder.record(kind, detail)?;
-                }
-                found.push(format!("{} (log {})", entry.action, entry.id));
-            }
-            if !edits.is_empty() {
-                found.push(format!("attribution edit r{}", edits[0]));
-            }
-            let decision = if logged.is_empty() {
-                "abandoned"
-            } else {
-                "done"
-            };
-            recorder.record(
-                stage::END,
-                json!({ "decision": decision, "reconciled": true, "found": found }),
-            )
-        })();
+        let shown = WikiShows {
+            title: &title,
+            edits: &edits,
+            logged: &logged,
+            read_back: read_back.as_ref(),
+        };
+        let result = record_what_the_wiki_shows(&mut recorder, &recorded, &shown);
         session.store = Some(recorder.into_store());
-        result?;
+        let found = result?;
         let outcome = if logged.is_empty() {
             format!(
                 "the wiki shows no action for it ({}); closed as abandoned",
@@ -162,6 +122,73 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
         });
     }
     Ok((settled, status))
+}
+
+/// What the wiki shows of one open request.
+struct WikiShows<'a> {
+    title: &'a str,
+    /// The requester's edits naming the request (newest first).
+    edits: &'a [u64],
+    /// Deletion-log entries naming the request.
+    logged: &'a [actions::FoundLogEntry],
+    /// What a deletion the job queue finished removed, if it was queued.
+    read_back: Option<&'a ReadBack>,
+}
+
+/// Records the stages the wiki shows that the audit log lacks (`recorded`),
+/// then closes the request: done if the wiki acted, abandoned if not. Returns
+/// what was found, for the report.
+fn record_what_the_wiki_shows(
+    recorder: &mut Recorder,
+    recorded: &[&str],
+    shown: &WikiShows<'_>,
+) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    if !shown.edits.is_empty() && !recorded.contains(&stage::ATTRIBUTED) {
+        recorder.record(
+            stage::ATTRIBUTED,
+            json!({ "revid": shown.edits[0], "found_by": "reconcile" }),
+        )?;
+    }
+    for entry in shown.logged {
+        let kind = if entry.action == "restore" {
+            stage::UNDELETED
+        } else {
+            stage::DELETED
+        };
+        if !recorded.contains(&kind) {
+            let mut detail =
+                json!({ "title": shown.title, "log_id": entry.id, "found_by": "reconcile" });
+            if let (Some(back), true) = (shown.read_back, kind == stage::DELETED) {
+                detail["revisions"] = json!(back.revisions);
+                if !back.extra.is_empty() {
+                    recorder.record(
+                        stage::INCIDENT,
+                        json!({ "extra_revisions": back.extra, "found_by": "reconcile" }),
+                    )?;
+                    found.push(format!(
+                        "INCIDENT: revisions saved after the check were deleted too ({:?})",
+                        back.extra
+                    ));
+                }
+            }
+            recorder.record(kind, detail)?;
+        }
+        found.push(format!("{} (log {})", entry.action, entry.id));
+    }
+    if !shown.edits.is_empty() {
+        found.push(format!("attribution edit r{}", shown.edits[0]));
+    }
+    let decision = if shown.logged.is_empty() {
+        "abandoned"
+    } else {
+        "done"
+    };
+    recorder.record(
+        stage::END,
+        json!({ "decision": decision, "reconciled": true, "found": found }),
+    )?;
+    Ok(found)
 }
 
 /// What a deletion finished by the job queue removed: the checked revisions

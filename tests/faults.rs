@@ -47,23 +47,27 @@ fn delete_expecting(config: &AdminibotConfig, code: i32) -> serde_json::Value {
     first_result(&out)
 }
 
-/// Applies `effect` to every read of page facts (the query with `curtimestamp`).
+/// A parameter only the read of a page's facts has (its templates' namespace);
+/// other reads carry `curtimestamp` too.
+const FACT_READ: &str = "tlnamespace";
+
+/// Applies `effect` to every read of page facts.
 fn on_every_fact_read(proxy: &FaultProxy, effect: Effect) {
     proxy.rule(Rule {
         method: Some("GET"),
         action: Some("query"),
-        contains: Some("curtimestamp"),
+        contains: Some(FACT_READ),
         nth: 0,
         effect,
     });
 }
 
-/// How many reads of page facts (the query with `curtimestamp`) the proxy saw.
+/// How many reads of page facts the proxy saw.
 fn fact_reads(proxy: &FaultProxy) -> usize {
     proxy
         .requests()
         .iter()
-        .filter(|r| r.target.contains("curtimestamp"))
+        .filter(|r| r.target.contains(FACT_READ))
         .count()
 }
 
@@ -156,7 +160,7 @@ fn maxlag_on_a_read_is_waited_out() {
     proxy.rule(Rule {
         method: Some("GET"),
         action: Some("query"),
-        contains: Some("curtimestamp"),
+        contains: Some(FACT_READ),
         nth: 1,
         effect: Effect::Respond {
             status: 200,
@@ -184,7 +188,7 @@ fn server_errors_on_reads_are_retried_then_reported() {
     proxy.rule(Rule {
         method: Some("GET"),
         action: Some("query"),
-        contains: Some("curtimestamp"),
+        contains: Some(FACT_READ),
         nth: 1,
         effect: unavailable.clone(),
     });
@@ -512,7 +516,7 @@ fn internal_errors_retry_reads_and_make_writes_unknown() {
     proxy.rule(Rule {
         method: Some("GET"),
         action: Some("query"),
-        contains: Some("curtimestamp"),
+        contains: Some(FACT_READ),
         nth: 1,
         effect: db_error.clone(),
     });
@@ -568,7 +572,7 @@ fn redirects_to_another_host_are_not_followed() {
     proxy.rule(Rule {
         method: None,
         action: None,
-        contains: Some("curtimestamp"),
+        contains: Some(FACT_READ),
         nth: 0,
         effect: Effect::Respond {
             status: 302,
@@ -632,7 +636,7 @@ fn too_many_requests_is_waited_out() {
         proxy.rule(Rule {
             method: Some("GET"),
             action: Some("query"),
-            contains: Some("curtimestamp"),
+            contains: Some(FACT_READ),
             nth: 1,
             effect: Effect::Respond {
                 status: 429,
@@ -773,7 +777,7 @@ fn truncated_answers_retry_reads_and_make_writes_unknown() {
     proxy.rule(Rule {
         method: Some("GET"),
         action: Some("query"),
-        contains: Some("curtimestamp"),
+        contains: Some(FACT_READ),
         nth: 1,
         effect: truncated.clone(),
     });

@@ -994,3 +994,64 @@ fn a_kept_wiki_session_saves_the_requesters_login() {
     let audit = run_ok(&service, None, &["audit", "--format", "json"]);
     assert!(text(&audit).contains("a forgotten session still signs"));
 }
+
+/// `[listen] address = "unix:/path"`: the service listens on a Unix socket any
+/// local user may connect to (its folder decides who can reach it), the client
+/// reaches it with `[broker] url = "unix:/path"`, and a second service on the
+/// same socket is refused while the first runs.
+#[test]
+fn a_unix_socket_serves_the_same_requests() {
+    let wiki = TestWiki::start();
+    let run_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(run_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    support::service::chown(support::service::SERVICE_USER, run_dir.path());
+    let socket = run_dir.path().join("adminibot.sock");
+    let config = service_config(&wiki.api, "").replace(
+        "address = \"127.0.0.1:0\"",
+        &format!("address = \"unix:{}\"", socket.display()),
+    );
+    let dir = service_folder(&config);
+    let (mut child, url) = spawn_service(dir.path(), &[]).unwrap_or_else(|out| {
+        panic!("adminibot serve did not start: {}", text(&out));
+    });
+    assert_eq!(url, format!("unix:{}", socket.display()));
+    let meta = std::fs::metadata(&socket).unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()));
+    assert_eq!(meta.permissions().mode() & 0o777, 0o666);
+
+    let client_dir = tempfile::tempdir().unwrap();
+    let client_config = client_dir.path().join("adminibot.toml");
+    std::fs::write(&client_config, format!("[broker]\nurl = \"{url}\"\n")).unwrap();
+    support::service::chown(CLIENT_USER, client_dir.path());
+    let client = |who: &str, args: &[&str]| {
+        let account = support::account(who);
+        let out = as_user(
+            CLIENT_USER,
+            &support::service::shared_binary().to_string_lossy(),
+        )
+        .arg("--config")
+        .arg(&client_config)
+        .args(args)
+        .env("ADMINIBOT_USERNAME", &account.botpassword_user)
+        .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
+        .env("ADMINIBOT_TEST_STRICT_WARNINGS", "1")
+        .output()
+        .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        out
+    };
+    client("Admin", &["grant", "--user", "Alice", "--tier", "self"]);
+    client("Alice", &["delete", DRAFT]);
+    assert!(!exists(&wiki, DRAFT));
+
+    let second = service_folder(&config);
+    let out = spawn_service(second.path(), &[]).expect_err("a second service on the socket");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out).contains("another service is listening there"),
+        "{}",
+        text(&out)
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

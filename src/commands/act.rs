@@ -81,13 +81,7 @@ pub async fn act_on_pages(
             }
             let result = match fetched {
                 Ok(fetched) => {
-                    let skew = (crate::when::machine_clock() - fetched.server_time).num_seconds();
-                    if skew.abs() > crate::when::MAX_CLOCK_SKEW_SECS {
-                        return Err(Error::Usage(format!(
-                            "this machine's clock is {skew} s off the wiki's ({}); nothing was done: set the clock right (NTP) first",
-                            crate::when::format_time(fetched.server_time)
-                        )));
-                    }
+                    crate::broker::clock_agrees(fetched.server_time)?;
                     refresh_caller(session, &fetched)?;
                     let now = crate::when::clock_override().unwrap_or(fetched.server_time);
                     let (decided, acted) = act_on(session, &fetched, options, now).await?;

@@ -10,6 +10,7 @@ use crate::report::{rendered, Judged, PageReport};
 use crate::rules::{Action, Tier};
 use crate::session::Session;
 use crate::wiki::facts::{fetch_many, FetchOptions};
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::Path;
 use tracing::info;
@@ -58,27 +59,37 @@ pub fn requester_name(args: &CheckArgs) -> Result<String, Error> {
 /// `args` come resolved ([`super::resolve`]): titles from stdin read, `--as` set.
 pub async fn check(session: &mut Session, args: &CheckArgs) -> Result<Output, Error> {
     let requester = requester_name(args)?;
-    let reports = judge_pages(session, &args.titles, &requester, args.action, args.tier).await?;
+    let (reports, _) = judge_pages(
+        session,
+        &args.titles,
+        &requester,
+        (args.action, args.tier),
+        &[],
+    )
+    .await?;
     Ok(Output::from_pages(&rendered(&reports)))
 }
 
 /// Judges `action` on each of `titles` for `requester` (`tier` limits the
 /// authority gate to one tier), reading facts in batches and writing nothing.
+/// The groups of `also_users` (the shutoff page's saver) are read with the
+/// facts and returned beside the reports.
 pub async fn judge_pages(
     session: &mut Session,
     titles: &[String],
     requester: &str,
-    action: Action,
-    tier: Option<Tier>,
-) -> Result<Vec<PageReport>, Error> {
+    (action, tier): (Action, Option<Tier>),
+    also_users: &[String],
+) -> Result<(Vec<PageReport>, BTreeMap<String, Vec<String>>), Error> {
     let policy = session.policy.clone();
     let options = FetchOptions {
         requester,
         bot_groups: &policy.bots.groups,
         redirect_words: &policy.redirect_words,
-        also_users: &[],
+        also_users,
     };
     let mut reports = Vec::new();
+    let mut groups = BTreeMap::new();
     let all = fetch_many(&session.wiki, titles, &options).await?;
     info!(
         titles = titles.len(),
@@ -88,6 +99,11 @@ pub async fn judge_pages(
     for (title, fetched) in titles.iter().zip(all) {
         let result = match fetched {
             Ok(fetched) => {
+                for user in also_users {
+                    if let Some(found) = fetched.user_groups.get(user) {
+                        groups.entry(user.clone()).or_insert_with(|| found.clone());
+                    }
+                }
                 let now = crate::when::clock_override().unwrap_or(fetched.server_time);
                 let decided = decide(session, &fetched, action, tier, now).await?;
                 Ok(Judged::new(&fetched, decided, now, None))
@@ -105,7 +121,7 @@ pub async fn judge_pages(
         });
     }
     info!(total_requests = session.wiki.request_count(), "done");
-    Ok(reports)
+    Ok((reports, groups))
 }
 
 /// Validates a policy file; the file named in the config when `file` is `None`.

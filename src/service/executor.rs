@@ -6,8 +6,8 @@
 //! automatic revocation of grants whose charter ended.
 
 use crate::broker::{
-    attribution_line, attribution_summary, bot_may_write, describe_request, dry_run_steps,
-    escalation_text, new_request_id, ActOptions, Acted, Signature,
+    attribution_line, attribution_summary, bot_may_write, clock_agrees, describe_request,
+    dry_run_steps, escalation_text, new_request_id, ActOptions, Acted, Signature,
 };
 use crate::cli::{BlocklistCommand, Command, IssuersCommand};
 use crate::commands::{self, act::act_on_pages, check::judge_pages};
@@ -440,20 +440,24 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
         )?;
         return Ok(ProposeAnswer::Command(ticket));
     };
-    // The requester is resolved with each page's facts (an unknown name fails them).
-    let reports = judge_pages(session, &args.titles, &body.user, action, None).await?;
     // A real run would meet the stop switch and the shutoff page before any
     // write: so does the proposal (and the dry run), and nobody is asked to sign
-    // while the bot may not run.
+    // while the bot may not run. The shutoff page first, so that its saver's
+    // groups come with the pages' facts.
+    let (shutoff, wiki_time) =
+        actions::shutoff_revision(session.reader(), &session.policy.pages.shutoff).await?;
+    clock_agrees(wiki_time)?;
+    let saver: Vec<String> = shutoff.iter().map(|s| s.user.clone()).collect();
+    // The requester is resolved with each page's facts (an unknown name fails them).
+    let (reports, groups) =
+        judge_pages(session, &args.titles, &body.user, (action, None), &saver).await?;
     let acting = reports
         .iter()
         .any(|r| matches!(&r.result, Ok(j) if j.verdict.decision() != Decision::Refused));
     let may_run = match (acting, session.store.as_ref()) {
-        (true, Some(store)) => {
-            bot_may_write(session, store, session.reader(), &Default::default(), None)
-                .await?
-                .map(|_| ())
-        }
+        (true, Some(store)) => bot_may_write(session, store, session.reader(), &groups, shutoff)
+            .await?
+            .map(|_| ()),
         _ => Ok(()),
     };
     let mut pages = Vec::new();

@@ -110,20 +110,53 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let cannot =
+        |e: std::io::Error| Error::Usage(format!("cannot listen on `{}`: {e}", listen.address));
+    let stopped_with = |e: std::io::Error| Error::Usage(format!("the service stopped: {e}"));
     runtime.block_on(async move {
+        // The first line on stdout says where, so scripts (and tests) can connect.
+        if let Some(path) = listen.address.strip_prefix(UNIX_PREFIX) {
+            let listener = unix_listener(std::path::Path::new(path)).map_err(cannot)?;
+            println!("adminibot serve: listening on {UNIX_PREFIX}{path}");
+            return axum::serve(listener, router(state))
+                .with_graceful_shutdown(stopped())
+                .await
+                .map_err(stopped_with);
+        }
         let listener = tokio::net::TcpListener::bind(&listen.address)
             .await
-            .map_err(|e| Error::Usage(format!("cannot listen on `{}`: {e}", listen.address)))?;
-        let address = listener
-            .local_addr()
-            .map_err(|e| Error::Usage(format!("cannot listen: {e}")))?;
-        // The first line on stdout says where, so scripts (and tests) can connect.
+            .map_err(cannot)?;
+        let address = listener.local_addr().map_err(cannot)?;
         println!("adminibot serve: listening on http://{address}");
         axum::serve(listener, router(state))
             .with_graceful_shutdown(stopped())
             .await
-            .map_err(|e| Error::Usage(format!("the service stopped: {e}")))
+            .map_err(stopped_with)
     })
+}
+
+/// `[listen] address` (and `[broker] url`) naming a Unix socket: `unix:/path`.
+pub const UNIX_PREFIX: &str = "unix:";
+
+/// Listens on the Unix socket `path`, replacing a stale socket a stopped service
+/// left (never any other kind of file). Any local user may connect, as to
+/// loopback TCP; the socket's folder decides who can reach it.
+fn unix_listener(path: &std::path::Path) -> std::io::Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(std::io::Error::other(
+                "a file that is not a socket is in the way",
+            ));
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(std::io::Error::other("another service is listening there"));
+        }
+        std::fs::remove_file(path)?;
+    }
+    let listener = tokio::net::UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+    Ok(listener)
 }
 
 async fn stopped() {
