@@ -14,6 +14,7 @@ use crate::authority::{
 use crate::charter::LiveFacts;
 use crate::error::{Error, ExitStatus};
 use crate::facts::{PageFacts, Timestamp};
+use crate::permit::{bot_may_write, Grounds, Permit};
 use crate::rules::deletion::restorable;
 use crate::rules::{
     behalf_reason, evaluate, Action, Decision, Outcome, Request, RuleName, RuleOutcome, Tier,
@@ -329,102 +330,6 @@ pub mod stage {
     pub const END: &str = "end";
 }
 
-/// The local stop switch and the on-wiki shutoff page, read before anything is
-/// written: the bot runs only while the shutoff page's latest revision says the
-/// run word and was saved by an administrator. [`guard`] re-reads it right before
-/// the bot's write.
-async fn may_run(
-    session: &Session,
-    store: &Store,
-    bot: &Wiki,
-    fetched: &Fetched,
-    seen: Option<ShutoffRevision>,
-) -> Result<Result<ShutoffRevision, String>, Error> {
-    bot_may_write(session, store, bot, &fetched.user_groups, seen).await
-}
-
-/// The machine's clock agrees with the wiki's (`wiki_time`, just read): windows,
-/// grants and the audit log would disagree with the wiki otherwise. A skew is
-/// the machine's fault, not the request's: a configuration error.
-pub(crate) fn clock_agrees(wiki_time: Timestamp) -> Result<(), Error> {
-    let skew = (crate::when::machine_clock() - wiki_time).num_seconds();
-    if skew.abs() > crate::when::MAX_CLOCK_SKEW_SECS {
-        return Err(Error::Usage(format!(
-            "this machine's clock is {skew} s off the wiki's ({}); nothing was done: set the clock right (NTP) first",
-            crate::when::format_time(wiki_time)
-        )));
-    }
-    Ok(())
-}
-
-/// What must hold before any bot write, a page action's or a rollback's: the
-/// session writes as the policy's bot, the local stop switch is off, the
-/// shutoff page's latest revision says the run word and an administrator saved
-/// it, and (when the page is read here) the machine's clock agrees with the
-/// wiki's. `seen` is a shutoff revision read moments ago with the caller's
-/// identity; `known` has users' groups already read.
-pub(crate) async fn bot_may_write(
-    session: &Session,
-    store: &Store,
-    bot: &Wiki,
-    known: &BTreeMap<String, Vec<String>>,
-    seen: Option<ShutoffRevision>,
-) -> Result<Result<ShutoffRevision, String>, Error> {
-    let account = bot.account().unwrap_or_default();
-    if !crate::rules::same_user(account, &session.policy.bot) {
-        return Ok(Err(format!(
-            "the bot's session is `{account}`, not the policy's bot `{}`",
-            session.policy.bot
-        )));
-    }
-    if let Some(stop) = store.stopped()? {
-        return Ok(Err(format!(
-            "the local stop switch is on: {} (by `{}`)",
-            stop.reason, stop.by.name
-        )));
-    }
-    let page = &session.policy.pages.shutoff;
-    let word = &session.policy.pages.run_word;
-    // The first page uses the revision read at login with the caller's identity,
-    // later pages read it afresh (with the wiki's clock); [`guard`] checks it is
-    // still the latest revision right before the write.
-    let latest = match seen {
-        Some(seen) => Some(seen),
-        None => {
-            let (latest, wiki_time) = actions::shutoff_revision(bot, page).await?;
-            clock_agrees(wiki_time)?;
-            latest
-        }
-    };
-    let Some(latest) = latest else {
-        return Ok(Err(format!(
-            "the shutoff page `{page}` does not exist, so the bot stays off"
-        )));
-    };
-    if latest.text.trim() != word.as_str() {
-        return Ok(Err(format!(
-            "the shutoff page `{page}` says `{}` (revision {} by `{}`), not `{word}`",
-            latest.text.trim().chars().take(60).collect::<String>(),
-            latest.id,
-            latest.user
-        )));
-    }
-    let groups = match known.get(&latest.user) {
-        Some(groups) => groups.clone(),
-        None => crate::wiki::users::lookup_user(bot, &latest.user)
-            .await
-            .map(|u| u.groups)
-            .unwrap_or_default(),
-    };
-    if !groups.iter().any(|g| g == "sysop") {
-        return Ok(Err(format!(
-            "the shutoff page `{page}` was last saved by `{}`, who is not an administrator (revision {})",
-            latest.user, latest.id
-        )));
-    }
-    Ok(Ok(latest))
-}
-
 /// The last look before the bot writes, in one request: the page is as the rules
 /// saw it, the shutoff page is unchanged since it was read, and its run word was
 /// saved by an administrator.
@@ -589,7 +494,7 @@ async fn pipeline(
             )
         };
 
-    match decided.verdict.decision() {
+    let confirmed = match decided.verdict.decision() {
         Decision::Refused => {
             if nothing_to_act_on(options.action, facts) {
                 // An administrator could do no more: nothing to escalate.
@@ -626,8 +531,9 @@ async fn pipeline(
             )?;
             return Ok(acted);
         }
-        _ => {}
-    }
+        Decision::NeedsConfirmation => true,
+        Decision::Allowed => false,
+    };
     if options.dry_run {
         let count = match options.action {
             Action::Undelete => restorable(facts).revisions.map_or(0, |r| r.len()),
@@ -643,8 +549,15 @@ async fn pipeline(
         end(recorder, &mut acted, "allowed", ExitStatus::Success)?;
         return Ok(acted);
     }
-    let shutoff = match may_run(session, &recorder.store, bot, fetched, seen).await? {
-        Ok(shutoff) => shutoff,
+    // The local stop switch and the on-wiki shutoff page, read before anything
+    // is written; [`guard`] re-reads the page right before the bot's write.
+    let cleared = bot_may_write(session, &recorder.store, bot, &fetched.user_groups, seen).await?;
+    let grounds = Grounds::Verdict {
+        verdict: &decided.verdict,
+        confirmed,
+    };
+    let permit = match cleared.and_then(|c| Permit::issue(c, grounds, &recorder.request_id)) {
+        Ok(permit) => permit,
         Err(why) => {
             acted.steps.push(format!("nothing was done: {why}"));
             end(recorder, &mut acted, "refused", ExitStatus::Refused)?;
@@ -657,7 +570,7 @@ async fn pipeline(
         fetched,
         decided,
         options,
-        shutoff: &shutoff,
+        permit,
     };
     let outcome = match options.action {
         Action::Delete | Action::DeleteRedirect => delete(job, recorder, &mut acted).await,
@@ -771,14 +684,13 @@ fn confirmed_at_terminal(decided: &Decided, title: &str) -> bool {
 }
 
 /// Everything one page's writes need, read-only.
-#[derive(Clone, Copy)]
 struct Job<'a> {
     session: &'a Session,
     bot: &'a Wiki,
     fetched: &'a Fetched,
     decided: &'a Decided,
     options: &'a ActOptions,
-    shutoff: &'a ShutoffRevision,
+    permit: Permit,
 }
 
 /// Why the pipeline stopped, and whether anything had been written by then.
@@ -831,7 +743,7 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
         fetched,
         decided,
         options,
-        shutoff,
+        permit,
     } = job;
     let facts = &fetched.facts;
     let request_id = recorder.request_id.clone();
@@ -847,7 +759,7 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
     crate::when::test_pause("before-recheck");
 
     // 2. Nothing may have changed since the facts were read, and the bot may run.
-    guard(session, bot, facts, shutoff).await.map_err(|why| {
+    guard(session, bot, facts, permit.shutoff()).await.map_err(|why| {
         stop(
             true,
             format!("{why}: nothing was deleted; the attribution edit r{attribution_revid} stays as the record"),
@@ -856,13 +768,15 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
 
     // 3. The bot deletes by page id.
     let reason = behalf_reason(&requester, decided.tier, &request_id, given_reason(options));
-    let deletion = actions::delete(bot, page_id, &reason).await.map_err(|e| {
-        write_failed(
-            true,
-            &format!("the deletion failed after the attribution edit r{attribution_revid}"),
-            e,
-        )
-    })?;
+    let (deletion, permit) = actions::delete(bot, permit, page_id, &reason)
+        .await
+        .map_err(|e| {
+            write_failed(
+                true,
+                &format!("the deletion failed after the attribution edit r{attribution_revid}"),
+                e,
+            )
+        })?;
     crate::when::test_pause("after-delete");
     let log_id = match deletion {
         Deletion::Done(log_id) => log_id,
@@ -878,15 +792,26 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
         stage::DELETED,
         json!({ "title": facts.title, "page_id": page_id, "log_id": log_id, "revisions": read_back.revisions }),
     )?;
-    if !read_back.extra.is_empty() {
-        report_extra_revisions(session, bot, recorder, facts, &read_back.extra, acted).await?;
-    }
+    let permit = match read_back.extra.is_empty() {
+        true => permit,
+        false => {
+            report_extra_revisions(
+                session,
+                (bot, permit),
+                recorder,
+                facts,
+                &read_back.extra,
+                acted,
+            )
+            .await?
+        }
+    };
     acted.detail = json!({ "attribution_revid": attribution_revid, "log_id": log_id, "deleted_revisions": read_back.revisions });
 
     // 5. The special log, with the audit chain's head, and urgent review if flagged.
-    log_on_wiki(
+    let permit = log_on_wiki(
         session,
-        bot,
+        (bot, permit),
         recorder,
         &format!("{what} for [[User:{requester}]]: done"),
         &row,
@@ -898,7 +823,11 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
             "\n== Urgent review: [[:{}]] ==\nadminibot deleted [[:{}]] for [[User:{requester}]] (request {request_id}); the title has {} earlier deleted revision(s). Please review. ~~~~\n",
             facts.title, facts.title, read_back.earlier
         );
-        post_noticeboard(session, bot, recorder, &text, acted).await?;
+        post_noticeboard(session, (bot, permit), recorder, &text, acted)
+            .await?
+            .done();
+    } else {
+        permit.done();
     }
     Ok(())
 }
@@ -997,12 +926,12 @@ async fn read_back_deletion(
 /// command that restores them, and a request to an administrator.
 async fn report_extra_revisions(
     session: &Session,
-    bot: &Wiki,
+    bot: (&Wiki, Permit),
     recorder: &mut Recorder,
     facts: &PageFacts,
     extra: &[DeletedRevision],
     acted: &mut Acted,
-) -> Result<(), Stop> {
+) -> Result<Permit, Stop> {
     let stamps: Vec<String> = extra
         .iter()
         .map(|r| crate::when::format_time(r.timestamp))
@@ -1040,14 +969,14 @@ async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> R
         fetched,
         decided,
         options,
-        shutoff,
+        permit,
     } = job;
     let facts = &fetched.facts;
     let request_id = recorder.request_id.clone();
     let requester = recorder.requester.name.clone();
     let timestamps = own_deleted_timestamps(recorder, facts).map_err(|why| stop(false, why))?;
     // Nothing may have been recreated at the title since the check, and the bot may run.
-    guard(session, bot, facts, shutoff)
+    guard(session, bot, facts, permit.shutoff())
         .await
         .map_err(|why| stop(false, format!("{why}: nothing was undeleted")))?;
     let why = if options.reason.trim().is_empty() {
@@ -1056,7 +985,7 @@ async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> R
         options.reason.as_str()
     };
     let reason = behalf_reason(&requester, decided.tier, &request_id, why);
-    let restored = actions::undelete(bot, &facts.title, &timestamps, &reason)
+    let (restored, permit) = actions::undelete(bot, permit, &facts.title, &timestamps, &reason)
         .await
         .map_err(|e| write_failed(false, "the undeletion failed", e))?;
     acted
@@ -1078,13 +1007,14 @@ async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> R
     acted.detail = json!({ "restored": restored, "timestamps": stamps, "attribution_revid": attribution_revid });
     log_on_wiki(
         session,
-        bot,
+        (bot, permit),
         recorder,
         &format!("{what} for [[User:{requester}]]: done"),
         &row,
         acted,
     )
     .await
+    .map(Permit::done)
 }
 
 /// "A null edit will be made in the name of the actual editor with a note that
@@ -1170,14 +1100,16 @@ fn own_deleted_timestamps(
         .map(|revs| revs.iter().map(|r| r.timestamp).collect())
 }
 
+/// The bot appends the done request to its on-wiki log page, with the audit
+/// chain's head; the permit comes back for any later write.
 async fn log_on_wiki(
     session: &Session,
-    bot: &Wiki,
+    (bot, permit): (&Wiki, Permit),
     recorder: &mut Recorder,
     what: &str,
     row: &AuditRow,
     acted: &mut Acted,
-) -> Result<(), Stop> {
+) -> Result<Permit, Stop> {
     let page = &session.policy.pages.log;
     let request_id = &recorder.request_id;
     let line = format!(
@@ -1185,8 +1117,9 @@ async fn log_on_wiki(
         row.seq,
         &row.hash[..16]
     );
-    let saved = actions::append(
+    let (saved, permit) = actions::append_as_bot(
         bot,
+        permit,
         page,
         &line,
         &format!("adminibot log: request {request_id}"),
@@ -1206,24 +1139,41 @@ async fn log_on_wiki(
         stage::LOGGED,
         json!({ "page": page, "revid": saved.new_revid, "head": row.hash }),
     )?;
-    Ok(())
+    Ok(permit)
 }
 
+/// The bot asks an administrator on the noticeboard (an incident, an urgent
+/// review); the permit comes back for any later write.
 async fn post_noticeboard(
     session: &Session,
-    wiki: &Wiki,
+    (bot, permit): (&Wiki, Permit),
     recorder: &mut Recorder,
     text: &str,
     acted: &mut Acted,
-) -> Result<(), Stop> {
+) -> Result<Permit, Stop> {
     let page = &session.policy.pages.noticeboard;
-    let summary = format!(
-        "adminibot: request {} needs an administrator",
-        recorder.request_id
-    );
-    let saved = actions::append(wiki, page, text, &summary)
+    let summary = noticeboard_summary(recorder);
+    let (saved, permit) = actions::append_as_bot(bot, permit, page, text, &summary)
         .await
         .map_err(|e| stop(true, format!("posting to `{page}` failed: {e}")))?;
+    noticeboard_posted(page, &saved, recorder, acted)?;
+    Ok(permit)
+}
+
+fn noticeboard_summary(recorder: &Recorder) -> String {
+    format!(
+        "adminibot: request {} needs an administrator",
+        recorder.request_id
+    )
+}
+
+/// Records a saved noticeboard post, the bot's or the requester's.
+fn noticeboard_posted(
+    page: &str,
+    saved: &actions::Saved,
+    recorder: &mut Recorder,
+    acted: &mut Acted,
+) -> Result<(), Stop> {
     acted.steps.push(format!(
         "posted to `{page}` (r{})",
         saved.new_revid.unwrap_or(0)
@@ -1260,5 +1210,10 @@ async fn escalate(
     acted: &mut Acted,
 ) -> Result<(), Stop> {
     let text = escalation_text(&facts.title, &recorder.request_id, &decided.verdict);
-    post_noticeboard(session, &session.wiki, recorder, &text, acted).await
+    let page = &session.policy.pages.noticeboard;
+    let summary = noticeboard_summary(recorder);
+    let saved = actions::append(&session.wiki, page, &text, &summary)
+        .await
+        .map_err(|e| stop(true, format!("posting to `{page}` failed: {e}")))?;
+    noticeboard_posted(page, &saved, recorder, acted)
 }

@@ -102,195 +102,32 @@ impl Charter {
         Charter::parse(path, &text)
     }
 
-    /// Validates charter text; `path` is only used in messages.
+    /// Validates charter text; `path` is only used in messages. Every problem
+    /// is reported at once, each at its place in the file.
     pub fn parse(path: &Path, text: &str) -> Result<Charter, FileErrors> {
         let raw: RawCharter =
             toml::from_str(text).map_err(|e| FileError::from_toml(path, text, &e))?;
-        let mut errors = Vec::new();
-        let mut error = |span: Range<usize>, message: String| {
-            errors.push(FileError::at_span(path, text, Some(span), message));
+        let mut problems = Problems {
+            path,
+            text,
+            errors: Vec::new(),
         };
-
-        for (key, value) in [("name", &raw.name), ("description", &raw.description)] {
-            if value.get_ref().trim().is_empty() {
-                error(value.span(), format!("`{key}` must not be empty"));
-            }
-        }
-        if raw.name.get_ref().contains('\n') {
-            error(raw.name.span(), "`name` must be a single line".into());
-        }
-
-        let mut tiers = Vec::new();
-        if raw.tiers.get_ref().is_empty() {
-            error(
-                raw.tiers.span(),
-                "`tiers` must name at least one tier: not-self or extended".into(),
-            );
-        }
-        for item in raw.tiers.get_ref() {
-            match item.get_ref().parse::<Tier>() {
-                Ok(tier @ (Tier::Own | Tier::RetiredAdmin)) => error(
-                    item.span(),
-                    format!(
-                        "tier `{tier}` needs no charter: charters are for not-self and extended"
-                    ),
-                ),
-                Ok(tier) => {
-                    if !tiers.contains(&tier) {
-                        tiers.push(tier);
-                    }
-                }
-                Err(_) => error(
-                    item.span(),
-                    format!(
-                        "unknown tier `{}`: charters are for not-self or extended",
-                        item.get_ref()
-                    ),
-                ),
-            }
-        }
-
-        let mut actions = Vec::new();
-        if raw.actions.get_ref().is_empty() {
-            error(
-                raw.actions.span(),
-                "`actions` must name at least one action: delete, undelete or delete-redirect"
-                    .into(),
-            );
-        }
-        for item in raw.actions.get_ref() {
-            match item.get_ref().parse::<Action>() {
-                Ok(action) => {
-                    if !tiers.is_empty() && !tiers.iter().any(|&t| rules_for(action, t).is_some()) {
-                        error(
-                            item.span(),
-                            format!(
-                                "tier {} cannot `{action}`, so no charter for it can allow that",
-                                list(&tiers)
-                            ),
-                        );
-                    } else if !actions.contains(&action) {
-                        actions.push(action);
-                    }
-                }
-                Err(message) => error(item.span(), message),
-            }
-        }
-
-        for item in &raw.criteria {
-            let name = item.get_ref().trim();
-            let prefixed = name
-                .get(.."template:".len())
-                .is_some_and(|head| head.eq_ignore_ascii_case("template:"));
-            if name.is_empty()
-                || prefixed
-                || name.contains(['{', '}', '|', '[', ']', '#', '<', '>', '\n'])
-            {
-                error(
-                    item.span(),
-                    format!("`{name}` is not a template name: write names without braces or `Template:`, such as `Db-author`"),
-                );
-            }
-        }
-
+        check_texts(&raw, &mut problems);
+        let tiers = parse_tiers(&raw.tiers, &mut problems);
+        let actions = parse_actions(&raw.actions, &tiers, &mut problems);
+        check_criteria(&raw.criteria, &mut problems);
         if let Some(namespaces) = &raw.namespaces {
-            if namespaces.get_ref().is_empty() {
-                error(
-                    namespaces.span(),
-                    "`namespaces` must list at least one namespace id; leave it out to allow any namespace".into(),
-                );
-            }
-            for ns in namespaces.get_ref() {
-                if *ns.get_ref() < 0 {
-                    error(
-                        ns.span(),
-                        format!(
-                            "namespace {} holds no pages: use ids such as 0 (main) or 2 (User)",
-                            ns.get_ref()
-                        ),
-                    );
-                }
-            }
+            check_namespaces(namespaces, &mut problems);
         }
-
-        let valid_for = match &raw.valid_for {
-            None => None,
-            Some(value) => match parse_duration(value.get_ref()) {
-                Ok(d) if d > Duration::zero() => Some(d),
-                Ok(_) => {
-                    error(value.span(), "`valid_for` must be longer than 0s".into());
-                    None
-                }
-                Err(e) => {
-                    error(value.span(), format!("bad `valid_for`: {e}"));
-                    None
-                }
-            },
-        };
-        let mut time = |key: &str, value: &Option<Spanned<TimeValue>>| {
-            let value = value.as_ref()?;
-            // A quoted string or a bare TOML date-time; either way RFC 3339 with an offset.
-            let written = match value.get_ref() {
-                TimeValue::Quoted(text) => text.trim().to_string(),
-                TimeValue::Bare(at) => at.to_string(),
-            };
-            match DateTime::parse_from_rfc3339(&written) {
-                Ok(at) => Some(at.with_timezone(&Utc)),
-                Err(e) => {
-                    error(
-                        value.span(),
-                        format!("bad `{key}` `{written}`: {e}: write an RFC 3339 time such as `2026-11-22T00:00:00Z`"),
-                    );
-                    None
-                }
-            }
-        };
-        let not_before = time("not_before", &raw.not_before);
-        let not_after = time("not_after", &raw.not_after);
-        if let (Some(start), Some(end), Some(value)) = (not_before, not_after, &raw.not_after) {
-            if end <= start {
-                error(
-                    value.span(),
-                    format!(
-                        "`not_after` ({}) must be later than `not_before` ({})",
-                        show(end),
-                        show(start)
-                    ),
-                );
-            }
-        }
-
-        // "a detailed list of situations when the permission can be used and for how
-        // long": a charter without an end would let permissions accumulate.
-        if raw.valid_for.is_none() && raw.not_after.is_none() {
-            error(
-                raw.name.span(),
-                "the charter never ends: add `valid_for` (from the grant) or `not_after`".into(),
-            );
-        }
-
-        let live = raw.live_condition.as_ref().and_then(|live| {
-            let category = live.category.get_ref().trim();
-            if category.len() <= "Category:".len() || !category.starts_with("Category:") {
-                error(
-                    live.category.span(),
-                    format!("`{category}` is not a category: write `Category:` and its name"),
-                );
-            }
-            match parse_duration(live.older_than.get_ref()) {
-                Ok(older_than) => Some(LiveCondition {
-                    category: category.to_string(),
-                    older_than,
-                }),
-                Err(e) => {
-                    error(live.older_than.span(), format!("bad `older_than`: {e}"));
-                    None
-                }
-            }
-        });
-
-        if !errors.is_empty() {
-            return Err(FileErrors { errors });
+        let period = parse_period(&raw, &mut problems);
+        let live = raw
+            .live_condition
+            .as_ref()
+            .and_then(|live| parse_live(live, &mut problems));
+        if !problems.errors.is_empty() {
+            return Err(FileErrors {
+                errors: problems.errors,
+            });
         }
         Ok(Charter {
             path: path.to_path_buf(),
@@ -309,9 +146,9 @@ impl Charter {
                     .map(Spanned::into_inner)
                     .collect()
             }),
-            not_before,
-            not_after,
-            valid_for,
+            not_before: period.not_before,
+            not_after: period.not_after,
+            valid_for: period.valid_for,
             live,
         })
     }
@@ -488,6 +325,240 @@ enum TimeValue {
 struct RawLive {
     category: Spanned<String>,
     older_than: Spanned<String>,
+}
+
+/// The problems found in one charter file, each at its place.
+struct Problems<'a> {
+    path: &'a Path,
+    text: &'a str,
+    errors: Vec<FileError>,
+}
+
+impl Problems<'_> {
+    fn at(&mut self, span: Range<usize>, message: String) {
+        self.errors.push(FileError::at_span(
+            self.path,
+            self.text,
+            Some(span),
+            message,
+        ));
+    }
+}
+
+/// `name` and `description`: not empty; the name on one line.
+fn check_texts(raw: &RawCharter, problems: &mut Problems<'_>) {
+    for (key, value) in [("name", &raw.name), ("description", &raw.description)] {
+        if value.get_ref().trim().is_empty() {
+            problems.at(value.span(), format!("`{key}` must not be empty"));
+        }
+    }
+    if raw.name.get_ref().contains('\n') {
+        problems.at(raw.name.span(), "`name` must be a single line".into());
+    }
+}
+
+/// `tiers`: at least one, each a tier that takes a charter (not-self, extended).
+fn parse_tiers(raw: &Spanned<Vec<Spanned<String>>>, problems: &mut Problems<'_>) -> Vec<Tier> {
+    let mut tiers = Vec::new();
+    if raw.get_ref().is_empty() {
+        problems.at(
+            raw.span(),
+            "`tiers` must name at least one tier: not-self or extended".into(),
+        );
+    }
+    for item in raw.get_ref() {
+        match item.get_ref().parse::<Tier>() {
+            Ok(tier @ (Tier::Own | Tier::RetiredAdmin)) => problems.at(
+                item.span(),
+                format!("tier `{tier}` needs no charter: charters are for not-self and extended"),
+            ),
+            Ok(tier) => {
+                if !tiers.contains(&tier) {
+                    tiers.push(tier);
+                }
+            }
+            Err(_) => problems.at(
+                item.span(),
+                format!(
+                    "unknown tier `{}`: charters are for not-self or extended",
+                    item.get_ref()
+                ),
+            ),
+        }
+    }
+    tiers
+}
+
+/// `actions`: at least one, each one some tier of the charter may do.
+fn parse_actions(
+    raw: &Spanned<Vec<Spanned<String>>>,
+    tiers: &[Tier],
+    problems: &mut Problems<'_>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    if raw.get_ref().is_empty() {
+        problems.at(
+            raw.span(),
+            "`actions` must name at least one action: delete, undelete or delete-redirect".into(),
+        );
+    }
+    for item in raw.get_ref() {
+        match item.get_ref().parse::<Action>() {
+            Ok(action) => {
+                if !tiers.is_empty() && !tiers.iter().any(|&t| rules_for(action, t).is_some()) {
+                    problems.at(
+                        item.span(),
+                        format!(
+                            "tier {} cannot `{action}`, so no charter for it can allow that",
+                            list(tiers)
+                        ),
+                    );
+                } else if !actions.contains(&action) {
+                    actions.push(action);
+                }
+            }
+            Err(message) => problems.at(item.span(), message),
+        }
+    }
+    actions
+}
+
+/// `criteria`: template names, written without braces or `Template:`.
+fn check_criteria(criteria: &[Spanned<String>], problems: &mut Problems<'_>) {
+    for item in criteria {
+        let name = item.get_ref().trim();
+        let prefixed = name
+            .get(.."template:".len())
+            .is_some_and(|head| head.eq_ignore_ascii_case("template:"));
+        if name.is_empty()
+            || prefixed
+            || name.contains(['{', '}', '|', '[', ']', '#', '<', '>', '\n'])
+        {
+            problems.at(
+                item.span(),
+                format!("`{name}` is not a template name: write names without braces or `Template:`, such as `Db-author`"),
+            );
+        }
+    }
+}
+
+/// `namespaces`: when given, at least one, each an id that can hold pages.
+fn check_namespaces(namespaces: &Spanned<Vec<Spanned<i64>>>, problems: &mut Problems<'_>) {
+    if namespaces.get_ref().is_empty() {
+        problems.at(
+            namespaces.span(),
+            "`namespaces` must list at least one namespace id; leave it out to allow any namespace"
+                .into(),
+        );
+    }
+    for ns in namespaces.get_ref() {
+        if *ns.get_ref() < 0 {
+            problems.at(
+                ns.span(),
+                format!(
+                    "namespace {} holds no pages: use ids such as 0 (main) or 2 (User)",
+                    ns.get_ref()
+                ),
+            );
+        }
+    }
+}
+
+/// When a charter applies: `valid_for`, `not_before`, `not_after`.
+struct Period {
+    valid_for: Option<Duration>,
+    not_before: Option<Timestamp>,
+    not_after: Option<Timestamp>,
+}
+
+/// `valid_for`, `not_before` and `not_after`: well formed, in order, and at
+/// least one end. "A detailed list of situations when the permission can be
+/// used and for how long": a charter without an end would let permissions
+/// accumulate.
+fn parse_period(raw: &RawCharter, problems: &mut Problems<'_>) -> Period {
+    let valid_for =
+        raw.valid_for
+            .as_ref()
+            .and_then(|value| match parse_duration(value.get_ref()) {
+                Ok(d) if d > Duration::zero() => Some(d),
+                Ok(_) => {
+                    problems.at(value.span(), "`valid_for` must be longer than 0s".into());
+                    None
+                }
+                Err(e) => {
+                    problems.at(value.span(), format!("bad `valid_for`: {e}"));
+                    None
+                }
+            });
+    let not_before = parse_time("not_before", raw.not_before.as_ref(), problems);
+    let not_after = parse_time("not_after", raw.not_after.as_ref(), problems);
+    if let (Some(start), Some(end), Some(value)) = (not_before, not_after, &raw.not_after) {
+        if end <= start {
+            problems.at(
+                value.span(),
+                format!(
+                    "`not_after` ({}) must be later than `not_before` ({})",
+                    show(end),
+                    show(start)
+                ),
+            );
+        }
+    }
+    if raw.valid_for.is_none() && raw.not_after.is_none() {
+        problems.at(
+            raw.name.span(),
+            "the charter never ends: add `valid_for` (from the grant) or `not_after`".into(),
+        );
+    }
+    Period {
+        valid_for,
+        not_before,
+        not_after,
+    }
+}
+
+/// A quoted string or a bare TOML date-time; either way RFC 3339 with an offset.
+fn parse_time(
+    key: &str,
+    value: Option<&Spanned<TimeValue>>,
+    problems: &mut Problems<'_>,
+) -> Option<Timestamp> {
+    let value = value?;
+    let written = match value.get_ref() {
+        TimeValue::Quoted(text) => text.trim().to_string(),
+        TimeValue::Bare(at) => at.to_string(),
+    };
+    match DateTime::parse_from_rfc3339(&written) {
+        Ok(at) => Some(at.with_timezone(&Utc)),
+        Err(e) => {
+            problems.at(
+                value.span(),
+                format!("bad `{key}` `{written}`: {e}: write an RFC 3339 time such as `2026-11-22T00:00:00Z`"),
+            );
+            None
+        }
+    }
+}
+
+/// `live_condition`: a category and how long its oldest member must have waited.
+fn parse_live(live: &RawLive, problems: &mut Problems<'_>) -> Option<LiveCondition> {
+    let category = live.category.get_ref().trim();
+    if category.len() <= "Category:".len() || !category.starts_with("Category:") {
+        problems.at(
+            live.category.span(),
+            format!("`{category}` is not a category: write `Category:` and its name"),
+        );
+    }
+    match parse_duration(live.older_than.get_ref()) {
+        Ok(older_than) => Some(LiveCondition {
+            category: category.to_string(),
+            older_than,
+        }),
+        Err(e) => {
+            problems.at(live.older_than.span(), format!("bad `older_than`: {e}"));
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod kept_session;
 pub mod located;
 pub mod model;
 pub mod owner;
+pub mod permit;
 pub mod policy;
 pub mod protocol;
 pub mod recovery;

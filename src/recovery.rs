@@ -6,6 +6,7 @@ use crate::authority::may_act_as_administrator;
 use crate::broker::{new_request_id, stage, Recorder};
 use crate::error::{Error, ExitStatus};
 use crate::facts::Timestamp;
+use crate::permit::{bot_may_write, Grounds, Permit};
 use crate::session::Session;
 use crate::store::{AuditFilter, AuditRow, StoreError, UserRef};
 use crate::wiki::actions::{self, DeletedRevision, Deletion};
@@ -391,11 +392,15 @@ async fn run_plan(
             undo.requester.clone(),
         );
         // A rollback writes as the bot too: every gate of a page action holds.
-        let gate =
-            crate::broker::bot_may_write(session, recorder.store(), bot, &Default::default(), None)
-                .await;
-        let result = match gate {
-            Ok(Ok(_)) => undo_one(bot, &mut recorder, &undo, &actor.name).await,
+        let gate = bot_may_write(session, recorder.store(), bot, &Default::default(), None).await;
+        let grounds = Grounds::Rollback {
+            groups: &actor.groups,
+        };
+        let permit = gate.map(|cleared| {
+            cleared.and_then(|cleared| Permit::issue(cleared, grounds, &request_id))
+        });
+        let result = match permit {
+            Ok(Ok(permit)) => undo_one((bot, permit), &mut recorder, &undo, &actor.name).await,
             Ok(Err(why)) => Ok(Err(format!("nothing was done: {why}"))),
             Err(e) => Err(e),
         };
@@ -429,7 +434,7 @@ async fn run_plan(
 /// One step: `Ok(Ok(what was done))`, `Ok(Err(what changed))` when the page
 /// changed since, `Err` when the wiki or the store failed.
 async fn undo_one(
-    bot: &Wiki,
+    (bot, permit): (&Wiki, Permit),
     recorder: &mut Recorder,
     undo: &Undo,
     admin: &str,
@@ -466,7 +471,8 @@ async fn undo_one(
                 undo.title
             )));
         }
-        let restored = actions::undelete(bot, &undo.title, &undo.revisions, &reason).await?;
+        let (restored, _) =
+            actions::undelete(bot, permit, &undo.title, &undo.revisions, &reason).await?;
         recorder.after_write(stage::UNDELETED, json!({ "title": undo.title, "timestamps": stamp(&undo.revisions), "restored": restored }))
             .map_err(|s| Error::Usage(s.why))?;
         Ok(Ok(format!(
@@ -490,7 +496,7 @@ async fn undo_one(
                 undo.title
             )));
         }
-        let (log_id, done) = match actions::delete(bot, page_id, &reason).await? {
+        let (log_id, done) = match actions::delete(bot, permit, page_id, &reason).await?.0 {
             Deletion::Done(log_id) => (log_id, format!("log {}", log_id.unwrap_or(0))),
             Deletion::Scheduled => (None, "scheduled in the wiki's job queue".to_string()),
         };

@@ -81,7 +81,7 @@ pub async fn act_on_pages(
             }
             let result = match fetched {
                 Ok(fetched) => {
-                    crate::broker::clock_agrees(fetched.server_time)?;
+                    crate::permit::clock_agrees(fetched.server_time)?;
                     refresh_caller(session, &fetched)?;
                     let now = crate::when::clock_override().unwrap_or(fetched.server_time);
                     let (decided, acted) = act_on(session, &fetched, options, now).await?;

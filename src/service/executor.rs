@@ -6,13 +6,14 @@
 //! automatic revocation of grants whose charter ended.
 
 use crate::broker::{
-    attribution_line, attribution_summary, bot_may_write, clock_agrees, describe_request,
-    dry_run_steps, escalation_text, new_request_id, ActOptions, Acted, Signature,
+    attribution_line, attribution_summary, describe_request, dry_run_steps, escalation_text,
+    new_request_id, ActOptions, Acted, Signature,
 };
 use crate::cli::{BlocklistCommand, Command, IssuersCommand};
 use crate::commands::{self, act::act_on_pages, check::judge_pages};
 use crate::config::{Config, Secret};
 use crate::error::{render, Error, ExitStatus};
+use crate::permit::{bot_may_write, clock_agrees};
 use crate::policy::Policy;
 use crate::protocol::{
     ErrorBody, ExecuteBody, Executed, ProposeAnswer, ProposeBody, Proposed, ProposedPage,

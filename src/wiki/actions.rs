@@ -7,6 +7,7 @@
 use super::{parse_timestamp, Request, Wiki, WikiError};
 use crate::config::Secret;
 use crate::facts::Timestamp;
+use crate::permit::Permit;
 use serde_json::Value;
 use tracing::info;
 
@@ -176,6 +177,19 @@ pub async fn append(
     })
 }
 
+/// The bot appends `text` to `title` (its log page, the noticeboard); the
+/// permit comes back with the saved edit.
+pub async fn append_as_bot(
+    wiki: &Wiki,
+    permit: Permit,
+    title: &str,
+    text: &str,
+    summary: &str,
+) -> Result<(Saved, Permit), WikiError> {
+    let saved = append(wiki, title, text, summary).await?;
+    Ok((saved, permit))
+}
+
 /// What the wiki did with a deletion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deletion {
@@ -187,8 +201,14 @@ pub enum Deletion {
     Scheduled,
 }
 
-/// Deletes a page by id with `reason`.
-pub async fn delete(wiki: &Wiki, page_id: u64, reason: &str) -> Result<Deletion, WikiError> {
+/// The bot deletes a page by id with `reason`; the permit comes back with
+/// the wiki's answer.
+pub async fn delete(
+    wiki: &Wiki,
+    permit: Permit,
+    page_id: u64,
+    reason: &str,
+) -> Result<(Deletion, Permit), WikiError> {
     let answer = wiki
         .post_with_token(&[
             ("action".into(), "delete".into()),
@@ -201,17 +221,19 @@ pub async fn delete(wiki: &Wiki, page_id: u64, reason: &str) -> Result<Deletion,
     } else {
         Deletion::Done(answer["delete"]["logid"].as_u64())
     };
-    info!(page_id, ?deletion, "deleted");
-    Ok(deletion)
+    info!(page_id, ?deletion, request = permit.request_id(), "deleted");
+    Ok((deletion, permit))
 }
 
-/// Restores exactly the deleted revisions saved at `timestamps` of `title`.
+/// The bot restores exactly the deleted revisions saved at `timestamps` of
+/// `title`; how many it restored, and the permit back.
 pub async fn undelete(
     wiki: &Wiki,
+    permit: Permit,
     title: &str,
     timestamps: &[Timestamp],
     reason: &str,
-) -> Result<u64, WikiError> {
+) -> Result<(u64, Permit), WikiError> {
     let stamps: Vec<String> = timestamps
         .iter()
         .map(|t| crate::when::format_time(*t))
@@ -225,8 +247,8 @@ pub async fn undelete(
         ])
         .await?;
     let restored = answer["undelete"]["revisions"].as_u64().unwrap_or(0);
-    info!(%title, restored, "undeleted");
-    Ok(restored)
+    info!(%title, restored, request = permit.request_id(), "undeleted");
+    Ok((restored, permit))
 }
 
 /// A deleted revision as read back after a deletion.
