@@ -17,8 +17,9 @@ use crate::protocol::{
     RemoteOutput, Ticket, TEST_ENV_HEADER,
 };
 use crate::report::RenderedPage;
+use crate::wiki::actions::{self, Saved};
 use crate::wiki::users::whoami;
-use crate::wiki::{actions, Wiki};
+use crate::wiki::Wiki;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
@@ -317,50 +318,90 @@ impl Client {
     }
 }
 
-/// The requester's own wiki session, proven to be who `ADMINIBOT_USERNAME` says.
+/// The requester's own wiki session, proven to be who `ADMINIBOT_USERNAME` says:
+/// by `userinfo` after a login, or, for a session kept from an earlier run with
+/// its token, by the wiki accepting the first edit with `assertuser`.
 struct Requester {
-    wiki: Wiki,
+    wiki: tokio::sync::Mutex<Wiki>,
+    /// Set while the session is a kept one nothing has proven yet in this run:
+    /// how to replace it with a fresh login if the wiki has forgotten it.
+    unproven: std::cell::RefCell<Option<Renewal>>,
+}
+
+/// What a fresh login needs, and where to keep its session.
+struct Renewal {
+    api: String,
+    username: String,
+    secret: Secret,
+    kept: std::path::PathBuf,
 }
 
 impl Requester {
-    /// Logs the requester in, reusing the session kept from an earlier run
-    /// when it still works (see [`kept_session`]).
+    /// Logs the requester in, or reuses the session kept from an earlier run
+    /// (see [`kept_session`]).
     async fn login(info: &Info) -> Result<Requester, Error> {
         let (username, secret): (String, Secret) = config::caller_login()?;
         let Some(kept) = kept_session::path_for(&username) else {
             let wiki = Wiki::connect(&info.api, Some((&username, &secret))).await?;
             return Self::proven(wiki, &username).await;
         };
-        if let Some(cookies) = kept_session::load(&kept, &info.api) {
-            let wiki = Wiki::resume(&info.api, &username, &cookies).await?;
-            match Self::proven(wiki, &username).await {
+        let renewal = Renewal {
+            api: info.api.clone(),
+            username,
+            secret,
+            kept,
+        };
+        if let Some(session) = kept_session::load(&renewal.kept, &info.api) {
+            let wiki = Wiki::resume(&info.api, &renewal.username, &session.cookies).await?;
+            if let Some(token) = session.csrf {
+                wiki.keep_csrf(token);
+                return Ok(Requester {
+                    wiki: tokio::sync::Mutex::new(wiki),
+                    unproven: std::cell::RefCell::new(Some(renewal)),
+                });
+            }
+            match Self::proven(wiki, &renewal.username).await {
                 Ok(requester) => return Ok(requester),
                 Err(e) => debug!("the kept wiki session no longer works ({e}); logging in"),
             }
         }
-        let (wiki, cookies) = Wiki::login_keeping_cookies(&info.api, &username, &secret).await?;
-        let requester = Self::proven(wiki, &username).await?;
-        kept_session::store(&kept, &info.api, &cookies);
-        Ok(requester)
+        Ok(Requester {
+            wiki: tokio::sync::Mutex::new(renewal.fresh().await?),
+            unproven: std::cell::RefCell::new(None),
+        })
     }
 
     /// The session, once the wiki says it is `username`'s main account.
     async fn proven(wiki: Wiki, username: &str) -> Result<Requester, Error> {
-        let (me, _) = whoami(&wiki, None).await?;
-        let claimed = username.split('@').next().unwrap_or(username);
-        if !crate::rules::same_user(claimed, &me.name) {
-            return Err(Error::IdentityMismatch {
-                claimed: claimed.to_string(),
-                proven: me.name,
-            });
+        prove(&wiki, username).await?;
+        Ok(Requester {
+            wiki: tokio::sync::Mutex::new(wiki),
+            unproven: std::cell::RefCell::new(None),
+        })
+    }
+
+    /// Appends to a page as the requester. A kept session the wiki no longer
+    /// knows is refused before anything is saved; it is then replaced by a
+    /// fresh login, once, and the edit tried again.
+    async fn append(&self, page: &str, text: &str, summary: &str) -> Result<Saved, Error> {
+        let mut wiki = self.wiki.lock().await;
+        let first = actions::append(&wiki, page, text, summary).await;
+        let renewal = self.unproven.borrow_mut().take();
+        match (first, renewal) {
+            (Err(e), Some(renewal)) if e.is_session_lost() => {
+                debug!("the kept wiki session no longer works ({e}); logging in");
+                *wiki = renewal.fresh().await?;
+                Ok(actions::append(&wiki, page, text, summary).await?)
+            }
+            (first, _) => Ok(first?),
         }
-        Ok(Requester { wiki })
     }
 
     /// Saves the ticket's attribution edit; its revision id is the signature.
     async fn sign(&self, ticket: &Ticket) -> Result<u64, Error> {
-        let saved =
-            actions::append(&self.wiki, &ticket.page, &ticket.text, &ticket.summary).await?;
+        let saved = self
+            .append(&ticket.page, &ticket.text, &ticket.summary)
+            .await?;
         saved.new_revid.ok_or_else(|| {
             Error::Usage(format!(
                 "the signature edit on `{}` made no new revision",
@@ -368,6 +409,38 @@ impl Requester {
             ))
         })
     }
+}
+
+impl Renewal {
+    /// A fresh login, proven, and kept (cookies and token) for the next run.
+    async fn fresh(&self) -> Result<Wiki, Error> {
+        let (wiki, cookies) =
+            Wiki::login_keeping_cookies(&self.api, &self.username, &self.secret).await?;
+        prove(&wiki, &self.username).await?;
+        kept_session::store(
+            &self.kept,
+            &self.api,
+            &kept_session::KeptSession {
+                cookies,
+                csrf: wiki.kept_csrf(),
+            },
+        );
+        Ok(wiki)
+    }
+}
+
+/// Whether the wiki says `wiki` is `username`'s main account (its token comes
+/// along and is kept).
+async fn prove(wiki: &Wiki, username: &str) -> Result<(), Error> {
+    let (me, _) = whoami(wiki, None).await?;
+    let claimed = username.split('@').next().unwrap_or(username);
+    if !crate::rules::same_user(claimed, &me.name) {
+        return Err(Error::IdentityMismatch {
+            claimed: claimed.to_string(),
+            proven: me.name,
+        });
+    }
+    Ok(())
 }
 
 fn remote(output: RemoteOutput) -> Output {
@@ -446,7 +519,7 @@ async fn escalated(
         page.title
     );
     let request_id = page.request_id.clone().unwrap_or_default();
-    let step = match actions::append(&wiki.wiki, noticeboard, text, &summary).await {
+    let step = match wiki.append(noticeboard, text, &summary).await {
         Ok(saved) => format!(
             "posted to `{noticeboard}` (r{})",
             saved.new_revid.unwrap_or(0)

@@ -18,6 +18,7 @@ use crate::error::ExitStatus;
 use crate::facts::Timestamp;
 use crate::report::RenderedPage;
 use crate::rules::Action;
+use crate::wiki::actions::ShutoffRevision;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -71,6 +72,11 @@ pub enum Proposed {
         title: String,
         /// The requester's reason.
         reason: String,
+        /// The shutoff page's revision the bot was cleared with when the ticket
+        /// was issued: execute starts from it, and the guard right before the
+        /// write checks it is still the latest (a change since stops the write).
+        #[serde(default)]
+        shutoff: Option<ShutoffRevision>,
     },
     /// Any other signed command, as given.
     Command(Box<Command>),

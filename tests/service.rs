@@ -940,9 +940,10 @@ fn a_proposal_meets_the_shutoff_page_before_anyone_signs() {
 }
 
 /// A client keeps the requester's wiki session in a 0600 file of their own,
-/// holding cookies but never the BotPassword: the next run signs without a login
-/// (two requests fewer); a session the wiki has forgotten costs one request,
-/// then a fresh login replaces it.
+/// holding cookies and the CSRF token but never the BotPassword: the next run
+/// signs with no login and no token read (three requests fewer); a session the
+/// wiki has forgotten is refused at the signature edit, which a fresh login
+/// then saves.
 #[test]
 fn a_kept_wiki_session_saves_the_requesters_login() {
     let (wiki, service) = setup();
@@ -984,13 +985,22 @@ fn a_kept_wiki_session_saves_the_requesters_login() {
 
     requests_for(&["undelete", DRAFT]);
     let resumed = requests_for(&["delete", DRAFT]);
-    assert_eq!(resumed + 2, logging_in, "no login token, no login");
+    assert_eq!(
+        resumed + 3,
+        logging_in,
+        "no login token, no login, no userinfo and token"
+    );
 
-    std::fs::write(&kept, format!("{}\nforgotten_session=0\n", wiki.api)).unwrap();
+    std::fs::write(
+        &kept,
+        format!("{}\nforgotten_session=0\n0123456789abcdef+\\\n", wiki.api),
+    )
+    .unwrap();
     // Anyone may stop the bot, with a signature.
     requests_for(&["stop", "--reason", "a forgotten session still signs"]);
     let replaced = std::fs::read_to_string(&kept).unwrap();
     assert!(!replaced.contains("forgotten_session"), "{replaced}");
+    assert_eq!(replaced.lines().count(), 3, "the API, cookies and a token");
     let audit = run_ok(&service, None, &["audit", "--format", "json"]);
     assert!(text(&audit).contains("a forgotten session still signs"));
 }

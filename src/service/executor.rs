@@ -301,6 +301,7 @@ impl Core {
                 action,
                 title,
                 reason,
+                shutoff,
             }) => {
                 // The policy's write interval holds across all requesters.
                 if let (Some(at), Ok(interval)) =
@@ -310,11 +311,16 @@ impl Core {
                         tokio::time::sleep(wait).await;
                     }
                 }
-                // The shutoff page first, so that its saver's groups come with the
-                // page's facts; the guard re-reads it right before the write.
-                let shutoff = actions::shutoff_revision(&session.wiki, &self.policy.pages.shutoff)
-                    .await
-                    .map(|(latest, _)| latest);
+                // The shutoff revision the proposal was cleared with (read again
+                // for a proposal stored without one), so that its saver's groups
+                // come with the page's facts; the guard checks it is still the
+                // latest right before the write.
+                let shutoff = match shutoff {
+                    Some(seen) => Ok(Some(seen)),
+                    None => actions::shutoff_revision(&session.wiki, &self.policy.pages.shutoff)
+                        .await
+                        .map(|(latest, _)| latest),
+                };
                 session.shutoff = match shutoff {
                     Ok(latest) => latest,
                     Err(e) => {
@@ -455,11 +461,12 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
     let acting = reports
         .iter()
         .any(|r| matches!(&r.result, Ok(j) if j.verdict.decision() != Decision::Refused));
+    // The shutoff revision the bot is cleared with goes into each ticket.
     let may_run = match (acting, session.store.as_ref()) {
         (true, Some(store)) => bot_may_write(session, store, session.reader(), &groups, shutoff)
             .await?
-            .map(|_| ()),
-        _ => Ok(()),
+            .map(|cleared| Some(cleared.shutoff().clone())),
+        _ => Ok(None),
     };
     let mut pages = Vec::new();
     for mut report in reports {
@@ -544,6 +551,7 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                         action,
                         title: judged.title.clone(),
                         reason: args.reason.clone(),
+                        shutoff: may_run.clone().ok().flatten(),
                     };
                     ticket = Some(issue(session, &user, proposed, &request_id, &what)?);
                 }

@@ -25,7 +25,7 @@ pub struct PageState {
 }
 
 /// The latest revision of the shutoff page: its id, text and who saved it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShutoffRevision {
     /// Revision id.
     pub id: u64,

@@ -279,8 +279,13 @@ impl Wiki {
         }
     }
 
+    /// Keeps a CSRF token this session got in an earlier run.
+    pub fn keep_csrf(&self, token: Secret) {
+        *self.csrf.borrow_mut() = Some(token);
+    }
+
     /// The CSRF token kept from an earlier read, if any.
-    pub(crate) fn kept_csrf(&self) -> Option<Secret> {
+    pub fn kept_csrf(&self) -> Option<Secret> {
         self.csrf.borrow().clone()
     }
 
@@ -375,7 +380,7 @@ impl Wiki {
 impl WikiError {
     /// The wiki no longer sees the logged-in user: the session is gone and the
     /// request was refused before doing anything.
-    pub(crate) fn is_session_lost(&self) -> bool {
+    pub fn is_session_lost(&self) -> bool {
         matches!(self, WikiError::Api { code, .. } if code == "assertuserfailed")
     }
 }
