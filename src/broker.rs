@@ -21,6 +21,10 @@ use crate::rules::{
     Verdict,
 };
 use crate::session::Session;
+use crate::stages::{
+    AttributedStage, DeletedStage, EndStage, Ending, IncidentStage, LoggedStage, NoticeboardStage,
+    RequestStage, RevisionStamp, ScheduledStage, Stage, UndeletedStage,
+};
 use crate::store::{Actor, AuditEvent, AuditFilter, AuditRow, Store, StoreError, UserRef};
 use crate::wiki::actions::{self, DeletedRevision, Deletion, PageState, ShutoffRevision};
 use crate::wiki::facts::Fetched;
@@ -169,8 +173,8 @@ async fn live_facts(
 pub struct Acted {
     /// The request id written into the audit log and every wiki edit.
     pub request_id: String,
-    /// `done`, `allowed` (dry run), `needs-confirmation`, `refused`, `partial` or `failed`.
-    pub decision: &'static str,
+    /// How the request ended.
+    pub decision: Ending,
     /// What was done, in order, for people.
     pub steps: Vec<String>,
     /// The same, for scripts.
@@ -268,34 +272,35 @@ impl Recorder {
         self.store
     }
 
-    /// Appends the request's first row, unless another request on `title` is unfinished.
-    fn begin(&mut self, title: &str, detail: Value) -> Result<AuditRow, StoreError> {
-        let event = AuditEvent {
-            kind: stage::REQUEST.to_string(),
+    /// The audit event of one stage of this request.
+    fn event<S: Stage>(&self, stage: &S) -> AuditEvent {
+        AuditEvent {
+            kind: S::KIND.to_string(),
             actor: Some(self.actor.clone()),
             subject: Some(self.requester.clone()),
             request_id: Some(self.request_id.clone()),
-            detail,
-        };
+            detail: serde_json::to_value(stage).unwrap_or_default(),
+        }
+    }
+
+    /// Appends the request's first row, unless another request on `title` is unfinished.
+    fn begin(&mut self, title: &str, request: &RequestStage) -> Result<AuditRow, StoreError> {
+        let event = self.event(request);
         self.store.audit_begin(&event, title, stage::END, self.now)
     }
 
     /// Appends one stage.
-    pub(crate) fn record(&mut self, kind: &str, detail: Value) -> Result<AuditRow, StoreError> {
-        let event = AuditEvent {
-            kind: kind.to_string(),
-            actor: Some(self.actor.clone()),
-            subject: Some(self.requester.clone()),
-            request_id: Some(self.request_id.clone()),
-            detail,
-        };
+    pub(crate) fn record<S: Stage>(&mut self, stage: &S) -> Result<AuditRow, StoreError> {
+        let event = self.event(stage);
         self.store.audit_append(&event, self.now)
     }
 
     /// Appends a stage after a wiki write. If the log fails now, the request
     /// stays open (no `end` row) for `reconcile`, and stderr says what was written.
-    pub(crate) fn after_write(&mut self, kind: &str, detail: Value) -> Result<AuditRow, Stop> {
-        self.record(kind, detail.clone()).map_err(|e| {
+    pub(crate) fn after_write<S: Stage>(&mut self, stage: &S) -> Result<AuditRow, Stop> {
+        self.record(stage).map_err(|e| {
+            let kind = S::KIND;
+            let detail = serde_json::to_value(stage).unwrap_or_default();
             let why =
                 format!("the wiki was changed ({kind}: {detail}) but the audit log failed: {e}");
             tracing::error!("{why}");
@@ -308,27 +313,7 @@ impl Recorder {
     }
 }
 
-/// Kinds of the audit rows a request writes, in pipeline order.
-pub mod stage {
-    /// The request and its decision, before anything is written to the wiki.
-    pub const REQUEST: &str = "request";
-    /// The requester's attribution edit was saved.
-    pub const ATTRIBUTED: &str = "attributed";
-    /// The wiki accepted the deletion and left it to its job queue.
-    pub const SCHEDULED: &str = "scheduled";
-    /// The bot deleted the page.
-    pub const DELETED: &str = "deleted";
-    /// The bot undeleted revisions.
-    pub const UNDELETED: &str = "undeleted";
-    /// More revisions were deleted than were checked.
-    pub const INCIDENT: &str = "incident";
-    /// The action was appended to the on-wiki log.
-    pub const LOGGED: &str = "logged";
-    /// An administrator was asked for review or help on the noticeboard.
-    pub const NOTICEBOARD: &str = "noticeboard";
-    /// The request ended: done, refused, unconfirmed, dry run, aborted or failed.
-    pub const END: &str = "end";
-}
+pub(crate) use crate::stages::kind as stage;
 
 /// The last look before the bot writes, in one request: the page is as the rules
 /// saw it, the shutoff page is unchanged since it was read, and its run word was
@@ -460,39 +445,45 @@ async fn pipeline(
     let bot = session.reader();
     let mut acted = Acted {
         request_id: recorder.request_id.clone(),
-        decision: "refused",
+        decision: Ending::Refused,
         steps: Vec::new(),
         detail: json!({}),
         status: ExitStatus::Refused,
         incident: false,
     };
-    let failing: Vec<&str> = decided
-        .verdict
-        .outcomes
-        .iter()
-        .filter(|o| !o.outcome.passed())
-        .map(|o| o.rule.as_str())
-        .collect();
-    let detail = json!({
-        "title": facts.title, "page_id": facts.page_id, "action": options.action,
-        "tier": decided.tier, "latest_revid": facts.latest_revid,
-        "decision": decided.verdict.decision(), "failing": failing, "dry_run": options.dry_run,
-    });
+    let request = RequestStage {
+        title: facts.title.clone(),
+        page_id: facts.page_id,
+        action: options.action,
+        tier: decided.tier,
+        latest_revid: facts.latest_revid,
+        decision: decided.verdict.decision(),
+        failing: decided
+            .verdict
+            .outcomes
+            .iter()
+            .filter(|o| !o.outcome.passed())
+            .map(|o| o.rule.as_str().to_string())
+            .collect(),
+        dry_run: options.dry_run,
+    };
     // One request per page at a time, across processes: an unfinished one (a
     // crash, a lost answer, another run right now) blocks this page.
-    match recorder.begin(&facts.title, detail) {
+    match recorder.begin(&facts.title, &request) {
         Err(StoreError::Conflict(why)) => return Err(Error::Denied(why)),
         other => other?,
     };
-    let end =
-        |recorder: &mut Recorder, acted: &mut Acted, decision: &'static str, status: ExitStatus| {
-            acted.decision = decision;
-            acted.status = status;
-            recorder.record(
-                stage::END,
-                json!({ "decision": decision, "steps": acted.steps }),
-            )
-        };
+    let end = |recorder: &mut Recorder, acted: &mut Acted, decision: Ending, status: ExitStatus| {
+        acted.decision = decision;
+        acted.status = status;
+        recorder.record(&EndStage {
+            decision,
+            steps: acted.steps.clone(),
+            reconciled: false,
+            found: Vec::new(),
+            rollback_of: None,
+        })
+    };
 
     let confirmed = match decided.verdict.decision() {
         Decision::Refused => {
@@ -512,7 +503,7 @@ async fn pipeline(
                     session.policy.pages.noticeboard
                 ));
             }
-            end(recorder, &mut acted, "refused", ExitStatus::Refused)?;
+            end(recorder, &mut acted, Ending::Refused, ExitStatus::Refused)?;
             return Ok(acted);
         }
         Decision::NeedsConfirmation
@@ -526,7 +517,7 @@ async fn pipeline(
             end(
                 recorder,
                 &mut acted,
-                "needs-confirmation",
+                Ending::NeedsConfirmation,
                 ExitStatus::Refused,
             )?;
             return Ok(acted);
@@ -546,7 +537,7 @@ async fn pipeline(
             &facts.title,
             Some(count),
         ));
-        end(recorder, &mut acted, "allowed", ExitStatus::Success)?;
+        end(recorder, &mut acted, Ending::Allowed, ExitStatus::Success)?;
         return Ok(acted);
     }
     // The local stop switch and the on-wiki shutoff page, read before anything
@@ -560,7 +551,7 @@ async fn pipeline(
         Ok(permit) => permit,
         Err(why) => {
             acted.steps.push(format!("nothing was done: {why}"));
-            end(recorder, &mut acted, "refused", ExitStatus::Refused)?;
+            end(recorder, &mut acted, Ending::Refused, ExitStatus::Refused)?;
             return Ok(acted);
         }
     };
@@ -578,10 +569,10 @@ async fn pipeline(
     };
     match outcome {
         Ok(()) if acted.incident => {
-            end(recorder, &mut acted, "partial", ExitStatus::Partial)?;
+            end(recorder, &mut acted, Ending::Partial, ExitStatus::Partial)?;
         }
         Ok(()) => {
-            end(recorder, &mut acted, "done", ExitStatus::Success)?;
+            end(recorder, &mut acted, Ending::Done, ExitStatus::Success)?;
         }
         // No end row: the request stays open, and new actions on this page
         // wait, until `adminibot reconcile` reads the wiki and settles it.
@@ -593,12 +584,12 @@ async fn pipeline(
             let (next, decision, status) = match open {
                 Open::Unknown => (
                     "the outcome is unknown: run `adminibot reconcile` before anything else",
-                    "unknown",
+                    Ending::Unknown,
                     ExitStatus::Unknown,
                 ),
                 Open::Unrecorded => (
                     "run `adminibot reconcile` once the audit log works again: it records what the wiki shows",
-                    "partial",
+                    Ending::Partial,
                     ExitStatus::Partial,
                 ),
             };
@@ -610,9 +601,9 @@ async fn pipeline(
         Err(Stop { written, why, .. }) => {
             acted.steps.push(why);
             let (decision, status) = if written {
-                ("partial", ExitStatus::Partial)
+                (Ending::Partial, ExitStatus::Partial)
             } else {
-                ("failed", ExitStatus::Wiki)
+                (Ending::Failed, ExitStatus::Wiki)
             };
             end(recorder, &mut acted, decision, status)?;
         }
@@ -788,10 +779,14 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
 
     // 4. Read back exactly what was deleted; more than was checked is an incident.
     let read_back = read_back_deletion(bot, facts, log_id).await?;
-    let row = recorder.after_write(
-        stage::DELETED,
-        json!({ "title": facts.title, "page_id": page_id, "log_id": log_id, "revisions": read_back.revisions }),
-    )?;
+    let row = recorder.after_write(&DeletedStage {
+        title: facts.title.clone(),
+        page_id: Some(page_id),
+        log_id,
+        revisions: read_back.revisions.clone(),
+        scheduled: false,
+        found_by: None,
+    })?;
     let permit = match read_back.extra.is_empty() {
         true => permit,
         false => {
@@ -849,15 +844,11 @@ fn left_to_the_job_queue(
     facts: &PageFacts,
     page_id: u64,
 ) -> Result<Stop, Stop> {
-    let checked: Vec<Value> = facts
-        .revisions
-        .iter()
-        .map(|r| json!({ "id": r.id, "timestamp": r.timestamp }))
-        .collect();
-    recorder.after_write(
-        stage::SCHEDULED,
-        json!({ "title": facts.title, "page_id": page_id, "checked": checked }),
-    )?;
+    recorder.after_write(&ScheduledStage {
+        title: facts.title.clone(),
+        page_id,
+        checked: facts.revisions.iter().map(stamp_of).collect(),
+    })?;
     Ok(Stop {
         written: true,
         open: Some(Open::Unknown),
@@ -869,10 +860,18 @@ fn left_to_the_job_queue(
     })
 }
 
+/// A checked revision by id and time.
+fn stamp_of(revision: &crate::facts::Revision) -> RevisionStamp {
+    RevisionStamp {
+        id: revision.id,
+        timestamp: revision.timestamp,
+    }
+}
+
 /// What a deletion removed, read back from the wiki.
 struct ReadBack {
-    /// The revisions this deletion removed (id and timestamp), for the audit row.
-    revisions: Vec<Value>,
+    /// The revisions this deletion removed, for the audit row.
+    revisions: Vec<RevisionStamp>,
     /// Those that were saved after the check: an incident.
     extra: Vec<DeletedRevision>,
     /// How many deleted revisions the title had before.
@@ -909,10 +908,7 @@ async fn read_back_deletion(
         .filter(|r| !before.contains(&r.id))
         .collect();
     Ok(ReadBack {
-        revisions: ours
-            .iter()
-            .map(|r| json!({ "id": r.id, "timestamp": r.timestamp }))
-            .collect(),
+        revisions: ours.iter().map(RevisionStamp::from).collect(),
         extra: ours
             .iter()
             .filter(|r| !checked.contains(&r.id))
@@ -937,10 +933,11 @@ async fn report_extra_revisions(
         .map(|r| crate::when::format_time(r.timestamp))
         .collect();
     let ids: Vec<u64> = extra.iter().map(|r| r.id).collect();
-    recorder.after_write(
-        stage::INCIDENT,
-        json!({ "extra_revisions": ids, "timestamps": stamps }),
-    )?;
+    recorder.after_write(&IncidentStage {
+        extra_revisions: ids.clone(),
+        timestamps: stamps.clone(),
+        found_by: None,
+    })?;
     let restore = format!(
         "action=undelete&title={}&timestamps={}",
         facts.title,
@@ -991,19 +988,22 @@ async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> R
     acted
         .steps
         .push(format!("undeleted {restored} revision(s) by the bot"));
-    let stamps: Vec<String> = timestamps
-        .iter()
-        .map(|t| crate::when::format_time(*t))
-        .collect();
-    let row = recorder.after_write(
-        stage::UNDELETED,
-        json!({ "title": facts.title, "timestamps": stamps, "restored": restored }),
-    )?;
+    let row = recorder.after_write(&UndeletedStage {
+        title: facts.title.clone(),
+        timestamps: timestamps.clone(),
+        restored: Some(restored),
+        log_id: None,
+        found_by: None,
+    })?;
     // The requester's dummy edit comes right after an undeletion.
     let what = described(options.action, &facts.title, decided, &request_id);
     let line = format!("\n* ~~~~~: adminibot did {what} for me\n");
     let attribution_revid =
         attribute(session, recorder, options, &what, &line, true, acted).await?;
+    let stamps: Vec<String> = timestamps
+        .iter()
+        .map(|t| crate::when::format_time(*t))
+        .collect();
     acted.detail = json!({ "restored": restored, "timestamps": stamps, "attribution_revid": attribution_revid });
     log_on_wiki(
         session,
@@ -1036,10 +1036,12 @@ async fn attribute(
             "attribution edit r{} on `{}` by `{requester}` (the signature of this request)",
             signature.revid, signature.page
         ));
-        recorder.after_write(
-            stage::ATTRIBUTED,
-            json!({ "page": signature.page, "revid": signature.revid, "signature": true }),
-        )?;
+        recorder.after_write(&AttributedStage {
+            page: Some(signature.page.clone()),
+            revid: Some(signature.revid),
+            signature: true,
+            found_by: None,
+        })?;
         return Ok(signature.revid);
     }
     let page = attribution_page(session, &requester);
@@ -1061,10 +1063,12 @@ async fn attribute(
     acted.steps.push(format!(
         "attribution edit r{revid} on `{page}` by `{requester}`"
     ));
-    recorder.after_write(
-        stage::ATTRIBUTED,
-        json!({ "page": page, "revid": saved.new_revid }),
-    )?;
+    recorder.after_write(&AttributedStage {
+        page: Some(page.clone()),
+        revid: saved.new_revid,
+        signature: false,
+        found_by: None,
+    })?;
     Ok(revid)
 }
 
@@ -1079,21 +1083,13 @@ fn own_deleted_timestamps(
         since: None,
     };
     let rows = recorder.store.audit(&filter).map_err(|e| e.to_string())?;
-    let from_log = rows.iter().rev().find(|r| {
-        r.kind == stage::DELETED && r.detail["title"].as_str() == Some(facts.title.as_str())
-    });
-    if let Some(row) = from_log {
-        let stamps: Vec<Timestamp> = row.detail["revisions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r["timestamp"].as_str())
-            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .collect();
-        if !stamps.is_empty() {
-            return Ok(stamps);
-        }
+    let from_log = rows
+        .iter()
+        .rev()
+        .filter_map(|r| crate::stages::read::<DeletedStage>(&r.kind, &r.detail))
+        .find(|deleted| deleted.title == facts.title);
+    if let Some(deleted) = from_log.filter(|d| !d.revisions.is_empty()) {
+        return Ok(deleted.revisions.iter().map(|r| r.timestamp).collect());
     }
     restorable(facts)
         .revisions
@@ -1135,10 +1131,11 @@ async fn log_on_wiki(
         "logged on `{page}` (r{})",
         saved.new_revid.unwrap_or(0)
     ));
-    recorder.after_write(
-        stage::LOGGED,
-        json!({ "page": page, "revid": saved.new_revid, "head": row.hash }),
-    )?;
+    recorder.after_write(&LoggedStage {
+        page: page.clone(),
+        revid: saved.new_revid,
+        head: row.hash.clone(),
+    })?;
     Ok(permit)
 }
 
@@ -1178,10 +1175,10 @@ fn noticeboard_posted(
         "posted to `{page}` (r{})",
         saved.new_revid.unwrap_or(0)
     ));
-    recorder.after_write(
-        stage::NOTICEBOARD,
-        json!({ "page": page, "revid": saved.new_revid }),
-    )?;
+    recorder.after_write(&NoticeboardStage {
+        page: page.to_string(),
+        revid: saved.new_revid,
+    })?;
     Ok(())
 }
 

@@ -27,6 +27,7 @@ pub mod rules;
 pub mod service;
 pub mod session;
 pub mod signature;
+pub mod stages;
 pub mod store;
 pub mod when;
 pub mod wiki;

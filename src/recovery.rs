@@ -8,10 +8,13 @@ use crate::error::{Error, ExitStatus};
 use crate::facts::Timestamp;
 use crate::permit::{bot_may_write, Grounds, Permit};
 use crate::session::Session;
+use crate::stages::{
+    AttributedStage, DeletedStage, EndStage, Ending, IncidentStage, RequestStage, RevisionStamp,
+    RollbackStage, ScheduledStage, UndeletedStage,
+};
 use crate::store::{AuditFilter, AuditRow, StoreError, UserRef};
 use crate::wiki::actions::{self, DeletedRevision, Deletion};
 use crate::wiki::Wiki;
-use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 /// What happened to one request or rollback step.
@@ -65,17 +68,22 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
     let mut status = ExitStatus::Success;
     for request in open_requests(&rows) {
         let id = request.request_id.clone().unwrap_or_default();
-        let title = request.detail["title"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let title = crate::stages::read::<RequestStage>(&request.kind, &request.detail)
+            .map(|r| r.title)
+            .or_else(|| {
+                crate::stages::read::<RollbackStage>(&request.kind, &request.detail)
+                    .map(|r| r.title)
+            })
+            .unwrap_or_default();
         let requester = request
             .subject
             .clone()
             .unwrap_or_else(|| UserRef::from(&actor));
         let of_request = rows_of(&rows, &id);
         let recorded: Vec<&str> = of_request.iter().map(|r| r.kind.as_str()).collect();
-        let scheduled = of_request.iter().find(|r| r.kind == stage::SCHEDULED);
+        let scheduled = of_request
+            .iter()
+            .find_map(|r| crate::stages::read::<ScheduledStage>(&r.kind, &r.detail));
         let reader = session.reader();
         let logged = actions::deletion_log_mentioning(reader, &title, &id).await?;
         if scheduled.is_some() && !logged.iter().any(|e| e.action == "delete") {
@@ -90,7 +98,7 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
         }
         let edits = actions::contributions_mentioning(reader, &requester.name, &id).await?;
         let read_back = match scheduled {
-            Some(row) => Some(scheduled_read_back(reader, &title, &row.detail).await?),
+            Some(row) => Some(scheduled_read_back(reader, &title, &row).await?),
             None => None,
         };
         let store = session
@@ -145,35 +153,52 @@ fn record_what_the_wiki_shows(
     shown: &WikiShows<'_>,
 ) -> Result<Vec<String>, StoreError> {
     let mut found = Vec::new();
+    let by_reconcile = || Some("reconcile".to_string());
     if !shown.edits.is_empty() && !recorded.contains(&stage::ATTRIBUTED) {
-        recorder.record(
-            stage::ATTRIBUTED,
-            json!({ "revid": shown.edits[0], "found_by": "reconcile" }),
-        )?;
+        recorder.record(&AttributedStage {
+            page: None,
+            revid: Some(shown.edits[0]),
+            signature: false,
+            found_by: by_reconcile(),
+        })?;
     }
     for entry in shown.logged {
-        let kind = if entry.action == "restore" {
+        let restore = entry.action == "restore";
+        let kind = if restore {
             stage::UNDELETED
         } else {
             stage::DELETED
         };
-        if !recorded.contains(&kind) {
-            let mut detail =
-                json!({ "title": shown.title, "log_id": entry.id, "found_by": "reconcile" });
-            if let (Some(back), true) = (shown.read_back, kind == stage::DELETED) {
-                detail["revisions"] = json!(back.revisions);
-                if !back.extra.is_empty() {
-                    recorder.record(
-                        stage::INCIDENT,
-                        json!({ "extra_revisions": back.extra, "found_by": "reconcile" }),
-                    )?;
-                    found.push(format!(
-                        "INCIDENT: revisions saved after the check were deleted too ({:?})",
-                        back.extra
-                    ));
-                }
+        if recorded.contains(&kind) {
+        } else if restore {
+            recorder.record(&UndeletedStage {
+                title: shown.title.to_string(),
+                timestamps: Vec::new(),
+                restored: None,
+                log_id: Some(entry.id),
+                found_by: by_reconcile(),
+            })?;
+        } else {
+            let back = shown.read_back;
+            if let Some(back) = back.filter(|b| !b.extra.is_empty()) {
+                recorder.record(&IncidentStage {
+                    extra_revisions: back.extra.clone(),
+                    timestamps: Vec::new(),
+                    found_by: by_reconcile(),
+                })?;
+                found.push(format!(
+                    "INCIDENT: revisions saved after the check were deleted too ({:?})",
+                    back.extra
+                ));
             }
-            recorder.record(kind, detail)?;
+            recorder.record(&DeletedStage {
+                title: shown.title.to_string(),
+                page_id: None,
+                log_id: Some(entry.id),
+                revisions: back.map(|b| b.revisions.clone()).unwrap_or_default(),
+                scheduled: false,
+                found_by: by_reconcile(),
+            })?;
         }
         found.push(format!("{} (log {})", entry.action, entry.id));
     }
@@ -181,42 +206,40 @@ fn record_what_the_wiki_shows(
         found.push(format!("attribution edit r{}", shown.edits[0]));
     }
     let decision = if shown.logged.is_empty() {
-        "abandoned"
+        Ending::Abandoned
     } else {
-        "done"
+        Ending::Done
     };
-    recorder.record(
-        stage::END,
-        json!({ "decision": decision, "reconciled": true, "found": found }),
-    )?;
+    recorder.record(&EndStage {
+        decision,
+        steps: Vec::new(),
+        reconciled: true,
+        found: found.clone(),
+        rollback_of: None,
+    })?;
     Ok(found)
 }
 
 /// What a deletion finished by the job queue removed: the checked revisions
 /// (with the timestamps an undeletion needs), and any saved after the check.
 struct ReadBack {
-    revisions: Vec<Value>,
+    revisions: Vec<RevisionStamp>,
     extra: Vec<u64>,
 }
 
 async fn scheduled_read_back(
     reader: &Wiki,
     title: &str,
-    scheduled: &Value,
+    scheduled: &ScheduledStage,
 ) -> Result<ReadBack, Error> {
-    let checked: Vec<u64> = scheduled["checked"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r["id"].as_u64())
-        .collect();
+    let checked: Vec<u64> = scheduled.checked.iter().map(|r| r.id).collect();
     let newest_checked = checked.iter().copied().max().unwrap_or(0);
     let deleted = actions::deleted_revisions(reader, title).await?;
     Ok(ReadBack {
         revisions: deleted
             .iter()
             .filter(|r| checked.contains(&r.id))
-            .map(|r| json!({ "id": r.id, "timestamp": r.timestamp }))
+            .map(RevisionStamp::from)
             .collect(),
         // Revision ids only grow: anything newer than the newest checked one was
         // saved after the check.
@@ -259,12 +282,11 @@ struct Undo {
 fn planned(rows: &[AuditRow], selection: &Selection) -> Vec<Undo> {
     let rollback_requests: BTreeSet<&str> = rows
         .iter()
-        .filter(|r| r.kind == stage::REQUEST && r.detail.get("rollback_of").is_some())
+        .filter(|r| crate::stages::read::<RollbackStage>(&r.kind, &r.detail).is_some())
         .filter_map(|r| r.request_id.as_deref())
         .collect();
     let mut plan: Vec<Undo> = rows
         .iter()
-        .filter(|r| r.kind == stage::DELETED || r.kind == stage::UNDELETED)
         .filter(|r| {
             r.request_id
                 .as_deref()
@@ -274,36 +296,30 @@ fn planned(rows: &[AuditRow], selection: &Selection) -> Vec<Undo> {
             Selection::Since(since) => r.at >= *since,
             Selection::Request(id) => r.request_id.as_deref() == Some(id.as_str()),
         })
-        .map(|r| {
-            let deleted = r.kind == stage::DELETED;
-            let stamps: Vec<Timestamp> = if deleted {
-                r.detail["revisions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|v| v["timestamp"].clone())
-                    .collect::<Vec<Value>>()
-            } else {
-                r.detail["timestamps"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-            }
-            .iter()
-            .filter_map(Value::as_str)
-            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .collect();
-            Undo {
-                request_id: r.request_id.clone().unwrap_or_default(),
-                title: r.detail["title"].as_str().unwrap_or_default().to_string(),
-                requester: r.subject.clone().unwrap_or(UserRef {
-                    user_id: 0,
-                    name: String::new(),
-                }),
-                deleted,
-                revisions: stamps,
-            }
+        .filter_map(|r| {
+            let done = match (
+                crate::stages::read::<DeletedStage>(&r.kind, &r.detail),
+                crate::stages::read::<UndeletedStage>(&r.kind, &r.detail),
+            ) {
+                (Some(deleted), _) => (
+                    deleted.title,
+                    true,
+                    deleted.revisions.iter().map(|v| v.timestamp).collect(),
+                ),
+                (None, Some(undeleted)) => (undeleted.title, false, undeleted.timestamps),
+                (None, None) => return None,
+            };
+            Some((r, done))
+        })
+        .map(|(r, (title, deleted, stamps))| Undo {
+            request_id: r.request_id.clone().unwrap_or_default(),
+            title,
+            requester: r.subject.clone().unwrap_or(UserRef {
+                user_id: 0,
+                name: String::new(),
+            }),
+            deleted,
+            revisions: stamps,
         })
         .collect();
     plan.reverse();
@@ -410,10 +426,13 @@ async fn run_plan(
             Err(e) => e.to_string(),
         };
         let ok = matches!(result, Ok(Ok(_)));
-        let end = recorder.record(
-            stage::END,
-            json!({ "decision": if ok { "done" } else { "refused" }, "rollback_of": undo.request_id, "steps": [outcome] }),
-        );
+        let end = recorder.record(&EndStage {
+            decision: if ok { Ending::Done } else { Ending::Refused },
+            steps: vec![outcome.clone()],
+            reconciled: false,
+            found: Vec::new(),
+            rollback_of: Some(undo.request_id.clone()),
+        });
         session.store = Some(recorder.into_store());
         end?;
         settled.push(Settled {
@@ -439,15 +458,11 @@ async fn undo_one(
     undo: &Undo,
     admin: &str,
 ) -> Result<Result<String, String>, Error> {
-    let stamp = |ts: &[Timestamp]| {
-        ts.iter()
-            .map(|t| crate::when::format_time(*t))
-            .collect::<Vec<_>>()
-    };
-    recorder.record(
-        stage::REQUEST,
-        json!({ "title": undo.title, "action": if undo.deleted { "undelete" } else { "delete" }, "rollback_of": undo.request_id }),
-    )?;
+    recorder.record(&RollbackStage {
+        title: undo.title.clone(),
+        action: if undo.deleted { "undelete" } else { "delete" }.to_string(),
+        rollback_of: undo.request_id.clone(),
+    })?;
     // The administrator who rolls back is the one on whose behalf the bot acts now.
     let reason = format!(
         "On behalf of [[User:{admin}|{admin}]] (adminibot rollback, request {}): rollback of request {} for [[User:{}]]",
@@ -473,7 +488,14 @@ async fn undo_one(
         }
         let (restored, _) =
             actions::undelete(bot, permit, &undo.title, &undo.revisions, &reason).await?;
-        recorder.after_write(stage::UNDELETED, json!({ "title": undo.title, "timestamps": stamp(&undo.revisions), "restored": restored }))
+        recorder
+            .after_write(&UndeletedStage {
+                title: undo.title.clone(),
+                timestamps: undo.revisions.clone(),
+                restored: Some(restored),
+                log_id: None,
+                found_by: None,
+            })
             .map_err(|s| Error::Usage(s.why))?;
         Ok(Ok(format!(
             "undeleted `{}` ({restored} revision(s))",
@@ -501,7 +523,14 @@ async fn undo_one(
             Deletion::Scheduled => (None, "scheduled in the wiki's job queue".to_string()),
         };
         recorder
-            .after_write(stage::DELETED, json!({ "title": undo.title, "page_id": page_id, "log_id": log_id, "scheduled": log_id.is_none(), "revisions": revisions.iter().map(|r| json!({ "id": r.id, "timestamp": r.timestamp })).collect::<Vec<_>>() }))
+            .after_write(&DeletedStage {
+                title: undo.title.clone(),
+                page_id: Some(page_id),
+                log_id,
+                revisions: revisions.iter().map(RevisionStamp::from).collect(),
+                scheduled: log_id.is_none(),
+                found_by: None,
+            })
             .map_err(|s| Error::Usage(s.why))?;
         Ok(Ok(format!("deleted `{}` again ({done})", undo.title)))
     }

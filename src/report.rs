@@ -72,7 +72,7 @@ impl PageReport {
         match &self.result {
             Ok(Judged {
                 acted: Some(acted), ..
-            }) => acted.decision,
+            }) => acted.decision.as_str(),
             Ok(judged) => match judged.verdict.decision() {
                 Decision::Allowed => "allowed",
                 Decision::NeedsConfirmation => "needs-confirmation",

@@ -85,7 +85,7 @@ pub async fn act_on_pages(
                     refresh_caller(session, &fetched)?;
                     let now = crate::when::clock_override().unwrap_or(fetched.server_time);
                     let (decided, acted) = act_on(session, &fetched, options, now).await?;
-                    if !matches!(acted.decision, "refused" | "needs-confirmation" | "allowed") {
+                    if !acted.decision.wrote_nothing() {
                         last_write = Some(std::time::Instant::now());
                     }
                     Ok(Judged::new(&fetched, decided, now, Some(acted)))

@@ -222,13 +222,14 @@ async fn deletion_on_wiki(
     session: &Session,
     row: &crate::store::AuditRow,
 ) -> Result<Option<String>, Error> {
-    let (Some(title), Some(request)) = (row.detail["title"].as_str(), row.request_id.as_deref())
-    else {
+    let deleted = crate::stages::read::<crate::stages::DeletedStage>(&row.kind, &row.detail);
+    let (Some(deleted), Some(request)) = (deleted, row.request_id.as_deref()) else {
         return Ok(Some("a deletion without title or request id".into()));
     };
+    let title = deleted.title.as_str();
     let entries =
         crate::wiki::actions::deletion_log_mentioning(&session.wiki, title, request).await?;
-    let wanted = row.detail["log_id"].as_u64();
+    let wanted = deleted.log_id;
     Ok(
         if entries
             .iter()
@@ -250,7 +251,9 @@ async fn log_line_on_wiki(
     bot: &str,
     log_page: &str,
 ) -> Result<Option<String>, Error> {
-    let revid = row.detail["revid"].as_u64().unwrap_or(0);
+    let revid = crate::stages::read::<crate::stages::LoggedStage>(&row.kind, &row.detail)
+        .and_then(|logged| logged.revid)
+        .unwrap_or(0);
     let revision = crate::wiki::actions::signature_revision(&session.wiki, revid).await?;
     Ok(match revision {
         Some(r) if r.page == log_page && crate::rules::same_user(&r.user, bot) => None,

@@ -22,6 +22,7 @@ use crate::protocol::{
 use crate::rules::{Action, Decision, RuleName};
 use crate::session::Session;
 use crate::signature::{self, Expected};
+use crate::stages::Ending;
 use crate::store::{AuditFilter, Proposal, Store, StoreError, UserRef};
 use crate::when::TestEnv;
 use crate::wiki::users::{lookup_user, whoami, WikiUser};
@@ -504,7 +505,7 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                     };
                     judged.acted = Some(Acted {
                         request_id,
-                        decision: "refused",
+                        decision: Ending::Refused,
                         steps: vec![step],
                         detail: json!({}),
                         status: ExitStatus::Refused,
@@ -515,7 +516,7 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                     let why = may_run.clone().err().unwrap_or_default();
                     judged.acted = Some(Acted {
                         request_id,
-                        decision: "refused",
+                        decision: Ending::Refused,
                         steps: vec![format!("nothing was done: {why}")],
                         detail: json!({}),
                         status: ExitStatus::Refused,
@@ -525,7 +526,7 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                 _ if args.dry_run => {
                     judged.acted = Some(Acted {
                         request_id,
-                        decision: "allowed",
+                        decision: Ending::Allowed,
                         steps: dry_run_steps(
                             &session.policy,
                             &user.name,
