@@ -525,30 +525,39 @@ async fn pipeline(
         Decision::NeedsConfirmation => true,
         Decision::Allowed => false,
     };
-    if options.dry_run {
-        let count = match options.action {
-            Action::Undelete => restorable(facts).revisions.map_or(0, |r| r.len()),
-            _ => facts.revisions.len(),
-        };
-        acted.steps.extend(dry_run_steps(
-            &session.policy,
-            &recorder.requester.name,
-            options.action,
-            &facts.title,
-            Some(count),
-        ));
-        end(recorder, &mut acted, Ending::Allowed, ExitStatus::Success)?;
-        return Ok(acted);
-    }
     // The local stop switch and the on-wiki shutoff page, read before anything
-    // is written; [`guard`] re-reads the page right before the bot's write.
-    let cleared = bot_may_write(session, &recorder.store, bot, &fetched.user_groups, seen).await?;
-    let grounds = Grounds::Verdict {
-        verdict: &decided.verdict,
-        confirmed,
-    };
-    let permit = match cleared.and_then(|c| Permit::issue(c, grounds, &recorder.request_id)) {
-        Ok(permit) => permit,
+    // is written, and met by a dry run too; [`guard`] re-reads the page right
+    // before the bot's write.
+    let cleared = bot_may_write(session, &recorder.store, bot, &fetched.user_groups, seen)
+        .await?
+        .and_then(|cleared| {
+            let grounds = Grounds::Verdict {
+                verdict: &decided.verdict,
+                confirmed,
+            };
+            // A dry run only asks; a real run gets the permit it writes with.
+            match options.dry_run {
+                true => Ok(None),
+                false => Permit::issue(cleared, grounds, &recorder.request_id).map(Some),
+            }
+        });
+    let permit = match cleared {
+        Ok(Some(permit)) => permit,
+        Ok(None) => {
+            let count = match options.action {
+                Action::Undelete => restorable(facts).revisions.map_or(0, |r| r.len()),
+                _ => facts.revisions.len(),
+            };
+            acted.steps.extend(dry_run_steps(
+                &session.policy,
+                &recorder.requester.name,
+                options.action,
+                &facts.title,
+                Some(count),
+            ));
+            end(recorder, &mut acted, Ending::Allowed, ExitStatus::Success)?;
+            return Ok(acted);
+        }
         Err(why) => {
             acted.steps.push(format!("nothing was done: {why}"));
             end(recorder, &mut acted, Ending::Refused, ExitStatus::Refused)?;

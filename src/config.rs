@@ -25,9 +25,28 @@ pub mod env {
 }
 
 /// A value that must never be printed: `Debug` shows `REDACTED` and there is no
-/// `Display`. [`Secret::expose`] marks the one place it is used.
+/// `Display`. [`Secret::expose`] marks the one place it is used. Its memory is
+/// overwritten with zeros when it is dropped (each clone's too).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+/// Makes this process non-dumpable: no core dump can carry a secret to disk,
+/// and other processes of the same user cannot attach to it or read its
+/// memory through `/proc` (which then belongs to root). Called first thing in
+/// every process, service and client alike.
+pub fn keep_secrets_out_of_core_dumps() {
+    if let Err(e) =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    {
+        tracing::warn!("cannot turn core dumps off: {e}");
+    }
+}
 
 impl Secret {
     /// Wraps a secret value.

@@ -279,6 +279,45 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
     assert!(!exists(&wiki, title));
 }
 
+/// Issue 10 #8: a dry run meets every gate the real run would, the on-wiki
+/// shutoff page and the local stop switch included: it says `refused` while the
+/// bot is off, and `allowed` again once an administrator writes the run word.
+#[test]
+fn a_dry_run_meets_the_shutoff_page_and_the_stop_switch() {
+    let (wiki, config) = alice_with_self_grant();
+    let title = "Draft:Alice sandbox";
+    let dry_run = || act_json(&config, "Alice", &["delete", title, "--dry-run"]);
+    assert_eq!(dry_run().1["decision"], "allowed");
+
+    edit_as(&wiki, "Carol", "User:AdminBot/Shutoff", "stop: bad run");
+    let before = high_water(&wiki);
+    let (code, result) = dry_run();
+    assert_eq!(
+        (code, result["decision"].as_str()),
+        (1, Some("refused")),
+        "{result:#}"
+    );
+    assert!(
+        result["steps"].to_string().contains("shutoff page"),
+        "{result:#}"
+    );
+    assert_eq!(high_water(&wiki), before, "a dry run writes nothing");
+    edit_as(&wiki, "Admin", "User:AdminBot/Shutoff", "run");
+    assert_eq!(dry_run().1["decision"], "allowed");
+
+    let stopped = adminibot_as(&config.path, "Bob", &["stop", "--reason", "checking"]);
+    assert_eq!(
+        stopped.status.code(),
+        Some(0),
+        "{}",
+        support::said(&stopped)
+    );
+    let (code, result) = dry_run();
+    assert_eq!(code, 1, "{result:#}");
+    assert!(result.to_string().contains("stop switch"), "{result:#}");
+    assert!(exists(&wiki, title));
+}
+
 /// Starts `delete TITLE` as Alice and holds it at the test pause point `stage`;
 /// returns the running process and the pause folder.
 fn delete_paused(

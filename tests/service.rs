@@ -1065,3 +1065,33 @@ fn a_unix_socket_serves_the_same_requests() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Issue 10 #15: the service holds the bot's secret in a process nobody can
+/// dump or inspect: it is not dumpable (no core dump carries the secret to
+/// disk), so its `/proc` entries belong to root, not to the service's user,
+/// and that user's other processes cannot read its memory.
+#[test]
+fn the_service_cannot_be_dumped_or_read_through_proc() {
+    let wiki = TestWiki::start();
+    let service = Service::start(&wiki.api, "");
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{}", service.pid()));
+    let owner =
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(proc_dir.join("status")).unwrap());
+    assert_eq!(
+        owner, 0,
+        "a dumpable process's /proc entries are its user's"
+    );
+    let environ = as_user(support::service::SERVICE_USER, "cat")
+        .arg(proc_dir.join("environ"))
+        .output()
+        .unwrap();
+    assert!(
+        !environ.status.success(),
+        "the service user read its environment"
+    );
+    let mem = as_user(support::service::SERVICE_USER, "cat")
+        .arg(proc_dir.join("mem"))
+        .output()
+        .unwrap();
+    assert!(!mem.status.success(), "the service user read its memory");
+}
