@@ -442,3 +442,30 @@ fn a_batch_check_shares_requests_and_judges_each_page_alone() {
     );
     eprintln!("batch of {} titles: {used} HTTP requests", titles.len());
 }
+
+/// Issue 10 #7: a logged-out (IP) edit in a page's history is a reason to
+/// refuse on `single_author`, never a lookup failure of the requester; the
+/// same page judged for its IP editor's name says the name is no account.
+#[test]
+fn an_ip_edit_in_the_history_refuses_on_single_author() {
+    let wiki = TestWiki::start();
+    let title = "Draft:Alice sandbox";
+    let mut anonymous = support::Cookies::new();
+    let saved = wiki.api_post(
+        &[
+            ("action", "edit"),
+            ("title", title),
+            ("appendtext", "\nA passer-by's line."),
+            ("summary", "logged out"),
+            ("token", "+\\"),
+        ],
+        &mut anonymous,
+    );
+    assert_eq!(saved["edit"]["result"], "Success", "{saved:#}");
+    let setup = wiki.adminibot_config(true);
+    let (code, result) = check(&setup.path, title, "Alice", "self", "delete");
+    assert_eq!(code, 1, "{result:#}");
+    assert_eq!(result["decision"], "refused", "{result:#}");
+    assert_eq!(failing_rules(&result), ["single_author"], "{result:#}");
+    assert!(result.to_string().contains("127.0.0.1"), "{result:#}");
+}

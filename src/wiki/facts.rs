@@ -573,7 +573,8 @@ fn read_target(
     })
 }
 
-/// The requester (always the first name asked for), their block, and which of the
+/// The requester (found by name: the wiki lists names that are no account,
+/// such as an IP editor's, before the accounts), their block, and which of the
 /// users are bots now.
 struct Users {
     requester: Requester,
@@ -587,7 +588,10 @@ fn read_users(users: &Value, options: &FetchOptions) -> Result<Users, WikiError>
         .as_array()
         .ok_or_else(|| WikiError::Unexpected("no `users` in the user lookup".into()))?;
     let first = list
-        .first()
+        .iter()
+        .find(|u| {
+            text(&u["name"]).is_some_and(|name| crate::rules::same_user(name, options.requester))
+        })
         .filter(|u| u["missing"].is_null() && u["invalid"].is_null())
         .ok_or_else(|| WikiError::UnknownUser(options.requester.to_string()))?;
     let requester = Requester {
