@@ -17,8 +17,8 @@ use crate::facts::{PageFacts, Timestamp};
 use crate::permit::{bot_may_write, Grounds, Permit};
 use crate::rules::deletion::restorable;
 use crate::rules::{
-    behalf_reason, evaluate, Action, Decision, Outcome, Request, RuleName, RuleOutcome, Tier,
-    Verdict,
+    as_written, behalf_reason, evaluate, visible_text, Action, Decision, Outcome, Request,
+    RuleName, RuleOutcome, Tier, Verdict,
 };
 use crate::session::Session;
 use crate::stages::{
@@ -402,6 +402,7 @@ pub fn describe_request(
     request_id: &str,
 ) -> String {
     let charter = charter.map_or(String::new(), |name| format!(", charter {name}"));
+    let title = visible_text(title);
     format!("{action} [[:{title}]] (tier {tier}{charter}, request {request_id})")
 }
 
@@ -825,7 +826,7 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
     if decided.verdict.flagged() {
         let text = format!(
             "\n== Urgent review: [[:{}]] ==\nadminibot deleted [[:{}]] for [[User:{requester}]] (request {request_id}); the title has {} earlier deleted revision(s). Please review. ~~~~\n",
-            facts.title, facts.title, read_back.earlier
+            visible_text(&facts.title), visible_text(&facts.title), read_back.earlier
         );
         post_noticeboard(session, (bot, permit), recorder, &text, acted)
             .await?
@@ -959,8 +960,8 @@ async fn report_extra_revisions(
     acted.incident = true;
     let text = format!(
         "\n== Incident: [[:{}]] ==\nadminibot deleted [[:{}]] for [[User:{}]] (request {}), and with it {} revision(s) saved after its check ({ids:?}). Please restore them: {restore} ~~~~\n",
-        facts.title,
-        facts.title,
+        visible_text(&facts.title),
+        visible_text(&facts.title),
         recorder.requester.name,
         recorder.request_id,
         extra.len()
@@ -1197,8 +1198,9 @@ pub fn escalation_text(title: &str, request_id: &str, verdict: &Verdict) -> Stri
         .outcomes
         .iter()
         .filter(|o| !o.outcome.passed())
-        .map(|o| format!("* {}: {}", o.rule, o.reason))
+        .map(|o| format!("* {}: {}", o.rule, as_written(&o.reason)))
         .collect();
+    let title = visible_text(title);
     format!(
         "\n== Request for an administrator: [[:{title}]] ==\nadminibot refused request {request_id} because:\n{}\nCould an administrator look at it? ~~~~\n",
         failing.join("\n")

@@ -318,6 +318,42 @@ fn a_dry_run_meets_the_shutoff_page_and_the_stop_switch() {
     assert!(exists(&wiki, title));
 }
 
+/// Issue 10 #13: a reason reaches the wiki's deletion log as visible text (no
+/// bidi override, no line break) and short enough that the wiki never cuts off
+/// whom the bot acted for.
+#[test]
+fn a_reason_reaches_the_deletion_log_visible_and_within_the_limit() {
+    let (wiki, config) = alice_with_self_grant();
+    let title = "Draft:Alice sandbox";
+    let reason = format!(
+        "G7 \u{202E}txet\u{2066} {}\nsecond line",
+        "long ".repeat(120)
+    );
+    let (code, result) = act_json(&config, "Alice", &["delete", title, "--reason", &reason]);
+    assert_eq!(code, 0, "{result:#}");
+    let log = wiki.api_get(&[
+        ("action", "query"),
+        ("list", "logevents"),
+        ("letype", "delete"),
+        ("letitle", title),
+    ]);
+    let comment = log["query"]["logevents"][0]["comment"].as_str().unwrap();
+    assert!(
+        comment.starts_with("On behalf of [[User:Alice|Alice]]"),
+        "{comment}"
+    );
+    assert!(
+        !comment.contains(['\u{202E}', '\u{2066}', '\n']),
+        "{comment:?}"
+    );
+    assert!(
+        comment.chars().count() <= 500,
+        "{}",
+        comment.chars().count()
+    );
+    assert!(comment.ends_with('…'), "{comment}");
+}
+
 /// Starts `delete TITLE` as Alice and holds it at the test pause point `stage`;
 /// returns the running process and the pause folder.
 fn delete_paused(

@@ -398,10 +398,44 @@ pub fn same_user(a: &str, b: &str) -> bool {
     same_title(a, b)
 }
 
+/// MediaWiki's limit for an edit or log summary, in characters.
+pub const SUMMARY_LIMIT: usize = 500;
+
+/// `text` as a reader will see it: control characters become spaces, and
+/// invisible formatting characters that could reorder or hide what is shown
+/// (bidi overrides and isolates, zero-width characters) are dropped.
+pub fn visible_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            !matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
+        })
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// `text` wrapped so the wiki shows it as written: no link, template or
+/// signature in it works (a `</nowiki>` inside is broken up too).
+pub fn as_written(text: &str) -> String {
+    let text = visible_text(text).replace("</nowiki", "&lt;/nowiki");
+    format!("<nowiki>{text}</nowiki>")
+}
+
 /// The reason text the bot writes when it acts for someone, and the only format
-/// [`on_behalf_of`] recognises.
+/// [`on_behalf_of`] recognises. The requester's own words are made visible
+/// text and shortened to fit the wiki's summary limit, so the wiki never cuts
+/// off who the bot acted for.
 pub fn behalf_reason(requester: &str, tier: Tier, request_id: &str, why: &str) -> String {
-    format!("On behalf of [[User:{requester}|{requester}]] (adminibot tier {tier}, request {request_id}): {why}")
+    let head = format!("On behalf of [[User:{requester}|{requester}]] (adminibot tier {tier}, request {request_id}): ");
+    let room = SUMMARY_LIMIT.saturating_sub(head.chars().count());
+    let why = visible_text(why);
+    let why = if why.chars().count() > room {
+        let mut kept: String = why.chars().take(room.saturating_sub(1)).collect();
+        kept.push('…');
+        kept
+    } else {
+        why
+    };
+    format!("{head}{why}")
 }
 
 /// The requester named in a reason written by [`behalf_reason`].
@@ -437,6 +471,25 @@ mod tests {
     fn names_compare_like_the_wiki() {
         assert!(same_user("alice_smith", "Alice smith") && same_user(" Alice ", "Alice"));
         assert!(!same_user("Alice", "Alice2") && !same_user("alice Smith", "Alice smith"));
+    }
+
+    #[test]
+    fn a_reason_is_visible_text_within_the_summary_limit() {
+        let why = format!("G7\u{202E}gnol\u{2066}{}\nend", "x".repeat(600));
+        let reason = behalf_reason("Alice", Tier::Own, "r-1", &why);
+        assert!(reason.starts_with("On behalf of [[User:Alice|Alice]]"));
+        assert_eq!(reason.chars().count(), SUMMARY_LIMIT);
+        assert!(reason.ends_with('…'));
+        assert!(!reason.contains(['\u{202E}', '\u{2066}', '\n']));
+        assert_eq!(on_behalf_of(&reason), Some("Alice"));
+    }
+
+    #[test]
+    fn text_as_written_cannot_leave_its_nowiki() {
+        assert_eq!(
+            as_written("[[Target]]</nowiki>{{x}}"),
+            "<nowiki>[[Target]]&lt;/nowiki>{{x}}</nowiki>"
+        );
     }
 
     #[test]
