@@ -467,6 +467,10 @@ async fn pipeline(
             .map(|o| o.rule.as_str().to_string())
             .collect(),
         dry_run: options.dry_run,
+        checked: match options.action {
+            Action::Undelete => Vec::new(),
+            _ => facts.revisions.iter().map(stamp_of).collect(),
+        },
     };
     // One request per page at a time, across processes: an unfinished one (a
     // crash, a lost answer, another run right now) blocks this page.
@@ -902,16 +906,17 @@ async fn read_back_deletion(
         .flatten()
         .map(|r| r.id)
         .collect();
+    // Without the read-back the deletion cannot be recorded with its revisions:
+    // the request stays open, and reconcile reads them back later.
     let deleted = actions::deleted_revisions(bot, &facts.title)
         .await
-        .map_err(|e| {
-            stop(
-                true,
-                format!(
-                    "deleted (log {}), but the read-back failed: {e}",
-                    log_id.unwrap_or(0)
-                ),
-            )
+        .map_err(|e| Stop {
+            written: true,
+            open: Some(Open::Unknown),
+            why: format!(
+                "deleted (log {}), but the read-back failed: {e}",
+                log_id.unwrap_or(0)
+            ),
         })?;
     let ours: Vec<DeletedRevision> = deleted
         .into_iter()
@@ -1101,9 +1106,16 @@ fn own_deleted_timestamps(
     if let Some(deleted) = from_log.filter(|d| !d.revisions.is_empty()) {
         return Ok(deleted.revisions.iter().map(|r| r.timestamp).collect());
     }
-    restorable(facts)
+    let stamps: Vec<Timestamp> = restorable(facts)
         .revisions
-        .map(|revs| revs.iter().map(|r| r.timestamp).collect())
+        .map(|revs| revs.iter().map(|r| r.timestamp).collect())?;
+    if stamps.is_empty() {
+        return Err(format!(
+            "which revisions of `{}` the bot deleted is not known, so nothing was undeleted: ask an administrator",
+            facts.title
+        ));
+    }
+    Ok(stamps)
 }
 
 /// The bot appends the done request to its on-wiki log page, with the audit

@@ -68,8 +68,10 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
     let mut status = ExitStatus::Success;
     for request in open_requests(&rows) {
         let id = request.request_id.clone().unwrap_or_default();
-        let title = crate::stages::read::<RequestStage>(&request.kind, &request.detail)
-            .map(|r| r.title)
+        let asked = crate::stages::read::<RequestStage>(&request.kind, &request.detail);
+        let title = asked
+            .as_ref()
+            .map(|r| r.title.clone())
             .or_else(|| {
                 crate::stages::read::<RollbackStage>(&request.kind, &request.detail)
                     .map(|r| r.title)
@@ -97,9 +99,17 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
             continue;
         }
         let edits = actions::contributions_mentioning(reader, &requester.name, &id).await?;
-        let read_back = match scheduled {
-            Some(row) => Some(scheduled_read_back(reader, &title, &row).await?),
-            None => None,
+        // What the deletion removed, among the revisions the rules checked
+        // (kept with the request, or with its scheduling).
+        let checked = match (&scheduled, &asked) {
+            (Some(row), _) => row.checked.clone(),
+            (None, Some(asked)) => asked.checked.clone(),
+            (None, None) => Vec::new(),
+        };
+        let deleted_now = logged.iter().any(|e| e.action == "delete");
+        let read_back = match (deleted_now, checked.is_empty()) {
+            (true, false) => Some(read_back_checked(reader, &title, &checked).await?),
+            _ => None,
         };
         let store = session
             .store
@@ -220,19 +230,19 @@ fn record_what_the_wiki_shows(
     Ok(found)
 }
 
-/// What a deletion finished by the job queue removed: the checked revisions
-/// (with the timestamps an undeletion needs), and any saved after the check.
+/// What a deletion found by reconcile removed: the checked revisions (with the
+/// timestamps an undeletion needs), and any saved after the check.
 struct ReadBack {
     revisions: Vec<RevisionStamp>,
     extra: Vec<u64>,
 }
 
-async fn scheduled_read_back(
+async fn read_back_checked(
     reader: &Wiki,
     title: &str,
-    scheduled: &ScheduledStage,
+    checked: &[RevisionStamp],
 ) -> Result<ReadBack, Error> {
-    let checked: Vec<u64> = scheduled.checked.iter().map(|r| r.id).collect();
+    let checked: Vec<u64> = checked.iter().map(|r| r.id).collect();
     let newest_checked = checked.iter().copied().max().unwrap_or(0);
     let deleted = actions::deleted_revisions(reader, title).await?;
     Ok(ReadBack {
@@ -475,6 +485,12 @@ async fn undo_one(
         if live.is_some() {
             return Ok(Err(format!(
                 "`{}` was recreated since; not undeleted",
+                undo.title
+            )));
+        }
+        if undo.revisions.is_empty() {
+            return Ok(Err(format!(
+                "which revisions of `{}` the bot deleted is not recorded, so it was not undeleted (the wiki would restore everything ever deleted there): ask an administrator",
                 undo.title
             )));
         }

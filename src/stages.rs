@@ -130,6 +130,10 @@ pub struct RequestStage {
     /// Whether this is a dry run.
     #[serde(default)]
     pub dry_run: bool,
+    /// The revisions the rules checked, for a deletion: what reconcile reads
+    /// back if the request is interrupted after the delete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checked: Vec<RevisionStamp>,
 }
 
 impl Stage for RequestStage {

@@ -18,6 +18,16 @@ fn high_water(wiki: &TestWiki) -> (String, String) {
     )
 }
 
+/// How many live revisions `Draft:Alice sandbox` has, from the wiki's database.
+fn live_revisions_of_alice_sandbox(wiki: &TestWiki) -> String {
+    wiki.sql(
+        "SELECT count(*) FROM revision JOIN page ON rev_page = page_id \
+         WHERE page_namespace = 118 AND page_title = 'Alice_sandbox'",
+    )
+    .trim()
+    .to_string()
+}
+
 fn exists(wiki: &TestWiki, title: &str) -> bool {
     wiki.api_get(&[("action", "query"), ("titles", title)])["query"]["pages"][0]["missing"]
         .is_null()
@@ -352,6 +362,40 @@ fn a_reason_reaches_the_deletion_log_visible_and_within_the_limit() {
         comment.chars().count()
     );
     assert!(comment.ends_with('…'), "{comment}");
+}
+
+/// Issue 10 #1, #2: a deletion that reconcile records (the process died right
+/// after the delete) keeps the revisions it removed, read back among those the
+/// rules checked, so a rollback restores exactly those: an undelete is never
+/// sent without an explicit list (the wiki would restore everything ever
+/// deleted at the title).
+#[test]
+fn a_reconciled_deletion_keeps_its_revisions_for_rollback() {
+    let (wiki, mut config) = alice_with_self_grant();
+    let title = "Draft:Alice sandbox";
+    let (child, _pause) = delete_paused(&config, title, "after-delete");
+    if !config.crash(child) {
+        reconcile_expecting(&config, 0);
+    }
+    assert!(!exists(&wiki, title));
+    let deleted = support::first_audit_row(&config.path, "deleted");
+    assert_eq!(deleted["detail"]["found_by"], "reconcile", "{deleted:#}");
+    assert_eq!(
+        deleted["detail"]["revisions"].as_array().map(Vec::len),
+        Some(2),
+        "{deleted:#}"
+    );
+    let out = adminibot_as(
+        &config.path,
+        "Admin",
+        &["rollback", "--since", "1h", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::said(&out));
+    assert_eq!(
+        live_revisions_of_alice_sandbox(&wiki),
+        "2",
+        "exactly the bot's two revisions restored"
+    );
 }
 
 /// Starts `delete TITLE` as Alice and holds it at the test pause point `stage`;
@@ -994,11 +1038,7 @@ fn a_scheduled_deletion_stays_open_until_the_job_queue_has_run() {
     let (code, result) = act_json(&config, "Alice", &["undelete", title]);
     assert_eq!(code, 0, "{result:#}");
     assert_eq!(
-        wiki.sql(
-            "SELECT count(*) FROM revision JOIN page ON rev_page = page_id \
-             WHERE page_namespace = 118 AND page_title = 'Alice_sandbox'"
-        )
-        .trim(),
+        live_revisions_of_alice_sandbox(&wiki),
         "2",
         "both revisions restored"
     );

@@ -1009,3 +1009,48 @@ fn a_slow_drip_answer_is_cut_off_by_the_deadline() {
     assert_eq!(tries, 3, "one read and two retries, each cut off");
     assert_nothing_written(&wiki, &proxy);
 }
+
+/// The read-back of a deletion's revisions: it asks for that one property (the
+/// facts read asks for several, `info` first).
+const READ_BACK: &str = "prop=deletedrevisions";
+
+/// Issue 10 #2: the read-back after a real deletion fails: the request stays
+/// open (exit 5), never closed as partial without its deletion; reconcile then
+/// records the deletion with the revisions it removed.
+#[test]
+fn a_failed_read_back_leaves_the_deletion_open_for_reconcile() {
+    let (wiki, proxy, config) = setup();
+    for nth in 1..=3 {
+        proxy.rule(Rule {
+            method: Some("GET"),
+            action: Some("query"),
+            contains: Some(READ_BACK),
+            nth,
+            effect: Effect::Respond {
+                status: 503,
+                headers: vec![],
+                body: "busy".into(),
+            },
+        });
+    }
+    let result = delete_expecting(&config, 5);
+    assert_eq!(result["decision"], "unknown", "{result:#}");
+    assert!(
+        result["steps"].to_string().contains("read-back failed"),
+        "{result:#}"
+    );
+    assert!(!exists(&wiki, TITLE));
+
+    let settled = run(&config, "Alice", &["reconcile"]);
+    let said = support::said(&settled);
+    assert_eq!(settled.status.code(), Some(0), "{said}");
+    assert!(said.contains("the wiki shows delete (log"), "{said}");
+    let deleted = support::first_audit_row(&config.path, "deleted");
+    assert!(
+        !deleted["detail"]["revisions"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{deleted:#}"
+    );
+}

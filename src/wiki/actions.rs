@@ -234,6 +234,13 @@ pub async fn undelete(
     timestamps: &[Timestamp],
     reason: &str,
 ) -> Result<(u64, Permit), WikiError> {
+    // MediaWiki reads no timestamps as "restore everything ever deleted here",
+    // revisions administrators deleted included: never send that.
+    if timestamps.is_empty() {
+        return Err(WikiError::Unexpected(format!(
+            "refusing to undelete `{title}` without an explicit list of revisions"
+        )));
+    }
     let stamps: Vec<String> = timestamps
         .iter()
         .map(|t| crate::when::format_time(*t))
@@ -265,15 +272,18 @@ pub async fn deleted_revisions(
     wiki: &Wiki,
     title: &str,
 ) -> Result<Vec<DeletedRevision>, WikiError> {
-    let answer = wiki
-        .query(&[
+    // Continued to the end: a long history must not be read back in part.
+    let answer = super::facts::read(
+        wiki,
+        &[
             ("prop".into(), "deletedrevisions".into()),
             ("titles".into(), title.to_string()),
             ("drvprop".into(), "ids|timestamp".into()),
             ("drvlimit".into(), "max".into()),
             ("drvdir".into(), "newer".into()),
-        ])
-        .await?;
+        ],
+    )
+    .await?;
     let mut out = Vec::new();
     for revision in answer["query"]["pages"][0]["deletedrevisions"]
         .as_array()

@@ -197,7 +197,7 @@ fn history_params(title: &str) -> Vec<(String, String)> {
 
 /// One query, continued to the end, parameters merged when both lists name the
 /// same key (`prop`, `titles`).
-async fn read(wiki: &Wiki, params: &[(String, String)]) -> Result<Value, WikiError> {
+pub(crate) async fn read(wiki: &Wiki, params: &[(String, String)]) -> Result<Value, WikiError> {
     let mut combined: Vec<(String, String)> = Vec::new();
     for (key, value) in params {
         match combined.iter_mut().find(|(k, _)| k == key) {

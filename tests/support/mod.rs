@@ -416,6 +416,23 @@ impl AdminibotConfig {
     }
 }
 
+/// The first audit row of `kind` (`adminibot audit --format json` with the
+/// config at `config`); panics with the log if there is none.
+pub fn first_audit_row(config: &std::path::Path, kind: &str) -> serde_json::Value {
+    let audit = adminibot_command(config)
+        .args(["audit", "--format", "json"])
+        .output()
+        .expect("run adminibot audit");
+    let doc: serde_json::Value = serde_json::from_slice(&audit.stdout).expect("audit JSON");
+    doc["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["kind"] == kind)
+        .cloned()
+        .unwrap_or_else(|| panic!("no `{kind}` row: {doc:#}"))
+}
+
 /// A run's stdout then stderr, as one text (a report may say on either).
 pub fn said(out: &std::process::Output) -> String {
     format!(
