@@ -98,7 +98,9 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
             });
             continue;
         }
-        let edits = actions::contributions_mentioning(reader, &requester.name, &id).await?;
+        let page = session.policy.attribution_page(&requester.name);
+        let edits =
+            actions::attribution_edits_mentioning(reader, &requester.name, &page, &id).await?;
         // What the deletion removed, among the revisions the rules checked
         // (kept with the request, or with its scheduling).
         let checked = match (&scheduled, &asked) {

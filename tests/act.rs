@@ -398,6 +398,48 @@ fn a_reconciled_deletion_keeps_its_revisions_for_rollback() {
     );
 }
 
+/// Issue 10 #14: reconcile takes as a request's attribution only the
+/// requester's edit on their attribution page, never another edit of theirs
+/// whose summary mentions the request id.
+#[test]
+fn reconcile_takes_the_attribution_from_the_attribution_page_only() {
+    let (wiki, config) = alice_with_self_grant();
+    let title = "Draft:Alice sandbox";
+    break_audit_log(&config, Some("attributed"));
+    let out = adminibot_as(
+        &config.path,
+        "Alice",
+        &["delete", title, "--format", "json"],
+    );
+    let request_id = first_result(&out)["request_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", support::said(&out)))
+        .to_string();
+    assert!(exists(&wiki, title), "nothing deleted without the record");
+    break_audit_log(&config, None);
+    let attribution = wiki.api_get(&[
+        ("action", "query"),
+        ("titles", "User:Alice/adminibot"),
+        ("prop", "info"),
+    ])["query"]["pages"][0]["lastrevid"]
+        .as_u64()
+        .unwrap();
+    // Later, Alice mentions the request in an edit elsewhere.
+    let elsewhere = wiki.write_as(
+        "Alice",
+        &[
+            ("action", "edit"),
+            ("title", "Draft:Alice notes"),
+            ("text", "notes"),
+            ("summary", &format!("about {request_id}")),
+        ],
+    );
+    assert_eq!(elsewhere["edit"]["result"], "Success", "{elsewhere}");
+    reconcile_expecting(&config, 0);
+    let attributed = support::first_audit_row(&config.path, "attributed");
+    assert_eq!(attributed["detail"]["revid"], attribution, "{attributed:#}");
+}
+
 /// Starts `delete TITLE` as Alice and holds it at the test pause point `stage`;
 /// returns the running process and the pause folder.
 fn delete_paused(

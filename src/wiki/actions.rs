@@ -365,17 +365,20 @@ pub async fn deletion_log_mentioning(
         .collect())
 }
 
-/// Revisions by `user` whose summary contains `needle` (a request id), newest first.
-pub async fn contributions_mentioning(
+/// Revisions by `user` on `page` (their attribution page) whose summary
+/// contains `needle` (a request id), newest first. An edit elsewhere that
+/// mentions the request is not its attribution.
+pub async fn attribution_edits_mentioning(
     wiki: &Wiki,
     user: &str,
+    page: &str,
     needle: &str,
 ) -> Result<Vec<u64>, WikiError> {
     let answer = wiki
         .query(&[
             ("list".into(), "usercontribs".into()),
             ("ucuser".into(), user.to_string()),
-            ("ucprop".into(), "ids|comment".into()),
+            ("ucprop".into(), "ids|title|comment".into()),
             ("uclimit".into(), "100".into()),
         ])
         .await?;
@@ -383,6 +386,11 @@ pub async fn contributions_mentioning(
         .as_array()
         .into_iter()
         .flatten()
+        .filter(|c| {
+            c["title"]
+                .as_str()
+                .is_some_and(|title| crate::rules::same_title(title, page))
+        })
         .filter(|c| {
             c["comment"]
                 .as_str()
