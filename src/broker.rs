@@ -783,18 +783,25 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
             )
         })?;
     crate::when::test_pause("after-delete");
-    let log_id = match deletion {
-        Deletion::Done(log_id) => log_id,
+    let (log_id, deleted_title) = match deletion {
+        Deletion::Done { log_id, title } if title.is_empty() => (log_id, facts.title.clone()),
+        Deletion::Done { log_id, title } => (log_id, title),
         Deletion::Scheduled => return Err(left_to_the_job_queue(recorder, facts, page_id)?),
     };
-    acted
-        .steps
-        .push(format!("deleted by the bot (log {})", log_id.unwrap_or(0)));
+    let moved = if deleted_title == facts.title {
+        String::new()
+    } else {
+        format!(" at `{deleted_title}`, where it was moved after the check")
+    };
+    acted.steps.push(format!(
+        "deleted by the bot (log {}){moved}",
+        log_id.unwrap_or(0)
+    ));
 
     // 4. Read back exactly what was deleted; more than was checked is an incident.
-    let read_back = read_back_deletion(bot, facts, log_id).await?;
+    let read_back = read_back_deletion(bot, facts, &deleted_title, log_id).await?;
     let row = recorder.after_write(&DeletedStage {
-        title: facts.title.clone(),
+        title: deleted_title.clone(),
         page_id: Some(page_id),
         log_id,
         revisions: read_back.revisions.clone(),
@@ -808,7 +815,7 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
                 session,
                 (bot, permit),
                 recorder,
-                facts,
+                &deleted_title,
                 &read_back.extra,
                 acted,
             )
@@ -897,6 +904,7 @@ struct ReadBack {
 async fn read_back_deletion(
     bot: &Wiki,
     facts: &PageFacts,
+    deleted_title: &str,
     log_id: Option<u64>,
 ) -> Result<ReadBack, Stop> {
     let checked: Vec<u64> = facts.revisions.iter().map(|r| r.id).collect();
@@ -908,7 +916,7 @@ async fn read_back_deletion(
         .collect();
     // Without the read-back the deletion cannot be recorded with its revisions:
     // the request stays open, and reconcile reads them back later.
-    let deleted = actions::deleted_revisions(bot, &facts.title)
+    let deleted = actions::deleted_revisions(bot, deleted_title)
         .await
         .map_err(|e| Stop {
             written: true,
@@ -933,13 +941,14 @@ async fn read_back_deletion(
     })
 }
 
-/// Revisions saved after the check were deleted too: an incident row, the
-/// command that restores them, and a request to an administrator.
+/// Revisions saved after the check were deleted too (at `title`, where the
+/// page was deleted): an incident row, the command that restores them, and a
+/// request to an administrator.
 async fn report_extra_revisions(
     session: &Session,
     bot: (&Wiki, Permit),
     recorder: &mut Recorder,
-    facts: &PageFacts,
+    title: &str,
     extra: &[DeletedRevision],
     acted: &mut Acted,
 ) -> Result<Permit, Stop> {
@@ -955,7 +964,7 @@ async fn report_extra_revisions(
     })?;
     let restore = format!(
         "action=undelete&title={}&timestamps={}",
-        facts.title,
+        title,
         stamps.join("|")
     );
     acted.steps.push(format!(
@@ -965,8 +974,8 @@ async fn report_extra_revisions(
     acted.incident = true;
     let text = format!(
         "\n== Incident: [[:{}]] ==\nadminibot deleted [[:{}]] for [[User:{}]] (request {}), and with it {} revision(s) saved after its check ({ids:?}). Please restore them: {restore} ~~~~\n",
-        visible_text(&facts.title),
-        visible_text(&facts.title),
+        visible_text(title),
+        visible_text(title),
         recorder.requester.name,
         recorder.request_id,
         extra.len()

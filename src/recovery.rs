@@ -13,7 +13,7 @@ use crate::stages::{
     RollbackStage, ScheduledStage, UndeletedStage,
 };
 use crate::store::{AuditFilter, AuditRow, StoreError, UserRef};
-use crate::wiki::actions::{self, DeletedRevision, Deletion};
+use crate::wiki::actions::{self, DeletedRevision, Deletion, LogOf};
 use crate::wiki::Wiki;
 use std::collections::BTreeSet;
 
@@ -87,7 +87,14 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
             .iter()
             .find_map(|r| crate::stages::read::<ScheduledStage>(&r.kind, &r.detail));
         let reader = session.reader();
-        let logged = actions::deletion_log_mentioning(reader, &title, &id).await?;
+        // The bot's own log entries naming the request, wherever the page was
+        // when the bot acted (it deletes by page id; a page can move).
+        let bot = session.policy.bot.clone();
+        let logged = actions::deletion_log_mentioning(reader, LogOf::User(&bot), &id).await?;
+        let title = logged
+            .iter()
+            .find(|e| e.action == "delete")
+            .map_or(title, |e| e.title.clone());
         if scheduled.is_some() && !logged.iter().any(|e| e.action == "delete") {
             status = status.max(ExitStatus::Unknown);
             settled.push(Settled {
@@ -537,7 +544,7 @@ async fn undo_one(
             )));
         }
         let (log_id, done) = match actions::delete(bot, permit, page_id, &reason).await?.0 {
-            Deletion::Done(log_id) => (log_id, format!("log {}", log_id.unwrap_or(0))),
+            Deletion::Done { log_id, .. } => (log_id, format!("log {}", log_id.unwrap_or(0))),
             Deletion::Scheduled => (None, "scheduled in the wiki's job queue".to_string()),
         };
         recorder

@@ -688,22 +688,8 @@ fn a_rate_limited_requester_changes_nothing() {
 #[test]
 fn an_edit_racing_the_delete_is_an_incident_with_its_restore_command() {
     let (wiki, proxy, config) = setup();
-    let release = tempfile::tempdir().unwrap();
+    let (child, release) = delete_held_at_the_proxy(&proxy, &config);
     let go = release.path().join("go");
-    proxy.rule(Rule::post("delete", Effect::HoldUntil(go.clone())));
-    let child = adminibot_command_as(&config.path, "Alice")
-        .args(["delete", TITLE, "--format", "json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    for _ in 0..1500 {
-        if proxy.count("POST", "delete") == 1 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert_eq!(proxy.count("POST", "delete"), 1, "the delete is on its way");
     // Bob edits straight on the wiki, while the delete is held.
     let saved = wiki.write_as(
         "Bob",
@@ -1008,6 +994,71 @@ fn a_slow_drip_answer_is_cut_off_by_the_deadline() {
     let tries = fact_reads(&proxy);
     assert_eq!(tries, 3, "one read and two retries, each cut off");
     assert_nothing_written(&wiki, &proxy);
+}
+
+/// Starts Alice's `delete TITLE` and waits until its delete request is held at
+/// the proxy; the request goes on once `<folder>/go` exists.
+fn delete_held_at_the_proxy(
+    proxy: &FaultProxy,
+    config: &AdminibotConfig,
+) -> (std::process::Child, tempfile::TempDir) {
+    let release = tempfile::tempdir().unwrap();
+    proxy.rule(Rule::post(
+        "delete",
+        Effect::HoldUntil(release.path().join("go")),
+    ));
+    let child = adminibot_command_as(&config.path, "Alice")
+        .args(["delete", TITLE, "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..1500 {
+        if proxy.count("POST", "delete") == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(proxy.count("POST", "delete"), 1, "the delete is on its way");
+    (child, release)
+}
+
+/// Issue 10 #3: the page is moved while the delete is on its way. The bot
+/// deletes by page id, so the moved page goes, with the move's own revision
+/// (saved after the check): the read-back follows the title the wiki deleted
+/// it at, records the deletion there and reports the incident.
+#[test]
+fn a_move_racing_the_delete_is_verified_where_the_page_was_deleted() {
+    let (wiki, proxy, config) = setup();
+    let (child, release) = delete_held_at_the_proxy(&proxy, &config);
+    let go = release.path().join("go");
+    let moved = wiki.write_as(
+        "Bob",
+        &[
+            ("action", "move"),
+            ("from", TITLE),
+            ("to", "Draft:Moved sandbox"),
+            ("reason", "tidying"),
+        ],
+    );
+    assert!(moved["move"]["to"].is_string(), "{moved}");
+    std::fs::write(&go, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = first_result(&out);
+    assert_eq!(out.status.code(), Some(4), "{report:#}");
+    let steps = report["steps"].to_string();
+    assert!(steps.contains("Draft:Moved sandbox"), "{steps}");
+    assert!(steps.contains("INCIDENT"), "{steps}");
+    let deleted = support::first_audit_row(&config.path, "deleted");
+    assert_eq!(
+        deleted["detail"]["title"], "Draft:Moved sandbox",
+        "{deleted:#}"
+    );
+    assert!(!deleted["detail"]["revisions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(!exists(&wiki, "Draft:Moved sandbox"));
 }
 
 /// The read-back of a deletion's revisions: it asks for that one property (the

@@ -227,8 +227,12 @@ async fn deletion_on_wiki(
         return Ok(Some("a deletion without title or request id".into()));
     };
     let title = deleted.title.as_str();
-    let entries =
-        crate::wiki::actions::deletion_log_mentioning(&session.wiki, title, request).await?;
+    let entries = crate::wiki::actions::deletion_log_mentioning(
+        &session.wiki,
+        crate::wiki::actions::LogOf::Title(title),
+        request,
+    )
+    .await?;
     let wanted = deleted.log_id;
     Ok(
         if entries

@@ -191,10 +191,16 @@ pub async fn append_as_bot(
 }
 
 /// What the wiki did with a deletion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deletion {
-    /// Deleted now; the deletion log entry's id.
-    Done(Option<u64>),
+    /// Deleted now: the deletion log entry's id, and the title the page had
+    /// when the wiki deleted it (by id: it may have moved since the check).
+    Done {
+        /// The deletion log entry.
+        log_id: Option<u64>,
+        /// Where the page was.
+        title: String,
+    },
     /// Too many revisions to delete in one request (`$wgDeleteRevisionsBatchSize`):
     /// the wiki's job queue finishes it later (`"scheduled": true`), and there is
     /// no log entry yet.
@@ -219,7 +225,13 @@ pub async fn delete(
     let deletion = if answer["delete"]["scheduled"].as_bool() == Some(true) {
         Deletion::Scheduled
     } else {
-        Deletion::Done(answer["delete"]["logid"].as_u64())
+        Deletion::Done {
+            log_id: answer["delete"]["logid"].as_u64(),
+            title: answer["delete"]["title"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        }
     };
     info!(page_id, ?deletion, request = permit.request_id(), "deleted");
     Ok((deletion, permit))
@@ -336,20 +348,35 @@ pub struct FoundLogEntry {
     pub id: u64,
     /// `delete`, `restore`, ...
     pub action: String,
+    /// The page's title when it was logged (a page can move).
+    pub title: String,
 }
 
-/// Deletion-log entries of `title` whose reason contains `needle` (a request id).
+/// Where to look for deletion-log entries.
+#[derive(Debug, Clone, Copy)]
+pub enum LogOf<'a> {
+    /// The entries of one title.
+    Title(&'a str),
+    /// The newest entries by one user (the bot), wherever the page was.
+    User(&'a str),
+}
+
+/// Deletion-log entries whose reason contains `needle` (a request id).
 pub async fn deletion_log_mentioning(
     wiki: &Wiki,
-    title: &str,
+    of: LogOf<'_>,
     needle: &str,
 ) -> Result<Vec<FoundLogEntry>, WikiError> {
+    let (key, value) = match of {
+        LogOf::Title(title) => ("letitle", title),
+        LogOf::User(user) => ("leuser", user),
+    };
     let answer = wiki
         .query(&[
             ("list".into(), "logevents".into()),
             ("letype".into(), "delete".into()),
-            ("letitle".into(), title.to_string()),
-            ("leprop".into(), "ids|type|comment".into()),
+            (key.into(), value.to_string()),
+            ("leprop".into(), "ids|title|type|comment".into()),
             ("lelimit".into(), "max".into()),
         ])
         .await?;
@@ -361,6 +388,7 @@ pub async fn deletion_log_mentioning(
         .map(|e| FoundLogEntry {
             id: e["logid"].as_u64().unwrap_or(0),
             action: e["action"].as_str().unwrap_or_default().to_string(),
+            title: e["title"].as_str().unwrap_or_default().to_string(),
         })
         .collect())
 }
