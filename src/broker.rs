@@ -648,7 +648,10 @@ pub fn dry_run_steps(
             "  have `{}` {action} `{title}`{count}, naming you in the reason",
             policy.bot
         ),
-        format!("  append the action to `{}`", policy.pages.log),
+        format!(
+            "  append the action to this month's subpage of `{}`",
+            policy.pages.log
+        ),
     ]
 }
 
@@ -1137,7 +1140,7 @@ async fn log_on_wiki(
     row: &AuditRow,
     acted: &mut Acted,
 ) -> Result<Permit, Stop> {
-    let page = &session.policy.pages.log;
+    let page = &session.policy.log_page_at(session.now);
     let request_id = &recorder.request_id;
     let line = format!(
         "\n* ~~~~~: {what} (audit #{} head {})\n",

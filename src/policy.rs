@@ -124,6 +124,25 @@ impl fmt::Display for Window {
 }
 
 impl Policy {
+    /// The month's subpage of the bot's log page that a line written `at` goes
+    /// to (`User:AdminBot/Log/2026-11`), as bots do: one page would grow past
+    /// the wiki's page-size limit.
+    pub fn log_page_at(&self, at: crate::facts::Timestamp) -> String {
+        format!("{}/{}", self.pages.log, at.format("%Y-%m"))
+    }
+
+    /// Whether `page` is the bot's log page or one of its monthly subpages.
+    pub fn is_log_page(&self, page: &str) -> bool {
+        let log = self.pages.log.as_str();
+        crate::rules::same_title(page, log)
+            || page
+                .strip_prefix(log)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|month| {
+                    chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_ok()
+                })
+    }
+
     /// The page that records `requester`'s attribution (and signature) edits.
     pub fn attribution_page(&self, requester: &str) -> String {
         self.pages.attribution.replace("{requester}", requester)
@@ -316,6 +335,19 @@ impl<'de> Deserialize<'de> for DurationField {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn log_lines_go_to_monthly_subpages() {
+        let policy = parse(GOOD).unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T23:59:59Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(policy.log_page_at(at), "User:AdminBot/Log/2026-11");
+        assert!(policy.is_log_page("User:AdminBot/Log/2026-11"));
+        assert!(policy.is_log_page("User:AdminBot/Log"));
+        assert!(!policy.is_log_page("User:AdminBot/Log/elsewhere"));
+        assert!(!policy.is_log_page("User:Mallory/Log/2026-11"));
+    }
+
     use super::*;
 
     const GOOD: &str = r#"

@@ -109,10 +109,20 @@ fn alice_deletes_and_undeletes_her_own_draft() {
         reason.ends_with(": G7 test") && reason.contains(&request_id),
         "{reason}"
     );
+    // The line goes to this month's subpage of the log page (issue 10 #12).
+    let logged = support::first_audit_row(&config.path, "logged");
+    let log_page = logged["detail"]["page"].as_str().unwrap().to_string();
+    let month = log_page
+        .strip_prefix("User:AdminBot/Log/")
+        .unwrap_or_else(|| panic!("not a monthly subpage: {log_page}"));
+    assert!(
+        chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_ok(),
+        "{log_page}"
+    );
     let on_wiki_log = wiki.api_get(&[
         ("action", "query"),
         ("prop", "revisions"),
-        ("titles", "User:AdminBot/Log"),
+        ("titles", &log_page),
         ("rvprop", "content"),
         ("rvslots", "main"),
     ]);

@@ -86,7 +86,6 @@ async fn verify_against_wiki(session: &mut Session, chain: Output) -> Result<Out
         since: None,
     })?;
     let bot = session.policy.bot.clone();
-    let log_page = session.policy.pages.log.clone();
     let mut problem: Option<(i64, String)> = None;
     if let Some(unsigned) = unsigned_change(&rows, &bot) {
         problem = Some(unsigned);
@@ -98,7 +97,7 @@ async fn verify_against_wiki(session: &mut Session, chain: Output) -> Result<Out
         let found = match row.kind.as_str() {
             crate::store::SIGNED => signature_on_wiki(session, row).await?,
             crate::broker::stage::DELETED => deletion_on_wiki(session, row).await?,
-            crate::broker::stage::LOGGED => log_line_on_wiki(session, row, &bot, &log_page).await?,
+            crate::broker::stage::LOGGED => log_line_on_wiki(session, row, &bot).await?,
             _ => None,
         };
         problem = found.map(|why| (row.seq, why));
@@ -248,21 +247,24 @@ async fn deletion_on_wiki(
     )
 }
 
-/// Why a `logged` row is not a revision of the bot's log page by the bot, if not.
+/// Why a `logged` row is not a revision of the bot's log page (or one of its
+/// monthly subpages) by the bot, if not.
 async fn log_line_on_wiki(
     session: &Session,
     row: &crate::store::AuditRow,
     bot: &str,
-    log_page: &str,
 ) -> Result<Option<String>, Error> {
     let revid = crate::stages::read::<crate::stages::LoggedStage>(&row.kind, &row.detail)
         .and_then(|logged| logged.revid)
         .unwrap_or(0);
     let revision = crate::wiki::actions::signature_revision(&session.wiki, revid).await?;
+    let log_page = &session.policy.pages.log;
     Ok(match revision {
-        Some(r) if r.page == log_page && crate::rules::same_user(&r.user, bot) => None,
+        Some(r) if session.policy.is_log_page(&r.page) && crate::rules::same_user(&r.user, bot) => {
+            None
+        }
         Some(r) => Some(format!(
-            "log line r{revid} is on `{}` by `{}`, not on `{log_page}` by `{bot}`",
+            "log line r{revid} is on `{}` by `{}`, not on `{log_page}` (or a monthly subpage) by `{bot}`",
             r.page, r.user
         )),
         None => Some(format!("log line r{revid} is not on the wiki")),
