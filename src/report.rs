@@ -255,11 +255,20 @@ pub fn compose_json(pages: &[RenderedPage]) -> Value {
 
 /// The exit status of rendered titles: the worst of them.
 pub fn compose_status(pages: &[RenderedPage]) -> ExitStatus {
-    pages
+    let worst = pages
         .iter()
         .map(RenderedPage::status)
         .max()
-        .unwrap_or(ExitStatus::Success)
+        .unwrap_or(ExitStatus::Success);
+    // Once anything was written, a later failure is no "nothing changed" (3) or
+    // configuration error (2): the batch is partial.
+    let wrote = pages
+        .iter()
+        .any(|p| matches!(p.decision.as_str(), "done" | "partial" | "unknown"));
+    match worst {
+        ExitStatus::Usage | ExitStatus::Wiki if wrote => ExitStatus::Partial,
+        worst => worst,
+    }
 }
 
 /// One line per title after a batch: decision, request id and title.

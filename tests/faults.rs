@@ -1105,3 +1105,44 @@ fn a_failed_read_back_leaves_the_deletion_open_for_reconcile() {
         "{deleted:#}"
     );
 }
+
+/// Issue 10 #5: the wiki goes away in the middle of a batch, after the first
+/// page was deleted. The first page's report is kept (done), the second says
+/// what failed, and the exit code is 4: something was written, not all of it.
+#[test]
+fn the_wiki_going_away_mid_batch_keeps_what_was_done_and_exits_4() {
+    let (wiki, proxy, config) = setup();
+    // The second page's first read that comes after the first page's write:
+    // one process re-reads the shutoff page (after its login's read and the
+    // first page's re-check); the service reads the second signature.
+    let (needle, first) = if attribution_edits(&config) == 1 {
+        ("Shutoff", 3)
+    } else {
+        ("revids=", 2)
+    };
+    for nth in first..first + 3 {
+        proxy.rule(Rule {
+            method: Some("GET"),
+            action: Some("query"),
+            contains: Some(needle),
+            nth,
+            effect: Effect::Respond {
+                status: 503,
+                headers: vec![],
+                body: "gone".into(),
+            },
+        });
+    }
+    let out = run(
+        &config,
+        "Alice",
+        &["delete", TITLE, "Alice draft", "--yes", "--format", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", support::said(&out)));
+    assert_eq!(out.status.code(), Some(4), "{doc:#}");
+    assert_eq!(doc["results"][0]["decision"], "done", "{doc:#}");
+    assert_eq!(doc["results"][1]["decision"], "failed", "{doc:#}");
+    assert!(!exists(&wiki, TITLE));
+    assert!(exists(&wiki, "Alice draft"));
+}

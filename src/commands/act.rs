@@ -67,8 +67,25 @@ pub async fn act_on_pages(
     };
     // Facts are read 50 pages at a time, right before those pages are acted on;
     // the re-read before each write catches anything that changed meanwhile.
+    // Before anything is written, a problem with the whole run (the wiki down,
+    // the clock) ends it: nothing changed. After a write it becomes the report
+    // of the page it met, so the pages already acted on are never lost.
     for (c, chunk) in titles.chunks(50).enumerate() {
-        let all = fetch_many(session.reader(), chunk, &fetch_options).await?;
+        let all = match fetch_many(session.reader(), chunk, &fetch_options).await {
+            Ok(all) => all,
+            Err(err) if last_write.is_none() => return Err(err.into()),
+            Err(err) => {
+                let err = Error::from(err);
+                for title in chunk {
+                    reports.push(PageReport {
+                        requested: title.clone(),
+                        action,
+                        result: Err(after_a_write(&err)),
+                    });
+                }
+                continue;
+            }
+        };
         for (i, (title, fetched)) in chunk.iter().zip(all).enumerate() {
             if progress && total > 3 {
                 eprint!("\r\x1b[2K[{}/{total}] {title}", c * 50 + i + 1);
@@ -81,17 +98,29 @@ pub async fn act_on_pages(
             }
             let result = match fetched {
                 Ok(fetched) => {
-                    crate::permit::clock_agrees(fetched.server_time)?;
-                    refresh_caller(session, &fetched)?;
-                    let now = crate::when::clock_override().unwrap_or(fetched.server_time);
-                    let (decided, acted) = act_on(session, &fetched, options, now).await?;
-                    if !acted.decision.wrote_nothing() {
-                        last_write = Some(std::time::Instant::now());
+                    let acted = async {
+                        crate::permit::clock_agrees(fetched.server_time)?;
+                        refresh_caller(session, &fetched)?;
+                        let now = crate::when::clock_override().unwrap_or(fetched.server_time);
+                        let (decided, acted) = act_on(session, &fetched, options, now).await?;
+                        Ok::<_, Error>((decided, acted, now))
                     }
-                    Ok(Judged::new(&fetched, decided, now, Some(acted)))
+                    .await;
+                    match acted {
+                        Ok((decided, acted, now)) => {
+                            if !acted.decision.wrote_nothing() {
+                                last_write = Some(std::time::Instant::now());
+                            }
+                            Ok(Judged::new(&fetched, decided, now, Some(acted)))
+                        }
+                        Err(err) if last_write.is_none() => return Err(err),
+                        Err(err) => Err(after_a_write(&err)),
+                    }
                 }
                 Err(err) => match Error::from(err) {
-                    err if err.status() == ExitStatus::Wiki => return Err(err),
+                    err if err.status() == ExitStatus::Wiki && last_write.is_none() => {
+                        return Err(err)
+                    }
                     err => Err(err),
                 },
             };
@@ -106,6 +135,15 @@ pub async fn act_on_pages(
         eprintln!();
     }
     Ok(reports)
+}
+
+/// A problem met after the batch wrote something, as one page's report.
+fn after_a_write(err: &Error) -> Error {
+    Error::Remote {
+        message: err.to_string(),
+        rendered: crate::error::render(err),
+        status: err.status(),
+    }
 }
 
 /// The caller as the page's fresh facts show them (groups, block), so the
