@@ -372,6 +372,32 @@ mod tests {
     use crate::wiki::title::TitleError;
     use crate::wiki::WikiError;
 
+    fn rendered_as(decision: &str, exit_code: u8) -> RenderedPage {
+        RenderedPage {
+            title: "T".into(),
+            decision: decision.into(),
+            request_id: None,
+            text: String::new(),
+            json: Value::Null,
+            exit_code,
+        }
+    }
+
+    #[test]
+    fn a_batch_exits_4_once_something_was_written_and_something_failed() {
+        let status = |pages: &[(&str, u8)]| {
+            let pages: Vec<RenderedPage> = pages.iter().map(|(d, c)| rendered_as(d, *c)).collect();
+            compose_status(&pages).code()
+        };
+        assert_eq!(status(&[("done", 0), ("failed", 3)]), 4);
+        assert_eq!(status(&[("unknown", 5), ("failed", 3)]), 5);
+        assert_eq!(status(&[("done", 0), ("refused", 1)]), 1);
+        assert_eq!(status(&[("refused", 1), ("failed", 3)]), 3);
+        assert_eq!(status(&[("allowed", 0), ("failed", 2)]), 2);
+        assert_eq!(status(&[("done", 0), ("done", 0)]), 0);
+        assert_eq!(status(&[]), 0);
+    }
+
     fn reports() -> Vec<PageReport> {
         let mut facts = page(vec![
             rev(1, ALICE, hours_ago(80), "a"),
