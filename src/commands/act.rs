@@ -114,7 +114,7 @@ pub async fn act_on_pages(
                             Ok(Judged::new(&fetched, decided, now, Some(acted)))
                         }
                         Err(err) if last_write.is_none() => return Err(err),
-                        Err(err) => Err(after_a_write(&err)),
+                        Err(err) => Err(err),
                     }
                 }
                 Err(err) => match Error::from(err) {
@@ -137,7 +137,8 @@ pub async fn act_on_pages(
     Ok(reports)
 }
 
-/// A problem met after the batch wrote something, as one page's report.
+/// A problem met after the batch wrote something, as the report of each page
+/// of a chunk it stopped (an `Error` is not `Clone`).
 fn after_a_write(err: &Error) -> Error {
     Error::Remote {
         message: err.to_string(),

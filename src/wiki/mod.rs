@@ -212,11 +212,7 @@ impl Wiki {
         let mut header = reqwest::header::HeaderValue::from_str(cookies.expose())
             .map_err(|_| WikiError::Unexpected("a kept session cookie is unreadable".into()))?;
         header.set_sensitive(true);
-        let agent = user_agent(Some(user));
-        let client = mwapi::Client::builder(api)
-            .set_user_agent(&agent)
-            .set_maxlag(5)
-            .set_retry_limit(0)
+        let client = builder(api, Some(user))
             .set_assert(mwapi::Assert::User)
             .set_http_client(move || {
                 // A Cookie header of the request's own wins over mwapi's jar.
@@ -433,12 +429,7 @@ fn surface_warnings(answer: Value) -> Result<Value, WikiError> {
 
 /// A logged-in (or anonymous) mwapi client for `api`, with adminibot's settings.
 async fn client(api: &str, login: Option<(&str, &Secret)>) -> Result<mwapi::Client, WikiError> {
-    let mut builder = mwapi::Client::builder(api)
-        .set_user_agent(&user_agent(login.map(|(user, _)| user)))
-        .set_maxlag(5)
-        // Retries are ours (`Wiki::retrying`), with waits that are clamped.
-        .set_retry_limit(0)
-        .set_http_client(http_builder);
+    let mut builder = builder(api, login.map(|(user, _)| user)).set_http_client(http_builder);
     if let Some((user, secret)) = login {
         builder = builder.set_botpassword(user, secret.expose());
     }
@@ -449,6 +440,16 @@ async fn client(api: &str, login: Option<(&str, &Secret)>) -> Result<mwapi::Clie
         },
         (_, err) => WikiError::from_mwapi(api, err),
     })
+}
+
+/// An mwapi client builder with adminibot's settings, for `login` (a
+/// BotPassword name) or anonymous.
+fn builder(api: &str, login: Option<&str>) -> mwapi::Builder {
+    mwapi::Client::builder(api)
+        .set_user_agent(&user_agent(login))
+        .set_maxlag(5)
+        // Retries are ours (`Wiki::retrying`), with waits that are clamped.
+        .set_retry_limit(0)
 }
 
 /// adminibot's User-Agent, naming the BotPassword login (or `anonymous`).
