@@ -274,7 +274,7 @@ impl Client {
                 }
             };
             match self.execute(&ticket, revid, yes).await {
-                Ok(Executed::Page(page)) => done.push(page),
+                Ok(Executed::Page(executed)) => done.push(also_requested_as(executed, &page)),
                 Ok(Executed::Command(_)) => {
                     return Err(self.broker_error("a command answer to a page action"))
                 }
@@ -465,6 +465,26 @@ fn with_step(mut page: RenderedPage, request_id: &str, step: &str) -> RenderedPa
         steps.push(serde_json::json!(step));
     }
     page
+}
+
+/// The executed page's report, keeping the other spellings of it the batch gave
+/// (only the proposal saw the whole batch).
+fn also_requested_as(mut executed: RenderedPage, proposed: &RenderedPage) -> RenderedPage {
+    let spellings = &proposed.json["also_requested"];
+    if let Some(list) = spellings
+        .as_array()
+        .filter(|_| executed.json["also_requested"].is_null())
+    {
+        let names: Vec<String> = list
+            .iter()
+            .filter_map(|n| n.as_str().map(String::from))
+            .collect();
+        executed
+            .text
+            .push_str(&crate::report::also_requested_line(&names));
+        executed.json["also_requested"] = spellings.clone();
+    }
+    executed
 }
 
 fn unconfirmed(page: RenderedPage, ticket: &Ticket) -> RenderedPage {

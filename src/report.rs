@@ -45,6 +45,9 @@ pub struct Judged {
     pub verdict: Verdict,
     /// What was done about it, for real actions (not `check`).
     pub acted: Option<Acted>,
+    /// Other spellings of this page given in the same batch (`foo` after
+    /// `Foo`): the page is judged and acted on once.
+    pub also_requested: Vec<String>,
 }
 
 impl Judged {
@@ -62,8 +65,34 @@ impl Judged {
             evaluated_at: now,
             verdict: decided.verdict,
             acted,
+            also_requested: Vec::new(),
         }
     }
+}
+
+/// When the wiki normalises `requested` to a page already judged in this batch
+/// (`Foo` then `foo`, or `Foo_bar` then `Foo bar`), notes it on that page's
+/// report and says so: the page is judged and acted on once, not twice.
+pub fn noted_as_repeat(reports: &mut [PageReport], requested: &str, title: &str) -> bool {
+    let first = reports
+        .iter_mut()
+        .find_map(|r| r.result.as_mut().ok().filter(|j| j.title == title));
+    match first {
+        Some(judged) => {
+            judged.also_requested.push(requested.to_string());
+            true
+        }
+        None => false,
+    }
+}
+
+/// The text line saying which other spellings of a page the batch gave.
+pub fn also_requested_line(spellings: &[String]) -> String {
+    let quoted: Vec<String> = spellings.iter().map(|s| format!("`{s}`")).collect();
+    format!(
+        "  also given as {}: the same page, judged and acted on once\n",
+        quoted.join(", ")
+    )
 }
 
 impl PageReport {
@@ -206,6 +235,9 @@ impl PageReport {
                 if let Some(note) = &judged.authority_note {
                     let _ = writeln!(out, "  note: {note}");
                 }
+                if !judged.also_requested.is_empty() {
+                    out.push_str(&also_requested_line(&judged.also_requested));
+                }
                 if let Some(acted) = &judged.acted {
                     let _ = writeln!(out, "  request {}:", acted.request_id);
                     for step in &acted.steps {
@@ -334,6 +366,9 @@ impl PageReport {
                 entry["latest_revid"] = json!(judged.latest_revid);
                 entry["flagged"] = json!(judged.verdict.flagged());
                 entry["evaluated_at"] = json!(judged.evaluated_at);
+                if !judged.also_requested.is_empty() {
+                    entry["also_requested"] = json!(judged.also_requested);
+                }
                 if let Some(acted) = &judged.acted {
                     entry["request_id"] = json!(acted.request_id);
                     entry["steps"] = json!(acted.steps);
@@ -423,6 +458,7 @@ mod tests {
                     ),
                     evaluated_at: now(),
                     verdict,
+                    also_requested: vec!["shared page".into()],
                 }),
             },
             PageReport {

@@ -780,6 +780,72 @@ fn a_batch_from_stdin_judges_each_page_and_sums_up() {
     assert!(used <= 5 + 3 * 2, "{used} requests for two readable pages");
 }
 
+/// One page given three ways in a batch (`Foo`, `foo`, `Foo_bar`) is judged,
+/// signed and deleted once: one attribution edit, one deletion, one result that
+/// names the other spellings, and exit 0 (not a bogus second request, exit 4).
+#[test]
+fn a_page_given_twice_in_a_batch_is_acted_on_once() {
+    let (wiki, config) = alice_with_self_grant();
+    let title = "Draft:Alice sandbox";
+    let edits_before = wiki.sql(
+        "SELECT count(*) FROM revision JOIN page ON rev_page = page_id \
+         WHERE page_namespace = 2 AND page_title = 'Alice/adminibot'",
+    );
+    let out = adminibot_as(
+        &config.path,
+        "Alice",
+        &[
+            "delete",
+            title,
+            "Draft:alice sandbox",
+            "draft:Alice_sandbox",
+            "--reason",
+            "G7 test",
+            "--format",
+            "json",
+        ],
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{doc:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{doc:#}");
+    assert_eq!(results[0]["decision"], "done");
+    assert_eq!(
+        results[0]["also_requested"],
+        serde_json::json!(["Draft:alice sandbox", "draft:Alice_sandbox"])
+    );
+    assert!(!exists(&wiki, title));
+    let edits_after = wiki.sql(
+        "SELECT count(*) FROM revision JOIN page ON rev_page = page_id \
+         WHERE page_namespace = 2 AND page_title = 'Alice/adminibot'",
+    );
+    assert_eq!(
+        edits_after.trim().parse::<u32>().unwrap(),
+        edits_before.trim().parse::<u32>().unwrap_or(0) + 1,
+        "one attribution edit"
+    );
+    let deletions = wiki.sql(
+        "SELECT count(*) FROM logging WHERE log_type = 'delete' AND log_action = 'delete' \
+         AND log_namespace = 118 AND log_title = 'Alice_sandbox'",
+    );
+    assert_eq!(deletions.trim(), "1");
+    let text = adminibot_as(
+        &config.path,
+        "Alice",
+        &["check", title, "Draft:alice sandbox"],
+    );
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("also given as `Draft:alice sandbox`: the same page"),
+        "{text}"
+    );
+}
+
 /// "Any deletion that cannot be undone by the bot will not be done until the
 /// editor has been warned and confirms the action": at a terminal, adminibot asks.
 #[test]

@@ -4,7 +4,7 @@ use super::Output;
 use crate::broker::{act as act_on, ActOptions};
 use crate::cli::ActArgs;
 use crate::error::{Error, ExitStatus};
-use crate::report::{rendered, Judged, PageReport};
+use crate::report::{noted_as_repeat, rendered, Judged, PageReport};
 use crate::rules::Action;
 use crate::session::Session;
 use crate::wiki::facts::{fetch_many, FetchOptions, Fetched};
@@ -89,6 +89,11 @@ pub async fn act_on_pages(
         for (i, (title, fetched)) in chunk.iter().zip(all).enumerate() {
             if progress && total > 3 {
                 eprint!("\r\x1b[2K[{}/{total}] {title}", c * 50 + i + 1);
+            }
+            if let Ok(fetched) = &fetched {
+                if noted_as_repeat(&mut reports, title, &fetched.facts.title) {
+                    continue;
+                }
             }
             // Writes go one page at a time, at least the policy's interval apart.
             if let (Some(at), Ok(interval)) = (last_write, policy.write_interval.to_std()) {
