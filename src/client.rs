@@ -22,7 +22,7 @@ use crate::wiki::users::whoami;
 use crate::wiki::Wiki;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::debug;
 
 /// Runs a resolved command through the broker at `broker`.
@@ -235,22 +235,27 @@ impl Client {
         let ProposeAnswer::Pages(proposed) = proposed? else {
             return Err(self.broker_error("a command answer to a page action"));
         };
+        let received = Instant::now();
         let mut requester: Option<Result<(Requester, Info), Error>> = early;
         let mut done = Vec::new();
         let total = proposed.len();
-        for (
-            i,
-            ProposedPage {
+        for (i, proposed) in proposed.into_iter().enumerate() {
+            if progress && total > 3 {
+                eprint!("\r\x1b[2K[{}/{total}] {}", i + 1, proposed.page.title);
+            }
+            let given = proposed.page.clone();
+            let ProposedPage {
                 page,
                 ticket,
                 needs_confirmation,
                 escalation,
-            },
-        ) in proposed.into_iter().enumerate()
-        {
-            if progress && total > 3 {
-                eprint!("\r\x1b[2K[{}/{total}] {}", i + 1, page.title);
-            }
+            } = match self.again_if_expiring(command, proposed, received).await {
+                Ok(fresh) => fresh,
+                Err((page, ticket, e)) => {
+                    done.push(failed(page, &ticket, &e));
+                    continue;
+                }
+            };
             if let Some(text) = escalation.filter(|_| args.escalate) {
                 let (wiki, info) = self.requester(&mut requester).await?;
                 done.push(escalated(page, wiki, &info.noticeboard, &text).await);
@@ -274,7 +279,7 @@ impl Client {
                 }
             };
             match self.execute(&ticket, revid, yes).await {
-                Ok(Executed::Page(executed)) => done.push(also_requested_as(executed, &page)),
+                Ok(Executed::Page(executed)) => done.push(also_requested_as(executed, &given)),
                 Ok(Executed::Command(_)) => {
                     return Err(self.broker_error("a command answer to a page action"))
                 }
@@ -291,6 +296,40 @@ impl Client {
             eprintln!();
         }
         Ok(Output::from_pages(&done))
+    }
+
+    /// A batch's page proposed again, alone, when its ticket would expire
+    /// before it could be signed and executed: every page of a long batch waits
+    /// for the policy's write interval. On failure, the page and its old ticket.
+    async fn again_if_expiring(
+        &self,
+        command: &Command,
+        proposed: ProposedPage,
+        received: Instant,
+    ) -> Result<ProposedPage, (RenderedPage, Ticket, Error)> {
+        let Some(ticket) = proposed.ticket.clone() else {
+            return Ok(proposed);
+        };
+        if !expiring(&ticket, &proposed.page, received) {
+            return Ok(proposed);
+        }
+        let mut alone = command.clone();
+        if let Command::Delete(args) | Command::Undelete(args) | Command::DeleteRedirect(args) =
+            &mut alone
+        {
+            args.titles = vec![proposed.page.title.clone()];
+        }
+        match self.propose(&alone).await {
+            Ok(ProposeAnswer::Pages(pages)) if pages.len() == 1 => {
+                Ok(pages.into_iter().next().expect("one page"))
+            }
+            Ok(_) => Err((
+                proposed.page,
+                ticket,
+                self.broker_error("not one page's answer to a proposal of one page"),
+            )),
+            Err(e) => Err((proposed.page, ticket, e)),
+        }
     }
 
     /// The requester's wiki session, logged in on first use.
@@ -441,6 +480,17 @@ async fn prove(wiki: &Wiki, username: &str) -> Result<(), Error> {
         });
     }
     Ok(())
+}
+
+/// Whether two thirds of a ticket's life, counted from its proposal by the
+/// service's clock (the page's `evaluated_at`), have passed since `received`.
+fn expiring(ticket: &Ticket, page: &RenderedPage, received: Instant) -> bool {
+    let proposed_at: Option<crate::facts::Timestamp> =
+        serde_json::from_value(page.json["evaluated_at"].clone()).ok();
+    let Some(life) = proposed_at.and_then(|at| (ticket.expires_at - at).to_std().ok()) else {
+        return false;
+    };
+    received.elapsed() > life * 2 / 3
 }
 
 fn remote(output: RemoteOutput) -> Output {

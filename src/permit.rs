@@ -103,7 +103,7 @@ impl Permit {
 /// the machine's fault, not the request's: a configuration error.
 pub fn clock_agrees(wiki_time: Timestamp) -> Result<(), Error> {
     let skew = (crate::when::machine_clock() - wiki_time).num_seconds();
-    if skew.abs() > crate::when::MAX_CLOCK_SKEW_SECS {
+    if skew.abs() > crate::when::max_clock_skew_secs() {
         return Err(Error::Usage(format!(
             "this machine's clock is {skew} s off the wiki's ({}); nothing was done: set the clock right (NTP) first",
             crate::when::format_time(wiki_time)

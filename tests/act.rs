@@ -846,6 +846,42 @@ fn a_page_given_twice_in_a_batch_is_acted_on_once() {
     );
 }
 
+/// A batch that outlasts the clock-skew limit and a proposal's life (both
+/// shortened by test hooks, as 30 pages at English Wikipedia's 10 s write
+/// interval outlast the real five minutes): each page is judged on facts and a
+/// wiki time read just before, and a ticket about to expire is proposed again,
+/// so every page is done (before: "clock is off" or "expired" mid-batch).
+#[test]
+fn a_long_batch_reads_the_time_and_facts_afresh_for_each_page() {
+    let wiki = TestWiki::start();
+    let config = wiki
+        .adminibot_config(true)
+        .with_store()
+        .with_policy(|p| p.replace("write_interval = \"0s\"", "write_interval = \"5s\""));
+    support::grant_self(&config, "Alice");
+    let titles = ["Draft:Alice sandbox", "Alice draft", "User:Alice/Old notes"];
+    let out = adminibot_command_as(&config.path, "Alice")
+        .env("ADMINIBOT_TEST_MAX_CLOCK_SKEW_SECS", "3")
+        .env("ADMINIBOT_TEST_PROPOSAL_LIFETIME_SECS", "4")
+        .args(["delete", "--yes", "--reason", "G7 test", "--format", "json"])
+        .args(titles)
+        .output()
+        .expect("run adminibot");
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", support::said(&out)));
+    let decisions: Vec<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["done", "done", "done"], "{doc:#}");
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    for title in titles {
+        assert!(!exists(&wiki, title), "{title} is still there");
+    }
+}
+
 /// "Any deletion that cannot be undone by the bot will not be done until the
 /// editor has been warned and confirms the action": at a terminal, adminibot asks.
 #[test]

@@ -7,8 +7,12 @@ use crate::error::{Error, ExitStatus};
 use crate::report::{noted_as_repeat, rendered, Judged, PageReport};
 use crate::rules::Action;
 use crate::session::Session;
-use crate::wiki::facts::{fetch_many, FetchOptions, Fetched};
+use crate::wiki::facts::{fetch, fetch_many, FetchOptions, Fetched};
 use crate::wiki::users::WikiUser;
+
+/// How long the facts read with a chunk of a batch are used before a page's
+/// own are read again.
+const FACTS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs the pipeline for every title (read from stdin already, see
 /// [`super::resolve`]), in series, as the proven caller; with
@@ -71,6 +75,7 @@ pub async fn act_on_pages(
     // the clock) ends it: nothing changed. After a write it becomes the report
     // of the page it met, so the pages already acted on are never lost.
     for (c, chunk) in titles.chunks(50).enumerate() {
+        let read_at = std::time::Instant::now();
         let all = match fetch_many(session.reader(), chunk, &fetch_options).await {
             Ok(all) => all,
             Err(err) if last_write.is_none() => return Err(err.into()),
@@ -96,11 +101,22 @@ pub async fn act_on_pages(
                 }
             }
             // Writes go one page at a time, at least the policy's interval apart.
+            let mut waited = false;
             if let (Some(at), Ok(interval)) = (last_write, policy.write_interval.to_std()) {
                 if let Some(wait) = interval.checked_sub(at.elapsed()) {
                     tokio::time::sleep(wait).await;
+                    waited = true;
                 }
             }
+            // The chunk's facts and the wiki's time in them age while earlier
+            // pages wait for the write interval or a confirmation: a page is
+            // judged on facts and a time read moments before.
+            let fetched = match fetched {
+                Ok(_) if waited || read_at.elapsed() > FACTS_FRESH_FOR => {
+                    fetch(session.reader(), title, &fetch_options).await
+                }
+                fetched => fetched,
+            };
             let result = match fetched {
                 Ok(fetched) => {
                     let acted = async {

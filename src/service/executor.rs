@@ -32,8 +32,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
-/// How long a proposal may wait for its signature and execution.
-const PROPOSAL_LIFETIME_SECS: i64 = 600;
+/// How long a proposal may wait for its signature and execution: ten minutes
+/// (tests may shorten it with `ADMINIBOT_TEST_PROPOSAL_LIFETIME_SECS`, to show
+/// that a long batch proposes again what would expire).
+fn proposal_lifetime() -> chrono::Duration {
+    let secs = crate::when::test_var("ADMINIBOT_TEST_PROPOSAL_LIFETIME_SECS")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    chrono::Duration::seconds(secs)
+}
 
 /// A failed job, as the routes answer it: an HTTP status and the CLI's message.
 #[derive(Debug, Clone)]
@@ -582,7 +589,7 @@ fn issue(
         page: session.policy.attribution_page(&user.name),
         text: attribution_line(what),
         summary: attribution_summary(what),
-        expires_at: proposed_at + chrono::Duration::seconds(PROPOSAL_LIFETIME_SECS),
+        expires_at: proposed_at + proposal_lifetime(),
     };
     let proposal = Proposal {
         request_id: request_id.to_string(),

@@ -378,6 +378,26 @@ impl AdminibotConfig {
         self
     }
 
+    /// Edits the policy the bot runs with (a copy of `policies/localtest.toml`):
+    /// the service's, which is restarted with it, or one beside the config.
+    pub fn with_policy(mut self, edit: impl Fn(&str) -> String) -> Self {
+        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/localtest.toml");
+        if let Some(service) = self.service.as_mut() {
+            let copy = service.dir.join("localtest.toml");
+            let text = std::fs::read_to_string(&copy).expect("read the service's policy");
+            std::fs::write(&copy, edit(&text)).expect("write the service's policy");
+            service.restart(&[]);
+            return self;
+        }
+        let text = std::fs::read_to_string(shipped).expect("read the policy");
+        let copy = self.path.with_file_name("localtest.toml");
+        std::fs::write(&copy, edit(&text)).expect("write the policy");
+        let config = std::fs::read_to_string(&self.path).expect("read adminibot.toml");
+        let config = config.replace(shipped, &copy.to_string_lossy());
+        std::fs::write(&self.path, config).expect("write adminibot.toml");
+        self
+    }
+
     /// Crashes the process that holds `run`'s request, paused mid-way: the run
     /// itself, or the service (then started again on the same store). Whether
     /// the restarted service settles the request by itself, as it does at start.
