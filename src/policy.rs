@@ -65,6 +65,11 @@ pub struct Templates {
     pub copyvio: Vec<String>,
     /// Tags by which an author asks for deletion of their own page.
     pub author_request: Vec<String>,
+    /// The wiki's redirects to the templates above, as (redirect, target)
+    /// names (`Cv` → `Copyvio`): not in the file, read from the wiki once per
+    /// run ([`crate::session::Session::read_tag_redirects`]).
+    #[serde(skip)]
+    pub redirects: Vec<(String, String)>,
 }
 
 /// Who counts as a bot when counting a page's authors.
@@ -255,6 +260,7 @@ impl Policy {
             templates: Templates {
                 copyvio: raw.templates.copyvio.into_inner(),
                 author_request: raw.templates.author_request.into_inner(),
+                redirects: Vec::new(),
             },
             bots: raw.bots.unwrap_or(Bots {
                 groups: default_bot_groups(),

@@ -86,6 +86,20 @@ pub fn noted_as_repeat(reports: &mut [PageReport], requested: &str, title: &str)
     }
 }
 
+/// `reports` with every later report of a page already judged folded into the
+/// first one's [`Judged::also_requested`]: the proposal of a page action.
+pub fn without_repeats(reports: Vec<PageReport>) -> Vec<PageReport> {
+    let mut kept: Vec<PageReport> = Vec::with_capacity(reports.len());
+    for report in reports {
+        let title = report.result.as_ref().ok().map(|j| j.title.clone());
+        if title.is_some_and(|title| noted_as_repeat(&mut kept, &report.requested, &title)) {
+            continue;
+        }
+        kept.push(report);
+    }
+    kept
+}
+
 /// The text line saying which other spellings of a page the batch gave.
 pub fn also_requested_line(spellings: &[String]) -> String {
     let quoted: Vec<String> = spellings.iter().map(|s| format!("`{s}`")).collect();

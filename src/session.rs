@@ -44,6 +44,8 @@ pub struct Session {
     pub store: Option<Store>,
     /// The moment this command runs.
     pub now: Timestamp,
+    /// Whether `policy.templates.redirects` holds what the wiki has.
+    pub tag_redirects_read: bool,
 }
 
 impl Session {
@@ -112,6 +114,7 @@ impl Session {
             shutoff,
             store,
             now,
+            tag_redirects_read: false,
         };
         // Reads (`check`, `list`, `audit`) write nothing, not even this.
         if login != Login::BotOrAnonymous {
@@ -141,6 +144,7 @@ impl Session {
             shutoff: None,
             store: Some(store),
             now,
+            tag_redirects_read: false,
         }
     }
 
@@ -148,6 +152,22 @@ impl Session {
     /// the store (`None` only if a command lost it, which is a bug).
     pub fn into_service_parts(self) -> ((Wiki, Option<Wiki>), Option<Store>) {
         ((self.wiki, self.bot), self.store)
+    }
+
+    /// Reads the wiki's redirects to the policy's tag templates (`{{Cv}}` for
+    /// `{{Copyvio}}`) into the session's policy, once: a tag called through a
+    /// redirect is still the tag.
+    pub async fn read_tag_redirects(&mut self) -> Result<(), Error> {
+        if self.tag_redirects_read {
+            return Ok(());
+        }
+        let templates = &self.policy.templates;
+        let names = [templates.copyvio.clone(), templates.author_request.clone()].concat();
+        let found = crate::wiki::facts::template_redirects(self.reader(), &names).await?;
+        info!(redirects = found.len(), "the tag templates' redirects read");
+        self.policy.templates.redirects = found;
+        self.tag_redirects_read = true;
+        Ok(())
     }
 
     /// The session that reads facts: the bot's when there is one.

@@ -33,20 +33,6 @@ fn exists(wiki: &TestWiki, title: &str) -> bool {
         .is_null()
 }
 
-/// Saves `text` as `title` with `who`'s BotPassword, as an ordinary edit would.
-fn edit_as(wiki: &TestWiki, who: &str, title: &str, text: &str) {
-    let saved = wiki.write_as(
-        who,
-        &[
-            ("action", "edit"),
-            ("title", title),
-            ("text", text),
-            ("summary", "test edit"),
-        ],
-    );
-    assert_eq!(saved["edit"]["result"], "Success", "{saved}");
-}
-
 /// Moves `from` to `to` as `who`, leaving a redirect.
 fn move_as(wiki: &TestWiki, who: &str, from: &str, to: &str) {
     let moved = wiki.write_as(
@@ -273,12 +259,7 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
     );
 
     // Bob, an ordinary editor, changes the shutoff page: the bot stops.
-    edit_as(
-        &wiki,
-        "Bob",
-        "User:AdminBot/Shutoff",
-        "stop: something is wrong",
-    );
+    wiki.edit_as("Bob", "User:AdminBot/Shutoff", "stop: something is wrong");
     let before = high_water(&wiki);
     let (code, result) = act_json(&config, "Alice", &["delete", title]);
     assert_eq!(code, 1, "{result:#}");
@@ -291,10 +272,10 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
     );
     assert_eq!(high_water(&wiki), before);
     // Writing `run` back is not enough unless an administrator does it.
-    edit_as(&wiki, "Bob", "User:AdminBot/Shutoff", "run");
+    wiki.edit_as("Bob", "User:AdminBot/Shutoff", "run");
     assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 1);
-    edit_as(&wiki, "Bob", "User:AdminBot/Shutoff", "off");
-    edit_as(&wiki, "Admin", "User:AdminBot/Shutoff", "run");
+    wiki.edit_as("Bob", "User:AdminBot/Shutoff", "off");
+    wiki.edit_as("Admin", "User:AdminBot/Shutoff", "run");
     assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 0);
     assert!(!exists(&wiki, title));
 }
@@ -309,7 +290,7 @@ fn a_dry_run_meets_the_shutoff_page_and_the_stop_switch() {
     let dry_run = || act_json(&config, "Alice", &["delete", title, "--dry-run"]);
     assert_eq!(dry_run().1["decision"], "allowed");
 
-    edit_as(&wiki, "Carol", "User:AdminBot/Shutoff", "stop: bad run");
+    wiki.edit_as("Carol", "User:AdminBot/Shutoff", "stop: bad run");
     let before = high_water(&wiki);
     let (code, result) = dry_run();
     assert_eq!(
@@ -322,7 +303,7 @@ fn a_dry_run_meets_the_shutoff_page_and_the_stop_switch() {
         "{result:#}"
     );
     assert_eq!(high_water(&wiki), before, "a dry run writes nothing");
-    edit_as(&wiki, "Admin", "User:AdminBot/Shutoff", "run");
+    wiki.edit_as("Admin", "User:AdminBot/Shutoff", "run");
     assert_eq!(dry_run().1["decision"], "allowed");
 
     let stopped = adminibot_as(&config.path, "Bob", &["stop", "--reason", "checking"]);
@@ -495,7 +476,7 @@ fn an_edit_after_the_check_stops_the_deletion() {
     let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let (child, pause) = delete_paused(&config, title, "before-recheck");
-    edit_as(&wiki, "Bob", title, "Bob was here.");
+    wiki.edit_as("Bob", title, "Bob was here.");
     let (code, report) = resume(child, pause);
     assert_eq!(code, Some(4), "{report:#}");
     assert_eq!(report["decision"], "partial", "{report:#}");
@@ -518,7 +499,7 @@ fn the_shutoff_page_changed_mid_request_stops_the_write() {
     let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let (child, pause) = delete_paused(&config, title, "before-recheck");
-    edit_as(&wiki, "Carol", "User:AdminBot/Shutoff", "stop");
+    wiki.edit_as("Carol", "User:AdminBot/Shutoff", "stop");
     let (code, report) = resume(child, pause);
     assert_eq!(code, Some(4), "{report:#}");
     assert!(
@@ -837,7 +818,7 @@ fn a_page_given_twice_in_a_batch_is_acted_on_once() {
     let text = adminibot_as(
         &config.path,
         "Alice",
-        &["check", title, "Draft:alice sandbox"],
+        &["undelete", title, "Draft:alice sandbox", "--dry-run"],
     );
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
@@ -1077,7 +1058,7 @@ fn an_undeletion_onto_a_recreated_title_is_refused() {
     let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 0);
-    edit_as(&wiki, "Bob", title, "Bob's new draft.");
+    wiki.edit_as("Bob", title, "Bob's new draft.");
     let (code, report) = act_json(&config, "Alice", &["undelete", title]);
     assert_eq!(
         (code, report["decision"].as_str()),

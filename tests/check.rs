@@ -433,10 +433,11 @@ fn a_batch_check_shares_requests_and_judges_each_page_alone() {
         }
     }
     assert_eq!(out.status.code(), Some(2), "the worst status: bad titles");
-    // Login 2, shared page read 1, one history read per readable page (6), one
-    // users read, one redirect target: 11; one by one it is 2 + 2 per page.
+    // Login 2, the tag templates' redirects 1, shared page read 1, one history
+    // read per readable page (6), one users read, one redirect target: 12; one
+    // by one it is 3 + 2 per page.
     assert!(
-        used <= 11,
+        used <= 12,
         "{used} requests for a batch of {}",
         titles.len()
     );
@@ -468,4 +469,67 @@ fn an_ip_edit_in_the_history_refuses_on_single_author() {
     assert_eq!(result["decision"], "refused", "{result:#}");
     assert_eq!(failing_rules(&result), ["single_author"], "{result:#}");
     assert!(result.to_string().contains("127.0.0.1"), "{result:#}");
+}
+
+/// Tags are found as the wiki's parser finds them (issue 10 #9): through a
+/// redirect to a policy template (`{{Cv}}` for `{{Copyvio}}`), and behind a
+/// comment or spelled with its namespace. Before, both pages were `allowed`.
+#[test]
+fn tags_behind_redirects_comments_and_prefixes_are_found() {
+    let wiki = TestWiki::start();
+    wiki.edit_as("Admin", "Template:Copyvio", "Copyright problem.");
+    wiki.edit_as("Admin", "Template:Cv", "#REDIRECT [[Template:Copyvio]]");
+    wiki.edit_as("Admin", "Template:Db-author", "Author requests deletion.");
+    wiki.edit_as("Admin", "Template:G7", "#REDIRECT [[Template:Db-author]]");
+    for (title, tagged) in [
+        (
+            "Alice cv redirect",
+            "{{Cv|url=http://example.org}}\nCopied.",
+        ),
+        ("Alice cv comment", "{{Copyvio<!-- -->}}\nCopied."),
+        ("Alice cv prefix", "{{ :template:copyvio |x}}\nCopied."),
+    ] {
+        wiki.edit_as("Alice", title, tagged);
+        wiki.edit_as("Alice", title, "Rewritten.");
+    }
+    let config = wiki.adminibot_config(true).with_store();
+    support::grant_self(&config, "Alice");
+    for (title, tag) in [
+        ("Alice cv redirect", "{{Cv}}"),
+        ("Alice cv comment", "{{Copyvio}}"),
+        ("Alice cv prefix", "{{copyvio}}"),
+    ] {
+        let (code, result) = check(&config.path, title, "Alice", "self", "delete");
+        assert_eq!(
+            (code, failing_rules(&result)),
+            (1, vec!["never_copyvio".to_string()]),
+            "{result:#}"
+        );
+        let reason = result["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == "never_copyvio")
+            .unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(reason.contains(tag), "{reason}");
+    }
+    wiki.edit_as("Carol", "Carol asks by redirect", "Text.");
+    wiki.edit_as("Carol", "Carol asks by redirect", "{{G7}}\nText.");
+    let plain = wiki.adminibot_config(true);
+    let (code, result) = check(
+        &plain.path,
+        "Carol asks by redirect",
+        "Alice",
+        "not-self",
+        "delete",
+    );
+    assert_eq!(
+        (code, result["decision"].as_str()),
+        (0, Some("needs-confirmation")),
+        "{result:#}"
+    );
+    assert!(failing_rules(&result).is_empty(), "{result:#}");
 }

@@ -5,6 +5,7 @@
 
 use adminibot::charter::Charter;
 use adminibot::policy::Policy;
+use adminibot::rules::templates::{same_template, template_calls};
 use adminibot::when::{parse_duration, parse_when};
 use adminibot::wiki::title::precheck;
 use proptest::prelude::*;
@@ -23,6 +24,19 @@ fn titleish() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Wikitext-like text: braces, pipes, comments, tags and names.
+fn wikitextish() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "([{}|:#_ \n]|<!--|-->|<nowiki>|</nowiki>|<nowiki/>|<pre>|subst:|Template:|Copyvio|[a-zA-Zß\u{0130}\u{212A}]){0,40}",
+    ]
+}
+
+/// Whitespace and comments a call's name may be padded with.
+fn padding() -> impl Strategy<Value = String> {
+    "( |\n|\t|<!--[a-z {}|]{0,8}-->){0,4}"
+}
+
 /// A valid file with one line replaced by arbitrary text.
 fn mutated(base: &'static str) -> impl Strategy<Value = String> {
     let lines = base.lines().count();
@@ -36,6 +50,32 @@ fn mutated(base: &'static str) -> impl Strategy<Value = String> {
 }
 
 proptest! {
+    #[test]
+    fn the_template_parser_never_panics(text in wikitextish()) {
+        for name in template_calls(&text) {
+            prop_assert!(!name.is_empty());
+            let markup = name.contains(['{', '|', '}', '_']);
+            prop_assert!(!markup, "{:?} gave {:?}", text, name);
+        }
+    }
+
+    /// Comments and whitespace around a call's name and its prefixes, and
+    /// underscores for spaces, never change what it calls (issue 10 #9).
+    #[test]
+    fn the_template_parser_is_stable_under_comments_and_whitespace(
+        name in "[A-Za-z][a-z0-9-]{0,8}( [a-z0-9]{1,5})?",
+        prefix in prop_oneof![Just(""), Just("subst:"), Just("Template:"), Just(":Template:"), Just("safesubst:template:")],
+        (a, b, c) in (padding(), padding(), padding()),
+        args in "(\\|[a-z=]{0,6}){0,2}",
+        around in "[a-z .]{0,10}",
+    ) {
+        let spelled = name.replace(' ', &format!("{b}_"));
+        let text = format!("{around}{{{{{a}{prefix}{spelled}{c}{args}}}}}{around}");
+        let calls = template_calls(&text);
+        prop_assert_eq!(calls.len(), 1, "{:?} gave {:?}", text, calls);
+        prop_assert!(same_template(&calls[0], &name), "{:?} gave {:?}", text, calls);
+    }
+
     #[test]
     fn precheck_never_panics_and_is_stable(title in titleish()) {
         if let Ok(checked) = precheck(&title) {

@@ -961,6 +961,8 @@ fn a_kept_wiki_session_saves_the_requesters_login() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         wiki.request_count() - before
     };
+    // The service reads its policy's tag redirects on its first page job.
+    requests_for(&["check", DRAFT]);
     let logging_in = requests_for(&["delete", DRAFT]);
     let kept = std::fs::read_dir(cache.join("adminibot"))
         .unwrap()

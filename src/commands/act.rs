@@ -57,6 +57,7 @@ pub async fn act_on_pages(
         )));
     }
     let requester = session.caller()?.name.clone();
+    session.read_tag_redirects().await?;
     let policy = session.policy.clone();
     // The shutoff page's saver, so their groups come with each page's facts.
     let saver: Vec<String> = session.shutoff.iter().map(|s| s.user.clone()).collect();

@@ -6,7 +6,7 @@ use crate::cli::CheckArgs;
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::policy::Policy;
-use crate::report::{noted_as_repeat, rendered, Judged, PageReport};
+use crate::report::{rendered, Judged, PageReport};
 use crate::rules::{Action, Tier};
 use crate::session::Session;
 use crate::wiki::facts::{fetch_many, FetchOptions};
@@ -81,6 +81,7 @@ pub async fn judge_pages(
     (action, tier): (Action, Option<Tier>),
     also_users: &[String],
 ) -> Result<(Vec<PageReport>, BTreeMap<String, Vec<String>>), Error> {
+    session.read_tag_redirects().await?;
     let policy = session.policy.clone();
     let options = FetchOptions {
         requester,
@@ -98,7 +99,6 @@ pub async fn judge_pages(
     );
     for (title, fetched) in titles.iter().zip(all) {
         let result = match fetched {
-            Ok(fetched) if noted_as_repeat(&mut reports, title, &fetched.facts.title) => continue,
             Ok(fetched) => {
                 for user in also_users {
                     if let Some(found) = fetched.user_groups.get(user) {

@@ -4,23 +4,110 @@ use super::authorship::sole_author;
 use super::{same_user, Context, Evidence, Outcome, RuleName, RuleOutcome};
 use crate::facts::Revision;
 
-/// The names of the templates a piece of wikitext calls, as written
-/// (`{{ subst:Db-author|x}}` gives `Db-author`). Parser functions are skipped.
-pub fn template_calls(wikitext: &str) -> impl Iterator<Item = &str> {
-    wikitext.split("{{").skip(1).filter_map(|rest| {
-        let end = rest.find(['|', '}', '\n', '{']).unwrap_or(rest.len());
-        let mut name = rest[..end].trim();
-        while let Some(prefix) = ["subst:", "safesubst:", "msg:", "template:"]
-            .iter()
-            .find(|p| {
-                name.get(..p.len())
-                    .is_some_and(|head| head.eq_ignore_ascii_case(p))
-            })
-        {
-            name = name[prefix.len()..].trim();
+/// The templates a piece of wikitext calls, as the wiki's parser would see
+/// them, names without the namespace and with spaces for underscores:
+/// `{{ subst:Db_author |x}}`, `{{Template:db-author<!-- -->}}` and
+/// `{{:Template:Db-author}}` all give `Db-author`'s spelling as written.
+///
+/// Comments and `<nowiki>`/`<pre>` blocks are removed first, as the wiki's
+/// preprocessor does; `subst:`, `safesubst:`, `msg:`, `msgnw:` and `raw:`
+/// prefixes are dropped; `{{:Name}}` (a page of the main namespace), parser
+/// functions (`{{#if:…}}`), parameters (`{{{1}}}`) and names built by other
+/// templates are no calls of a template.
+pub fn template_calls(wikitext: &str) -> Vec<String> {
+    let text = without_comments_and_nowiki(wikitext);
+    let mut calls = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("{{") {
+        let braces = rest[at..].bytes().take_while(|b| *b == b'{').count();
+        rest = &rest[at + braces..];
+        // `{{{…}}}` is a parameter; in longer runs the last two open a call.
+        if braces == 3 {
+            continue;
         }
-        (!name.is_empty() && !name.starts_with('#')).then_some(name)
-    })
+        let end = rest.find(['|', '}', '{']).unwrap_or(rest.len());
+        if rest[end..].starts_with('{') {
+            continue;
+        }
+        if let Some(name) = template_name(&rest[..end]) {
+            calls.push(name);
+        }
+    }
+    calls
+}
+
+/// The template a call's name part names, if it names one.
+fn template_name(raw: &str) -> Option<String> {
+    let mut name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    name = name.replace('_', " ").trim().to_string();
+    while let Some(prefix) = ["subst:", "safesubst:", "msgnw:", "msg:", "raw:"]
+        .iter()
+        .find(|p| {
+            name.get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p))
+        })
+    {
+        name = name[prefix.len()..].trim().to_string();
+    }
+    if name.starts_with('#') {
+        return None;
+    }
+    // `{{:X}}` transcludes the main namespace page `X`, unless X names its
+    // namespace itself (`{{:Template:X}}`).
+    let (main_namespace, name) = match name.strip_prefix(':') {
+        Some(rest) => (true, rest.trim()),
+        None => (false, name.as_str()),
+    };
+    let in_template_namespace = name.split_once(':').and_then(|(namespace, rest)| {
+        namespace
+            .trim()
+            .eq_ignore_ascii_case("template")
+            .then(|| rest.trim())
+    });
+    let name = match in_template_namespace {
+        Some(rest) => rest,
+        None if main_namespace => return None,
+        None => name,
+    };
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// `wikitext` without `<!-- comments -->` (an unclosed one runs to the end)
+/// and without `<nowiki>` and `<pre>` blocks, whose braces call nothing.
+fn without_comments_and_nowiki(wikitext: &str) -> String {
+    let mut out = String::with_capacity(wikitext.len());
+    let mut rest = wikitext;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let next = ["<!--", "<nowiki", "<pre"]
+            .iter()
+            .filter_map(|open| lower.find(open).map(|at| (at, *open)))
+            .min();
+        let Some((at, open)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..at]);
+        let after = &lower[at..];
+        let skip = match open {
+            "<!--" => after.find("-->").map(|end| end + 3),
+            tag => {
+                let closing = format!("</{}", &tag[1..]);
+                match after.find('>') {
+                    // `<nowiki/>` closes itself.
+                    Some(end) if after[..end].ends_with('/') => Some(end + 1),
+                    Some(_) => after
+                        .find(&closing)
+                        .map(|end| end + after[end..].find('>').map_or(closing.len(), |g| g + 1)),
+                    None => None,
+                }
+            }
+        };
+        match skip {
+            Some(skip) => rest = &rest[at + skip..],
+            None => return out,
+        }
+    }
 }
 
 /// Whether two template names are the same page.
@@ -32,8 +119,17 @@ pub fn same_template(a: &str, b: &str) -> bool {
 struct Family(std::collections::HashSet<String>);
 
 impl Family {
-    fn new(names: &[String]) -> Self {
-        Family(names.iter().map(|n| super::comparable(n)).collect())
+    /// The templates `names`, and the wiki's redirects to them.
+    fn new(names: &[String], redirects: &[(String, String)]) -> Self {
+        let mut family: std::collections::HashSet<String> =
+            names.iter().map(|n| super::comparable(n)).collect();
+        let to_family: Vec<String> = redirects
+            .iter()
+            .filter(|(_, target)| family.contains(&super::comparable(target)))
+            .map(|(redirect, _)| super::comparable(redirect))
+            .collect();
+        family.extend(to_family);
+        Family(family)
     }
 
     fn contains(&self, name: &str) -> bool {
@@ -43,8 +139,8 @@ impl Family {
     /// The first template of the family the wikitext calls.
     fn called_in(&self, wikitext: &str) -> Option<String> {
         template_calls(wikitext)
+            .into_iter()
             .find(|name| self.contains(name))
-            .map(str::to_string)
     }
 }
 
@@ -52,7 +148,10 @@ impl Family {
 /// the bot can tell."
 pub fn never_copyvio(ctx: &Context) -> RuleOutcome {
     let rule = RuleName::NeverCopyvio;
-    let family = Family::new(&ctx.policy.templates.copyvio);
+    let family = Family::new(
+        &ctx.policy.templates.copyvio,
+        &ctx.policy.templates.redirects,
+    );
     let Some(deleted) = &ctx.facts.deleted_revisions else {
         return RuleOutcome::new(
             rule,
@@ -124,7 +223,7 @@ pub fn tagged_for_deletion(ctx: &Context) -> RuleOutcome {
         }
     };
     let names = &ctx.policy.templates.author_request;
-    let family = Family::new(names);
+    let family = Family::new(names, &ctx.policy.templates.redirects);
     let revisions = &ctx.facts.revisions;
     let Some(latest) = revisions.last() else {
         return RuleOutcome::new(rule, Outcome::Unknown, "the page has no revisions");
@@ -218,12 +317,58 @@ mod tests {
     #[test]
     fn template_calls_are_found_with_prefixes_and_spacing() {
         let text = "{{ subst:db_author |x}} {{#if:a|b}} {{Template:Db-g12}}\n{{copyvio}}";
-        let names: Vec<&str> = template_calls(text).collect();
-        assert_eq!(names, vec!["db_author", "Db-g12", "copyvio"]);
+        assert_eq!(template_calls(text), ["db author", "Db-g12", "copyvio"]);
         assert!(
             same_template("db_author", "Db author") && !same_template("Db-author", "Db-authors")
         );
         assert!(same_template("Db  author", "db author"));
+    }
+
+    /// Every way of writing a call that the wiki's parser reads as the template
+    /// itself (issue 10 #9), and the look-alikes that call nothing.
+    #[test]
+    fn template_calls_are_parsed_as_the_wiki_parses_them() {
+        for text in [
+            "{{Copyvio<!-- -->}}",
+            "{{ copyvio |url=x}}",
+            "{{:Template:Copyvio}}",
+            "{{template:copyvio}}",
+            "{{TEMPLATE : Copyvio}}",
+            "{{\n  Copy<!-- a\ncomment -->vio\n|x}}",
+            "{{subst:Copyvio}}",
+            "{{ safesubst: Template:copyvio }}",
+            "{{msgnw:Copyvio}}",
+            "{{{{Copyvio}}}}",
+            "{{Copyvio_}}",
+            "{{#if:{{Copyvio}}|}}",
+        ] {
+            let calls = template_calls(text);
+            assert!(
+                calls.len() == 1 && same_template(&calls[0], "Copyvio"),
+                "{text:?} gave {calls:?}"
+            );
+        }
+        for text in [
+            "{{:Copyvio}}",
+            "{{{Copyvio}}}",
+            "<!-- {{Copyvio}} -->",
+            "<nowiki>{{Copyvio}}</nowiki>",
+            "<pre>{{Copyvio}}</pre>",
+            "{{Copy{{x}}vio}}",
+            "{{User:Copyvio}}",
+            "<!-- unclosed {{Copyvio}}",
+        ] {
+            let calls = template_calls(text);
+            assert!(
+                !calls.iter().any(|c| same_template(c, "Copyvio")),
+                "{text:?} gave {calls:?}"
+            );
+        }
+        assert_eq!(
+            template_calls("<nowiki/>{{Copyvio}}"),
+            ["Copyvio"],
+            "a self-closed nowiki hides nothing"
+        );
     }
 
     /// "The page in question never had a {{db-copyvio}} or similar tag on it as far

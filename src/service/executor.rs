@@ -160,7 +160,13 @@ struct Core {
     bot_user: WikiUser,
     /// The last bot write of any requester, for the policy's write interval.
     last_write: Option<Instant>,
+    /// When the wiki's redirects to the tag templates were read into `policy`.
+    tag_redirects_read: Option<Instant>,
 }
+
+/// How long the service trusts the tag templates' redirects it read: a
+/// redirect made since counts from then on.
+const TAG_REDIRECTS_FRESH_FOR: Duration = Duration::from_secs(600);
 
 impl Core {
     async fn open(start: Start) -> Result<Core, Error> {
@@ -188,6 +194,7 @@ impl Core {
             store: Some(store),
             bot_user,
             last_write: None,
+            tag_redirects_read: None,
         })
     }
 
@@ -235,7 +242,7 @@ impl Core {
 
     /// A session over the executor's parts, for one job.
     fn session(&mut self, caller: Option<WikiUser>) -> Session {
-        Session::in_service(
+        let mut session = Session::in_service(
             self.config.clone(),
             self.policy.clone(),
             (
@@ -245,10 +252,21 @@ impl Core {
             self.store.take().expect("parts are back after every job"),
             caller,
             crate::when::now(),
-        )
+        );
+        session.tag_redirects_read = self
+            .tag_redirects_read
+            .is_some_and(|at| at.elapsed() < TAG_REDIRECTS_FRESH_FOR);
+        session
     }
 
     fn restore(&mut self, session: Session) {
+        let fresh = self
+            .tag_redirects_read
+            .is_some_and(|at| at.elapsed() < TAG_REDIRECTS_FRESH_FOR);
+        if session.tag_redirects_read && !fresh {
+            self.policy.templates.redirects = session.policy.templates.redirects.clone();
+            self.tag_redirects_read = Some(Instant::now());
+        }
         let ((reader, bot), store) = session.into_service_parts();
         self.reader = Some(reader);
         self.bot = bot;
@@ -466,6 +484,8 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
     // The requester is resolved with each page's facts (an unknown name fails them).
     let (reports, groups) =
         judge_pages(session, &args.titles, &body.user, (action, None), &saver).await?;
+    // A page given twice is proposed (and signed, and acted on) once.
+    let reports = crate::report::without_repeats(reports);
     let acting = reports
         .iter()
         .any(|r| matches!(&r.result, Ok(j) if j.verdict.decision() != Decision::Refused));

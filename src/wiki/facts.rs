@@ -195,6 +195,46 @@ fn history_params(title: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// The wiki's redirects to the templates `names` (written without the
+/// namespace): (redirect, target) pairs, in one `prop=redirects` query.
+pub async fn template_redirects(
+    wiki: &Wiki,
+    names: &[String],
+) -> Result<Vec<(String, String)>, WikiError> {
+    let mut found = Vec::new();
+    for chunk in names.chunks(50) {
+        let titles: Vec<String> = chunk.iter().map(|n| format!("Template:{n}")).collect();
+        let answer = read(
+            wiki,
+            &[
+                param("titles", titles.join("|")),
+                param("prop", "redirects"),
+                param("rdnamespace", "10"),
+                param("rdprop", "title"),
+                param("rdlimit", "max"),
+            ],
+        )
+        .await?;
+        let without_namespace = |title: &str| {
+            title
+                .split_once(':')
+                .map_or(title, |(_, name)| name)
+                .to_string()
+        };
+        for page in answer["query"]["pages"].as_array().into_iter().flatten() {
+            let Some(target) = text(&page["title"]) else {
+                continue;
+            };
+            for redirect in page["redirects"].as_array().into_iter().flatten() {
+                if let Some(redirect) = text(&redirect["title"]) {
+                    found.push((without_namespace(redirect), without_namespace(target)));
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// One query, continued to the end, parameters merged when both lists name the
 /// same key (`prop`, `titles`).
 pub(crate) async fn read(wiki: &Wiki, params: &[(String, String)]) -> Result<Value, WikiError> {
@@ -487,7 +527,13 @@ fn merge(into: &mut Value, more: &Value) {
         let Some(page) = pages.iter_mut().find(|p| p["title"] == more_page["title"]) else {
             continue;
         };
-        for key in ["revisions", "deletedrevisions", "templates", "categories"] {
+        for key in [
+            "revisions",
+            "deletedrevisions",
+            "templates",
+            "categories",
+            "redirects",
+        ] {
             let Some(items) = more_page[key].as_array() else {
                 continue;
             };

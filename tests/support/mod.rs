@@ -147,6 +147,21 @@ impl TestWiki {
         self.api_post(&all, &mut cookies)
     }
 
+    /// Saves `text` as `title` with `who`'s BotPassword, as an ordinary edit
+    /// would; panics unless the wiki saved it.
+    pub fn edit_as(&self, who: &str, title: &str, text: &str) {
+        let saved = self.write_as(
+            who,
+            &[
+                ("action", "edit"),
+                ("title", title),
+                ("text", text),
+                ("summary", "test edit"),
+            ],
+        );
+        assert_eq!(saved["edit"]["result"], "Success", "{saved}");
+    }
+
     /// How many HTTP requests the server has answered so far (lines like
     /// `[...] 127.0.0.1:PORT [200]: GET /api.php?...` in `server.log`).
     pub fn request_count(&self) -> usize {
