@@ -40,6 +40,20 @@ pub struct PageFacts {
     pub bot_editors: BTreeSet<String>,
     /// What the wiki knows about each page this one ever redirected to.
     pub redirect_targets: Vec<TargetHistory>,
+    /// Other pages that use this one, as far as they were read.
+    pub used_by: UsedBy,
+}
+
+/// Other pages that use a page, by title: each list read up to the policy's
+/// largest `[in_use]` limit plus one, so a list that long may have more.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UsedBy {
+    /// Pages that transclude it.
+    pub transclusions: Vec<String>,
+    /// Pages that link to it (redirects not counted).
+    pub links: Vec<String>,
+    /// Redirects to it.
+    pub redirects: Vec<String>,
 }
 
 /// One revision, live or deleted.
@@ -133,6 +147,7 @@ impl PageFacts {
             log_events: Vec::new(),
             bot_editors: BTreeSet::new(),
             redirect_targets: Vec::new(),
+            used_by: UsedBy::default(),
         }
     }
 

@@ -39,6 +39,56 @@ pub struct Policy {
     /// The least time between two pages' writes in a batch (etiquette: serial,
     /// unhurried bot writes).
     pub write_interval: Duration,
+    /// How much other pages may use a page the bot deletes (`not_in_use`).
+    pub in_use: InUse,
+}
+
+/// `[in_use]`: the most use by other pages a page may have and still be deleted
+/// by the bot. A template transcluded elsewhere, a userbox on other users' pages
+/// or a page many others link to is not uncontroversial: an administrator
+/// decides (the rule `not_in_use`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InUse {
+    /// Other pages that transclude it (default 0).
+    #[serde(default)]
+    pub transclusions: u32,
+    /// Other pages that link to it, redirects not counted (default 5).
+    #[serde(default = "default_in_use_links")]
+    pub links: u32,
+    /// Redirects to it (default 2).
+    #[serde(default = "default_in_use_redirects")]
+    pub redirects: u32,
+}
+
+impl Default for InUse {
+    fn default() -> Self {
+        InUse {
+            transclusions: 0,
+            links: default_in_use_links(),
+            redirects: default_in_use_redirects(),
+        }
+    }
+}
+
+fn default_in_use_links() -> u32 {
+    5
+}
+
+fn default_in_use_redirects() -> u32 {
+    2
+}
+
+/// The largest `[in_use]` limit: the wiki lists at most 500 pages per request
+/// to an ordinary account, and one more than the limit must be read.
+pub const MAX_IN_USE_LIMIT: u32 = 499;
+
+impl InUse {
+    /// How many users of each kind to read: one more than the largest limit, so
+    /// that "over the limit" is certain without reading them all.
+    pub fn read_limit(&self) -> u32 {
+        self.transclusions.max(self.links).max(self.redirects) + 1
+    }
 }
 
 /// On-wiki pages named by the policy.
@@ -239,6 +289,14 @@ impl Policy {
                 ));
             }
         }
+        if let Some(in_use) = &raw.in_use {
+            if in_use.get_ref().read_limit() > MAX_IN_USE_LIMIT + 1 {
+                errors.push(located(
+                    Some(in_use.span()),
+                    format!("`in_use` limits must be at most {MAX_IN_USE_LIMIT}"),
+                ));
+            }
+        }
         if !errors.is_empty() {
             return Err(FileErrors { errors });
         }
@@ -269,6 +327,7 @@ impl Policy {
             recency,
             blank_request_after: raw.blanking.map(|b| b.after.0),
             write_interval: raw.wiki.write_interval.map_or(Duration::zero(), |d| d.0),
+            in_use: raw.in_use.map(Spanned::into_inner).unwrap_or_default(),
         })
     }
 }
@@ -287,6 +346,7 @@ struct RawPolicy {
     bots: Option<Bots>,
     recency: RawRecency,
     blanking: Option<RawBlanking>,
+    in_use: Option<Spanned<InUse>>,
 }
 
 #[derive(Deserialize)]
@@ -414,6 +474,20 @@ author_request = ["Db-author"]
         let err = parse(&text).unwrap_err();
         assert_eq!(err.errors[0].line, 19, "{err}");
         assert!(err.errors[0].message.contains("bad window"), "{err}");
+    }
+
+    /// `[in_use]` is optional (defaults 0, 5, 2); a limit the wiki cannot
+    /// read one past is located.
+    #[test]
+    fn in_use_limits_default_and_are_bounded() {
+        let policy = parse(GOOD).unwrap();
+        assert_eq!(policy.in_use, InUse::default());
+        assert_eq!(policy.in_use.read_limit(), 6);
+        let text = format!("{GOOD}\n[in_use]\nlinks = 20\n");
+        let policy = parse(&text).unwrap();
+        assert_eq!((policy.in_use.links, policy.in_use.transclusions), (20, 0));
+        let err = parse(&format!("{GOOD}\n[in_use]\nlinks = 500\n")).unwrap_err();
+        assert!(err.to_string().contains("at most 499"), "{err}");
     }
 
     #[test]

@@ -533,3 +533,86 @@ fn tags_behind_redirects_comments_and_prefixes_are_found() {
     );
     assert!(failing_rules(&result).is_empty(), "{result:#}");
 }
+
+/// A page other pages use is no uncontroversial deletion (issue 10 #11): a
+/// userbox transcluded on other users' pages (user space has no window), a
+/// page linked from more pages, or redirected to by more redirects, than the
+/// policy's `[in_use]` allows is refused on `not_in_use`, naming its users,
+/// and `delete` writes nothing and offers `--escalate`.
+#[test]
+fn a_page_other_pages_use_is_refused_on_not_in_use() {
+    let wiki = TestWiki::start();
+    let config = wiki.adminibot_config(true).with_store();
+    support::grant_self(&config, "Alice");
+    let not_in_use = |title: &str| {
+        let (code, result) = check(&config.path, title, "Alice", "self", "delete");
+        let rule = result["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == "not_in_use")
+            .unwrap_or_else(|| panic!("no not_in_use: {result:#}"))
+            .clone();
+        (code, failing_rules(&result), rule)
+    };
+    wiki.edit_as("Alice", "User:Alice/Box", "This user likes boxes.");
+    let (_, failing, rule) = not_in_use("User:Alice/Box");
+    assert!(failing.is_empty(), "{rule:#}");
+    assert_eq!(rule["passed"], true);
+    wiki.edit_as("Bob", "User:Bob", "{{User:Alice/Box}}");
+    wiki.edit_as("Carol", "User:Carol", "{{User:Alice/Box}}");
+    let (code, failing, rule) = not_in_use("User:Alice/Box");
+    assert_eq!((code, failing), (1, vec!["not_in_use".to_string()]));
+    let detail = rule["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("transcluded on 2 pages (at most 0)") && detail.contains("[[:User:Bob]]"),
+        "{detail}"
+    );
+    let out = support::adminibot_as(&config.path, "Alice", &["delete", "User:Alice/Box"]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::said(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("--escalate"),
+        "{}",
+        support::said(&out)
+    );
+    let box_page = wiki.api_get(&[("action", "query"), ("titles", "User:Alice/Box")]);
+    assert!(
+        box_page["query"]["pages"][0]["missing"].is_null(),
+        "still there"
+    );
+
+    wiki.edit_as("Alice", "User:Alice/Linked", "Text.");
+    wiki.edit_as("Alice", "User:Alice/Target", "Text.");
+    for i in 0..6 {
+        wiki.edit_as(
+            "Bob",
+            &format!("User:Bob/L{i}"),
+            "See [[User:Alice/Linked]].",
+        );
+    }
+    for i in 0..3 {
+        wiki.edit_as(
+            "Bob",
+            &format!("User:Bob/R{i}"),
+            "#REDIRECT [[User:Alice/Target]]",
+        );
+    }
+    let (_, failing, rule) = not_in_use("User:Alice/Linked");
+    assert_eq!(failing, ["not_in_use"], "{rule:#}");
+    assert!(
+        rule["detail"]
+            .as_str()
+            .unwrap()
+            .contains("linked from 6 or more pages (at most 5)"),
+        "{rule:#}"
+    );
+    let (_, failing, rule) = not_in_use("User:Alice/Target");
+    assert_eq!(failing, ["not_in_use"], "{rule:#}");
+    assert!(
+        rule["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the target of redirects from 3 pages (at most 2)"),
+        "{rule:#}"
+    );
+}

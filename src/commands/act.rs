@@ -69,6 +69,7 @@ pub async fn act_on_pages(
         bot_groups: &policy.bots.groups,
         redirect_words: &policy.redirect_words,
         also_users: &saver,
+        usage_limit: policy.in_use.read_limit(),
     };
     // Facts are read 50 pages at a time, right before those pages are acted on;
     // the re-read before each write catches anything that changed meanwhile.

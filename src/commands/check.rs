@@ -88,6 +88,7 @@ pub async fn judge_pages(
         bot_groups: &policy.bots.groups,
         redirect_words: &policy.redirect_words,
         also_users,
+        usage_limit: policy.in_use.read_limit(),
     };
     let mut reports = Vec::new();
     let mut groups = BTreeMap::new();

@@ -10,7 +10,7 @@
 //! [`redirects`] (`never_redirect`, `own_move_redirect`), [`deletion`]
 //! (`page_exists`, `previously_deleted`, `own_deletion`, `irreversible`),
 //! [`protection`] (`not_protected`), [`templates`] (`never_copyvio`,
-//! `tagged_for_deletion`).
+//! `tagged_for_deletion`), [`usage`] (`not_in_use`).
 
 pub mod authorship;
 pub mod deletion;
@@ -18,6 +18,7 @@ pub mod protection;
 pub mod recency;
 pub mod redirects;
 pub mod templates;
+pub mod usage;
 
 use crate::facts::{PageFacts, Revision, Timestamp};
 use crate::policy::Policy;
@@ -79,6 +80,8 @@ pub enum RuleName {
     TaggedForDeletion,
     /// The bot could not undo this: warn and require confirmation.
     Irreversible,
+    /// Other pages use it no more than the policy allows.
+    NotInUse,
 }
 
 impl RuleName {
@@ -98,6 +101,7 @@ impl RuleName {
             RuleName::OwnDeletion => "own_deletion",
             RuleName::TaggedForDeletion => "tagged_for_deletion",
             RuleName::Irreversible => "irreversible",
+            RuleName::NotInUse => "not_in_use",
         }
     }
 }
@@ -250,6 +254,7 @@ pub fn rules_for(action: Action, tier: Tier) -> Option<&'static [RuleName]> {
             PreviouslyDeleted,
             NotProtected,
             NeverCopyvio,
+            NotInUse,
             Irreversible,
         ],
         (Tier::Own, Action::Undelete) => &[
@@ -269,6 +274,7 @@ pub fn rules_for(action: Action, tier: Tier) -> Option<&'static [RuleName]> {
             PreviouslyDeleted,
             NotProtected,
             NeverCopyvio,
+            NotInUse,
             Irreversible,
         ],
         (Tier::Extended, Action::DeleteRedirect) => &[
@@ -278,6 +284,7 @@ pub fn rules_for(action: Action, tier: Tier) -> Option<&'static [RuleName]> {
             PreviouslyDeleted,
             NotProtected,
             NeverCopyvio,
+            NotInUse,
             Irreversible,
         ],
         (Tier::RetiredAdmin, Action::Delete | Action::DeleteRedirect) => {
@@ -355,6 +362,7 @@ fn run(rule: RuleName, ctx: &Context) -> RuleOutcome {
         RuleName::OwnDeletion => deletion::own_deletion(ctx),
         RuleName::TaggedForDeletion => templates::tagged_for_deletion(ctx),
         RuleName::Irreversible => deletion::irreversible(ctx),
+        RuleName::NotInUse => usage::not_in_use(ctx),
     }
 }
 

@@ -10,7 +10,7 @@
 use super::title::{invalid_reason, normalise, precheck, TitleError};
 use super::users::block_reason;
 use super::{parse_timestamp, Wiki, WikiError};
-use crate::facts::{LogEvent, PageFacts, Protection, Revision, TargetHistory, Timestamp};
+use crate::facts::{LogEvent, PageFacts, Protection, Revision, TargetHistory, Timestamp, UsedBy};
 use crate::rules::redirects::redirect_target;
 use crate::rules::Requester;
 use serde_json::Value;
@@ -41,6 +41,8 @@ pub struct FetchOptions<'a> {
     pub redirect_words: &'a [String],
     /// More users whose groups to read in the same request (the shutoff page's saver).
     pub also_users: &'a [String],
+    /// How many pages using the page to read, of each kind (`Policy::in_use`).
+    pub usage_limit: u32,
 }
 
 /// At most this many continuation rounds (a 500-revision page needs none).
@@ -62,13 +64,13 @@ pub async fn fetch(
     // `deletedhistory` gets `permissiondenied`. Either way the rules see `None`.
     let mut with_deleted = wiki.account().is_some();
     let mut params = page_params(title, with_deleted);
-    params.extend(history_params(title));
-    let answer = match read(wiki, &params).await {
+    params.extend(history_params(title, options.usage_limit));
+    let answer = match read_counting(wiki, &params).await {
         Err(WikiError::Api { code, .. }) if code == "permissiondenied" && with_deleted => {
             with_deleted = false;
             let mut params = page_params(title, false);
-            params.extend(history_params(title));
-            read(wiki, &params).await
+            params.extend(history_params(title, options.usage_limit));
+            read_counting(wiki, &params).await
         }
         other => other,
     };
@@ -81,7 +83,7 @@ pub async fn fetch(
     };
     let page = page_of(&answer, title)?;
     let read = PageRead {
-        facts: page_facts(page, &answer["query"]["logevents"], title, with_deleted)?,
+        facts: page_facts(page, &answer["query"], title, with_deleted)?,
         server_time: parse_timestamp(&answer["curtimestamp"])?,
         with_deleted,
     };
@@ -111,7 +113,8 @@ pub async fn fetch_many(
             read(wiki, &page_params(&valid.join("|"), with_deleted)).await?
         };
         for title in chunk {
-            reads.push(read_one(wiki, &shared, title, with_deleted).await);
+            let read = read_one(wiki, &shared, title, (with_deleted, options.usage_limit)).await;
+            reads.push(read);
         }
     }
     complete(wiki, reads, options).await
@@ -122,15 +125,17 @@ async fn read_one(
     wiki: &Wiki,
     shared: &Value,
     title: &str,
-    with_deleted: bool,
+    (with_deleted, usage_limit): (bool, u32),
 ) -> Result<PageRead, WikiError> {
     let title = precheck(title)?;
     let mut page = page_of(shared, title)?.clone();
     let normalised = text(&page["title"]).unwrap_or(title).to_string();
-    let history = read(wiki, &history_params(&normalised)).await?;
-    page["revisions"] = history["query"]["pages"][0]["revisions"].clone();
+    let history = read_counting(wiki, &history_params(&normalised, usage_limit)).await?;
+    for key in ["revisions", "redirects"] {
+        page[key] = history["query"]["pages"][0][key].clone();
+    }
     Ok(PageRead {
-        facts: page_facts(&page, &history["query"]["logevents"], title, with_deleted)?,
+        facts: page_facts(&page, &history["query"], title, with_deleted)?,
         server_time: parse_timestamp(&history["curtimestamp"])?,
         with_deleted,
     })
@@ -173,12 +178,23 @@ fn page_params(titles: &str, with_deleted: bool) -> Vec<(String, String)> {
     params
 }
 
-/// A page's full history and log: one title per request (API enum mode). With
-/// [`page_params`] for the same title it makes the single composite read.
-fn history_params(title: &str) -> Vec<(String, String)> {
+/// A page's full history and log, and the first `usage_limit` pages that
+/// transclude it, link to it or redirect to it: one title per request (API enum
+/// mode). With [`page_params`] for the same title it makes the single
+/// composite read.
+fn history_params(title: &str, usage_limit: u32) -> Vec<(String, String)> {
+    let limit = usage_limit.to_string();
     vec![
         param("titles", title),
         param("prop", "revisions"),
+        param("prop", "redirects"),
+        param("rdprop", "title"),
+        param("rdlimit", &limit),
+        param("eititle", title),
+        param("eilimit", &limit),
+        param("bltitle", title),
+        param("bllimit", &limit),
+        param("blfilterredir", "nonredirects"),
         param(
             "rvprop",
             "ids|timestamp|user|userid|comment|tags|size|sha1|content",
@@ -186,7 +202,7 @@ fn history_params(title: &str) -> Vec<(String, String)> {
         param("rvslots", "main"),
         param("rvlimit", "max"),
         param("rvdir", "newer"),
-        param("list", "logevents"),
+        param("list", "logevents|embeddedin|backlinks"),
         param("letitle", title),
         param("leprop", "ids|title|type|user|timestamp|comment|details"),
         param("ledir", "newer"),
@@ -235,9 +251,27 @@ pub async fn template_redirects(
     Ok(found)
 }
 
+/// The continuations of the lists that are only counted up to a limit (the
+/// pages using a page): never followed.
+const COUNTED_ONLY: [&str; 3] = ["eicontinue", "blcontinue", "rdcontinue"];
+
+/// [`read`] for a query whose usage lists are counted, not read to the end.
+async fn read_counting(wiki: &Wiki, params: &[(String, String)]) -> Result<Value, WikiError> {
+    read_with(wiki, params, &COUNTED_ONLY).await
+}
+
 /// One query, continued to the end, parameters merged when both lists name the
 /// same key (`prop`, `titles`).
 pub(crate) async fn read(wiki: &Wiki, params: &[(String, String)]) -> Result<Value, WikiError> {
+    read_with(wiki, params, &[]).await
+}
+
+/// [`read`], except the continuations named in `unfollowed`.
+async fn read_with(
+    wiki: &Wiki,
+    params: &[(String, String)],
+    unfollowed: &[&str],
+) -> Result<Value, WikiError> {
     let mut combined: Vec<(String, String)> = Vec::new();
     for (key, value) in params {
         match combined.iter_mut().find(|(k, _)| k == key) {
@@ -250,7 +284,11 @@ pub(crate) async fn read(wiki: &Wiki, params: &[(String, String)]) -> Result<Val
     wiki.remember_csrf(&merged);
     let mut next = merged["continue"].take();
     let mut rounds = 0;
-    while let Some(cont) = next.as_object().cloned() {
+    while let Some(mut cont) = next.as_object().cloned() {
+        cont.retain(|key, _| !unfollowed.contains(&key.as_str()));
+        if cont.keys().all(|key| key == "continue") {
+            break;
+        }
         rounds += 1;
         if rounds > MAX_ROUNDS {
             return Err(WikiError::Unexpected(format!(
@@ -366,19 +404,33 @@ fn percent_decode(encoded: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The plain facts of one page entry and its log.
+/// The plain facts of one page entry, and its log and users from `query`.
 fn page_facts(
     page: &Value,
-    logs: &Value,
+    query: &Value,
     requested: &str,
     with_deleted: bool,
 ) -> Result<PageFacts, WikiError> {
+    let title = text(&page["title"]).unwrap_or(requested).to_string();
+    // Other pages only, once each (a list read again by a continuation repeats).
+    let others = |list: &Value| -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        names(list, "title")
+            .into_iter()
+            .filter(|t| *t != title && seen.insert(t.clone()))
+            .collect()
+    };
+    let used_by = UsedBy {
+        transclusions: others(&query["embeddedin"]),
+        links: others(&query["backlinks"]),
+        redirects: others(&page["redirects"]),
+    };
     let namespace = page["ns"]
         .as_i64()
         .ok_or_else(|| WikiError::Unexpected("page without `ns`".into()))?;
     let exists = page["missing"].as_bool() != Some(true);
     Ok(PageFacts {
-        title: text(&page["title"]).unwrap_or(requested).to_string(),
+        title,
         namespace,
         page_id: page["pageid"].as_u64().filter(|id| *id > 0),
         exists,
@@ -393,9 +445,10 @@ fn page_facts(
         protections: protections(&page["protection"])?,
         templates: strip_namespace(&page["templates"]),
         categories: names(&page["categories"], "title"),
-        log_events: log_events(logs)?,
+        log_events: log_events(&query["logevents"])?,
         bot_editors: BTreeSet::new(),
         redirect_targets: Vec::new(),
+        used_by,
     })
 }
 
