@@ -14,6 +14,8 @@ use crate::store::{Actor, BlockEntry, BlockTarget, Grant, Stop, Suspension, User
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub mod limits;
+
 /// Tiers from least to most privileged: a request uses the least one that covers it.
 pub const TIERS_BY_PRIVILEGE: [Tier; 4] =
     [Tier::Own, Tier::NotSelf, Tier::Extended, Tier::RetiredAdmin];

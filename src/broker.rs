@@ -8,6 +8,7 @@
 //! next stage starts, so a failure anywhere leaves an exact record of what was
 //! done.
 
+use crate::authority::limits::{bot_deletions, within_limits, Lately};
 use crate::authority::{
     authorise, Authority, AuthorityRequest, Coverage, Gates, GrantState, GrantView,
 };
@@ -15,6 +16,7 @@ use crate::charter::LiveFacts;
 use crate::error::{Error, ExitStatus};
 use crate::facts::{PageFacts, Timestamp};
 use crate::permit::{bot_may_write, Grounds, Permit};
+use crate::policy::Limits;
 use crate::rules::deletion::restorable;
 use crate::rules::{
     as_written, behalf_reason, evaluate, visible_text, Action, Decision, Outcome, Request,
@@ -23,9 +25,9 @@ use crate::rules::{
 use crate::session::Session;
 use crate::stages::{
     AttributedStage, DeletedStage, EndStage, Ending, IncidentStage, LoggedStage, NoticeboardStage,
-    RequestStage, RevisionStamp, ScheduledStage, Stage, UndeletedStage,
+    RequestStage, ReviewDueStage, RevisionStamp, ScheduledStage, Stage, UndeletedStage,
 };
-use crate::store::{Actor, AuditEvent, AuditFilter, AuditRow, Store, StoreError, UserRef};
+use crate::store::{Actor, AuditEvent, AuditFilter, AuditRow, Quota, Store, StoreError, UserRef};
 use crate::wiki::actions::{self, DeletedRevision, Deletion, PageState, ShutoffRevision};
 use crate::wiki::facts::Fetched;
 use crate::wiki::users::oldest_category_member;
@@ -114,9 +116,18 @@ pub async fn decide(
             let (verdict, coverage) = judged.into_iter().nth(pick).expect("at least one coverage");
             let gate =
                 RuleOutcome::new(RuleName::Authority, Outcome::Pass, coverage.reason.clone());
+            let lately = Lately {
+                actions: store.actions_since(
+                    requester.user_id,
+                    coverage.tier,
+                    now - chrono::Duration::days(1),
+                )?,
+                bot_deletions: bot_deletions(facts, &policy.bot),
+            };
+            let limits = within_limits(&policy.limits, (action, coverage.tier), &lately, now);
             Decided {
                 tier: coverage.tier,
-                verdict: prepend(gate, verdict),
+                verdict: prepend(gate, prepend(limits, verdict)),
                 coverage: Some(coverage),
                 authority_note: None,
             }
@@ -284,9 +295,33 @@ impl Recorder {
     }
 
     /// Appends the request's first row, unless another request on `title` is unfinished.
-    fn begin(&mut self, title: &str, request: &RequestStage) -> Result<AuditRow, StoreError> {
+    /// An action that may write counts against the requester's quotas, held
+    /// in the same transaction, so two processes cannot both take the last one.
+    fn begin(
+        &mut self,
+        title: &str,
+        request: &RequestStage,
+        limits: &Limits,
+    ) -> Result<AuditRow, StoreError> {
         let event = self.event(request);
-        self.store.audit_begin(&event, title, stage::END, self.now)
+        let counted = !request.dry_run && request.decision != Decision::Refused;
+        let quota = counted.then(|| Quota {
+            tier: request.tier,
+            windows: vec![
+                (
+                    self.now - chrono::Duration::hours(1),
+                    limits.per_hour.of(request.tier),
+                    "hour",
+                ),
+                (
+                    self.now - chrono::Duration::days(1),
+                    limits.per_day.of(request.tier),
+                    "day",
+                ),
+            ],
+        });
+        self.store
+            .audit_begin(&event, (title, stage::END), quota.as_ref(), self.now)
     }
 
     /// Appends one stage.
@@ -474,7 +509,7 @@ async fn pipeline(
     };
     // One request per page at a time, across processes: an unfinished one (a
     // crash, a lost answer, another run right now) blocks this page.
-    match recorder.begin(&facts.title, &request) {
+    match recorder.begin(&facts.title, &request, &session.policy.limits) {
         Err(StoreError::Conflict(why)) => return Err(Error::Denied(why)),
         other => other?,
     };
@@ -837,16 +872,17 @@ async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Res
         acted,
     )
     .await?;
+    permit.done();
+    // Posted with the batch's others (see `crate::reviews`).
     if decided.verdict.flagged() {
-        let text = format!(
-            "\n== Urgent review: [[:{}]] ==\nadminibot deleted [[:{}]] for [[User:{requester}]] (request {request_id}); the title has {} earlier deleted revision(s). Please review. ~~~~\n",
-            visible_text(&facts.title), visible_text(&facts.title), read_back.earlier
-        );
-        post_noticeboard(session, (bot, permit), recorder, &text, acted)
-            .await?
-            .done();
-    } else {
-        permit.done();
+        recorder.after_write(&ReviewDueStage {
+            title: deleted_title,
+            earlier: read_back.earlier,
+        })?;
+        acted.steps.push(format!(
+            "urgent review due: posted on `{}` with the batch's others",
+            session.policy.pages.noticeboard
+        ));
     }
     Ok(())
 }

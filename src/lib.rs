@@ -23,6 +23,7 @@ pub mod policy;
 pub mod protocol;
 pub mod recovery;
 pub mod report;
+pub mod reviews;
 pub mod rules;
 pub mod service;
 pub mod session;

@@ -46,6 +46,12 @@ pub enum Grounds<'a> {
         /// The administrator's groups, as the wiki says now.
         groups: &'a [String],
     },
+    /// Urgent reviews the bot's own deletions made due (each deletion had
+    /// its permit); the post asks administrators to look at them.
+    Reviews {
+        /// How many titles the post names.
+        titles: usize,
+    },
 }
 
 /// Leave for the bot to write for one request. Neither `Clone` nor `Copy`:
@@ -77,6 +83,8 @@ impl Permit {
             Grounds::Rollback { groups } => {
                 crate::authority::may_act_as_administrator(groups, "roll back the bot's actions")?;
             }
+            Grounds::Reviews { titles: 0 } => return Err("no review is due".into()),
+            Grounds::Reviews { .. } => {}
         }
         Ok(Permit {
             shutoff: cleared.shutoff,

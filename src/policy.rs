@@ -4,7 +4,7 @@
 //! half-valid policy; errors point at `file:line:col` like `visudo -c`.
 
 use crate::located::{FileError, FileErrors};
-use crate::model::Action;
+use crate::model::{Action, Tier};
 use crate::when::parse_duration;
 use chrono::Duration;
 use serde::de::{self, Deserializer};
@@ -41,6 +41,92 @@ pub struct Policy {
     pub write_interval: Duration,
     /// How much other pages may use a page the bot deletes (`not_in_use`).
     pub in_use: InUse,
+    /// How much one requester may do, and how often the bot deletes one title.
+    pub limits: Limits,
+}
+
+/// `[limits]`: the blast radius of one requester, enforced across processes
+/// by the store (the gate `limits`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Titles in one command (default 100).
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+    /// How often the bot deletes again a title it deleted before (default 2):
+    /// a create-and-delete loop stops there, for an administrator to look at.
+    #[serde(default = "default_redeletions")]
+    pub redeletions: usize,
+    /// Actions per requester in any hour, by tier.
+    #[serde(default = "default_per_hour")]
+    pub per_hour: PerTier,
+    /// Actions per requester in any day, by tier.
+    #[serde(default = "default_per_day")]
+    pub per_day: PerTier,
+}
+
+/// A number for each tier (`self = 30`, `not-self = 20`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PerTier {
+    /// The `self` tier's.
+    #[serde(rename = "self")]
+    pub own: usize,
+    /// The `not-self` tier's.
+    pub not_self: usize,
+    /// The `retired-admin` tier's.
+    pub retired_admin: usize,
+    /// The `extended` tier's.
+    pub extended: usize,
+}
+
+impl PerTier {
+    /// The number for `tier`.
+    pub fn of(&self, tier: Tier) -> usize {
+        match tier {
+            Tier::Own => self.own,
+            Tier::NotSelf => self.not_self,
+            Tier::RetiredAdmin => self.retired_admin,
+            Tier::Extended => self.extended,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            batch: default_batch(),
+            redeletions: default_redeletions(),
+            per_hour: default_per_hour(),
+            per_day: default_per_day(),
+        }
+    }
+}
+
+fn default_batch() -> usize {
+    100
+}
+
+fn default_redeletions() -> usize {
+    2
+}
+
+fn default_per_hour() -> PerTier {
+    PerTier {
+        own: 30,
+        not_self: 30,
+        retired_admin: 60,
+        extended: 60,
+    }
+}
+
+fn default_per_day() -> PerTier {
+    PerTier {
+        own: 100,
+        not_self: 100,
+        retired_admin: 300,
+        extended: 300,
+    }
 }
 
 /// `[in_use]`: the most use by other pages a page may have and still be deleted
@@ -297,6 +383,14 @@ impl Policy {
                 ));
             }
         }
+        if let Some(limits) = &raw.limits {
+            if limits.get_ref().batch == 0 {
+                errors.push(located(
+                    Some(limits.span()),
+                    "`limits.batch` must be at least 1".into(),
+                ));
+            }
+        }
         if !errors.is_empty() {
             return Err(FileErrors { errors });
         }
@@ -328,6 +422,7 @@ impl Policy {
             blank_request_after: raw.blanking.map(|b| b.after.0),
             write_interval: raw.wiki.write_interval.map_or(Duration::zero(), |d| d.0),
             in_use: raw.in_use.map(Spanned::into_inner).unwrap_or_default(),
+            limits: raw.limits.map(Spanned::into_inner).unwrap_or_default(),
         })
     }
 }
@@ -347,6 +442,7 @@ struct RawPolicy {
     recency: RawRecency,
     blanking: Option<RawBlanking>,
     in_use: Option<Spanned<InUse>>,
+    limits: Option<Spanned<Limits>>,
 }
 
 #[derive(Deserialize)]

@@ -28,6 +28,10 @@ pub mod kind {
     pub const NOTICEBOARD: &str = "noticeboard";
     /// The request ended: done, refused, unconfirmed, dry run, aborted or failed.
     pub const END: &str = "end";
+    /// A deletion of a title deleted before awaits its urgent review post.
+    pub const REVIEW_DUE: &str = "review-due";
+    /// Due urgent reviews were posted together, or passed over (not a request's row).
+    pub const REVIEWS_POSTED: &str = "reviews-posted";
 }
 
 /// One stage's audit row detail.
@@ -281,6 +285,40 @@ pub struct NoticeboardStage {
 
 impl Stage for NoticeboardStage {
     const KIND: &'static str = kind::NOTICEBOARD;
+}
+
+/// `review-due`: the bot deleted a title that was deleted before; the urgent
+/// review is posted with the others due (see [`crate::reviews`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewDueStage {
+    /// The title deleted.
+    pub title: String,
+    /// How many deleted revisions it had before.
+    pub earlier: usize,
+}
+
+impl Stage for ReviewDueStage {
+    const KIND: &'static str = kind::REVIEW_DUE;
+}
+
+/// `reviews-posted`: the due reviews of `covered` requests are settled: the
+/// `titles` posted together on `page` (revision `revid`), the others passed
+/// over because their title was posted for review in the last day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewsPostedStage {
+    /// Every request whose due review this settles.
+    pub covered: Vec<String>,
+    /// The titles the post names.
+    #[serde(default)]
+    pub titles: Vec<String>,
+    /// The noticeboard.
+    pub page: String,
+    /// The post's revision; `None` when nothing needed posting.
+    pub revid: Option<u64>,
+}
+
+impl Stage for ReviewsPostedStage {
+    const KIND: &'static str = kind::REVIEWS_POSTED;
 }
 
 /// `end`: how the request ended.

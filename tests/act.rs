@@ -578,6 +578,35 @@ fn a_previously_deleted_page_is_deleted_and_flagged_on_the_noticeboard() {
         "{done:#}"
     );
     assert_eq!(done["flagged"], true);
+    let (posts, text) = bot_posts_once(&wiki, 1);
+    assert_eq!(posts, 1);
+    assert!(
+        text.contains("Urgent review")
+            && text.contains("[[:Previously deleted page]]")
+            && text.contains(done["request_id"].as_str().unwrap()),
+        "{text}"
+    );
+}
+
+/// How many times the bot has posted to the noticeboard, and its latest post's
+/// page text, once there are `expected` posts (a service posts a batch's
+/// reviews a moment after it ends) or 20 s have passed.
+fn bot_posts_once(wiki: &TestWiki, expected: u32) -> (u32, String) {
+    let count = || {
+        wiki.sql(
+            "SELECT count(*) FROM revision JOIN page ON rev_page = page_id \
+             JOIN actor ON rev_actor = actor_id \
+             WHERE page_namespace = 4 AND page_title = 'Administrators''_noticeboard' \
+             AND actor_name = 'AdminBot'",
+        )
+        .trim()
+        .parse::<u32>()
+        .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while count() < expected && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     let board = wiki.api_get(&[
         ("action", "query"),
         ("prop", "revisions"),
@@ -586,12 +615,74 @@ fn a_previously_deleted_page_is_deleted_and_flagged_on_the_noticeboard() {
         ("rvslots", "main"),
     ]);
     let latest = &board["query"]["pages"][0]["revisions"][0];
-    assert_eq!(latest["user"], "AdminBot", "{board}");
-    let text = latest["slots"]["main"]["content"].as_str().unwrap();
-    assert!(
-        text.contains("Urgent review: [[:Previously deleted page]]")
-            && text.contains(done["request_id"].as_str().unwrap()),
-        "{text}"
+    let text = latest["slots"]["main"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    (count(), text)
+}
+
+/// Issue 10 #10: a batch's urgent reviews go out together, one noticeboard
+/// post by the bot naming every title; a title posted for review in the last
+/// day is not posted again, so a create-and-delete loop cannot flood the
+/// noticeboard (the audit log records it as passed over).
+#[test]
+fn a_batchs_urgent_reviews_are_one_post_and_not_repeated_within_a_day() {
+    let (wiki, config) = alice_with_self_grant();
+    let delete = |titles: &[&str]| {
+        let out = adminibot_as(
+            &config.path,
+            "Alice",
+            &[&["delete", "--yes", "--format", "json"], titles].concat(),
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", support::said(&out)));
+        assert_eq!(out.status.code(), Some(0), "{doc:#}");
+        doc["results"].as_array().unwrap().clone()
+    };
+    wiki.edit_as("Alice", "Alice loop", "Spam.");
+    assert_eq!(delete(&["Alice loop"])[0]["flagged"], false);
+    wiki.edit_as("Alice", "Alice loop", "Spam again.");
+
+    let results = delete(&["Previously deleted page", "Alice loop"]);
+    assert!(results.iter().all(|r| r["flagged"] == true), "{results:#?}");
+    let (posts, text) = bot_posts_once(&wiki, 1);
+    assert_eq!(posts, 1, "one post for the batch");
+    for result in &results {
+        let title = result["title"].as_str().unwrap();
+        let request = result["request_id"].as_str().unwrap();
+        assert!(
+            text.contains(&format!("[[:{title}]]")) && text.contains(request),
+            "{text}"
+        );
+    }
+
+    wiki.edit_as("Alice", "Alice loop", "Spam a third time.");
+    let again = delete(&["Alice loop"]);
+    let request = again[0]["request_id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let passed_over = loop {
+        let audit = adminibot(&config.path, &["audit", "--format", "json"]);
+        let doc: Value = serde_json::from_slice(&audit.stdout).expect("audit JSON");
+        let found = doc["rows"].as_array().into_iter().flatten().find(|r| {
+            r["kind"] == "reviews-posted"
+                && r["detail"]["covered"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|id| id == request.as_str()))
+        });
+        match found {
+            Some(row) => break row.clone(),
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(300))
+            }
+            None => panic!("no reviews-posted row covers {request}: {doc:#}"),
+        }
+    };
+    assert_eq!(passed_over["detail"]["titles"], serde_json::json!([]));
+    assert_eq!(
+        bot_posts_once(&wiki, 1).0,
+        1,
+        "no second post within the day"
     );
 }
 
@@ -861,6 +952,82 @@ fn a_long_batch_reads_the_time_and_facts_afresh_for_each_page() {
     for title in titles {
         assert!(!exists(&wiki, title), "{title} is still there");
     }
+}
+
+/// Issue 10 #10: the policy's `[limits]`, held by the store: a batch longer
+/// than `batch`, re-deleting a title the bot deleted more often than
+/// `redeletions` allows, and an action past the tier's quota for the hour are
+/// each refused with exit 1 and a message that says why, and write nothing.
+#[test]
+fn the_policys_limits_refuse_with_exit_1_and_write_nothing() {
+    let wiki = TestWiki::start();
+    let config = wiki.adminibot_config(true).with_store().with_policy(|p| {
+        p.replace("batch = 100", "batch = 2")
+            .replace("redeletions = 2", "redeletions = 1")
+            .replace(
+                "[limits.per_hour]\nself = 30",
+                "[limits.per_hour]\nself = 3",
+            )
+    });
+    support::grant_self(&config, "Alice");
+    let refused = |args: &[&str], needle: &str| {
+        let before = high_water(&wiki);
+        let out = adminibot_as(&config.path, "Alice", args);
+        assert_eq!(out.status.code(), Some(1), "{}", support::said(&out));
+        assert!(
+            support::said(&out).contains(needle),
+            "{}",
+            support::said(&out)
+        );
+        assert_eq!(high_water(&wiki), before, "nothing written");
+    };
+    refused(
+        &[
+            "delete",
+            "Draft:Alice sandbox",
+            "Alice draft",
+            "User:Alice/Old notes",
+        ],
+        "3 titles in one command, and the policy allows at most 2",
+    );
+
+    // The bot deleted this page once before the fixture's end: once more is
+    // its one re-deletion; after Alice recreates it, the next is refused.
+    let title = "Previously deleted page";
+    let (code, done) = act_json(&config, "Alice", &["delete", title, "--yes"]);
+    assert_eq!(
+        (code, done["decision"].as_str()),
+        (0, Some("done")),
+        "{done:#}"
+    );
+    wiki.edit_as("Alice", title, "Back again.");
+    refused(
+        &["delete", title, "--yes"],
+        "the bot has deleted this title 2 times already, and the policy allows 1 re-deletion(s)",
+    );
+
+    for title in ["Draft:Alice sandbox", "Alice draft"] {
+        let (code, done) = act_json(&config, "Alice", &["delete", title, "--yes"]);
+        assert_eq!(
+            (code, done["decision"].as_str()),
+            (0, Some("done")),
+            "{done:#}"
+        );
+    }
+    let (code, checked) = act_json(&config, "Alice", &["check", "User:Alice/Old notes"]);
+    assert_eq!(code, 1, "{checked:#}");
+    let gate = checked["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "limits")
+        .unwrap_or_else(|| panic!("no limits gate: {checked:#}"))
+        .clone();
+    assert_eq!(gate["passed"], false, "{gate:#}");
+    refused(
+        &["delete", "User:Alice/Old notes", "--yes"],
+        "3 action(s) under tier `self` in the last hour, and the policy allows 3",
+    );
 }
 
 /// "Any deletion that cannot be undone by the bot will not be done until the

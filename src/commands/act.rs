@@ -32,8 +32,40 @@ pub async fn act(
         interactive: true,
         signature: None,
     };
-    let reports = act_on_pages(session, &args.titles, &options, progress).await?;
+    let mut reports = act_on_pages(session, &args.titles, &options, progress).await?;
+    if !args.dry_run && session.store.is_some() {
+        post_due_reviews(session, &mut reports).await;
+    }
     Ok(Output::from_pages(&rendered(&reports)))
+}
+
+/// The batch's urgent reviews, posted together once it is over; the step
+/// goes to each report it concerns. A failure leaves them due for the next
+/// run (or the service), and says so.
+async fn post_due_reviews(session: &mut Session, reports: &mut [PageReport]) {
+    let settled = match crate::reviews::post_due(session).await {
+        Ok(Some(settled)) => settled,
+        Ok(None) => return,
+        Err(err) => crate::reviews::Settled {
+            requests: Vec::new(),
+            step: format!("urgent review not posted yet ({err}): it stays due for the next run"),
+        },
+    };
+    for report in reports.iter_mut() {
+        let Ok(Judged {
+            acted: Some(acted), ..
+        }) = &mut report.result
+        else {
+            continue;
+        };
+        let due = acted
+            .steps
+            .iter()
+            .any(|s| s.starts_with("urgent review due"));
+        if due && (settled.requests.is_empty() || settled.requests.contains(&acted.request_id)) {
+            acted.steps.push(settled.step.clone());
+        }
+    }
 }
 
 /// The pipeline for each of `titles`, in series, as the session's proven caller.
@@ -44,6 +76,7 @@ pub async fn act_on_pages(
     progress: bool,
 ) -> Result<Vec<PageReport>, Error> {
     let action = options.action;
+    within_batch_limit(&session.policy, titles.len())?;
     session.actor()?;
     let bot_account = session
         .bot
@@ -158,6 +191,18 @@ pub async fn act_on_pages(
         eprintln!();
     }
     Ok(reports)
+}
+
+/// A batch no longer than the policy's `[limits] batch`, before anything is
+/// read or written.
+pub fn within_batch_limit(policy: &crate::policy::Policy, titles: usize) -> Result<(), Error> {
+    let most = policy.limits.batch;
+    if titles > most {
+        return Err(Error::Denied(format!(
+            "{titles} titles in one command, and the policy allows at most {most}: nothing was done; split the list"
+        )));
+    }
+    Ok(())
 }
 
 /// A problem met after the batch wrote something, as the report of each page

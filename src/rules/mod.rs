@@ -56,6 +56,9 @@ pub enum RuleName {
     /// A grant in force covers the request, and nothing stops it (stop switch,
     /// suspension, block, blocklist).
     Authority,
+    /// The requester is within the policy's quotas, and the title within its
+    /// re-deletion cap.
+    Limits,
     /// The tier may do this action at all.
     TierCoversAction,
     /// The page exists (delete) or is deleted (undelete).
@@ -89,6 +92,7 @@ impl RuleName {
     pub fn as_str(self) -> &'static str {
         match self {
             RuleName::Authority => "authority",
+            RuleName::Limits => "limits",
             RuleName::TierCoversAction => "tier_covers_action",
             RuleName::PageExists => "page_exists",
             RuleName::SingleAuthor => "single_author",
@@ -348,7 +352,7 @@ pub struct Context<'a> {
 
 fn run(rule: RuleName, ctx: &Context) -> RuleOutcome {
     match rule {
-        RuleName::Authority | RuleName::TierCoversAction => {
+        RuleName::Authority | RuleName::Limits | RuleName::TierCoversAction => {
             unreachable!("`{rule}` is decided before the safety rules run")
         }
         RuleName::PageExists => deletion::page_exists(ctx),

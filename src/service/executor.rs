@@ -162,7 +162,14 @@ struct Core {
     last_write: Option<Instant>,
     /// When the wiki's redirects to the tag templates were read into `policy`.
     tag_redirects_read: Option<Instant>,
+    /// When to post the due urgent reviews: a moment after the last page
+    /// action, so that a batch's reviews go out together.
+    reviews_at: Option<tokio::time::Instant>,
 }
+
+/// How long after a page action, beyond the write interval, the service waits
+/// for the batch's next page before posting the due urgent reviews.
+const REVIEWS_AFTER_QUIET: Duration = Duration::from_secs(3);
 
 /// How long the service trusts the tag templates' redirects it read: a
 /// redirect made since counts from then on.
@@ -195,6 +202,7 @@ impl Core {
             bot_user,
             last_write: None,
             tag_redirects_read: None,
+            reviews_at: None,
         })
     }
 
@@ -204,6 +212,7 @@ impl Core {
         loop {
             // Maintenance first when both are ready: at start, open requests are
             // settled before any new one is taken.
+            let reviews_at = self.reviews_at;
             tokio::select! {
                 biased;
                 _ = tick.tick() => self.maintain().await,
@@ -211,6 +220,8 @@ impl Core {
                     Some(job) => self.handle(job).await,
                     None => return,
                 },
+                _ = tokio::time::sleep_until(reviews_at.unwrap_or_else(tokio::time::Instant::now)),
+                    if reviews_at.is_some() => self.post_reviews().await,
             }
         }
     }
@@ -368,6 +379,10 @@ impl Core {
                     }),
                 };
                 let reports = act_on_pages(&mut session, &[title], &options, false).await;
+                // A batch's next page usually follows within the write interval.
+                let quiet =
+                    self.policy.write_interval.to_std().unwrap_or_default() + REVIEWS_AFTER_QUIET;
+                self.reviews_at = Some(tokio::time::Instant::now() + quiet);
                 reports.map(|reports| {
                     let page = reports[0].rendered();
                     if !matches!(
@@ -408,6 +423,19 @@ impl Core {
         Ok(json!({ "request_id": id, "rows": rows }))
     }
 
+    /// Posts the due urgent reviews together (see [`crate::reviews`]); a
+    /// failure is logged, and they stay due for the next maintenance.
+    async fn post_reviews(&mut self) {
+        self.reviews_at = None;
+        let mut session = self.session(Some(self.bot_user.clone()));
+        match crate::reviews::post_due(&mut session).await {
+            Ok(Some(settled)) => info!(requests = ?settled.requests, "{}", settled.step),
+            Ok(None) => {}
+            Err(e) => warn!("posting the urgent reviews failed: {}", render(&e)),
+        }
+        self.restore(session);
+    }
+
     /// Settles open requests from the wiki's logs, records automatic
     /// revocations and forgets long-expired proposals; failures are logged and
     /// tried again next time.
@@ -431,6 +459,8 @@ impl Core {
             }
         }
         self.restore(session);
+        // Reviews left due (the bot was shut off, or the service restarted).
+        self.post_reviews().await;
     }
 }
 
@@ -473,6 +503,7 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
         )?;
         return Ok(ProposeAnswer::Command(ticket));
     };
+    crate::commands::act::within_batch_limit(&session.policy, args.titles.len())?;
     // A real run would meet the stop switch and the shutoff page before any
     // write: so does the proposal (and the dry run), and nobody is asked to sign
     // while the bot may not run. The shutoff page first, so that its saver's

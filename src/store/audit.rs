@@ -10,6 +10,7 @@
 
 use super::{sql, Actor, Store, StoreError, UserRef};
 use crate::facts::Timestamp;
+use crate::model::Tier;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -141,14 +142,27 @@ impl Store {
     /// an earlier request about that title began with the same kind of row and has
     /// no `end_kind` row yet: then a `Conflict` naming it. The check and the append
     /// are one IMMEDIATE transaction, so two processes cannot both begin.
+    /// With a `quota`, the request's subject must also have fewer counted
+    /// actions in each of its windows (see [`Store::actions_since`]).
     pub fn audit_begin(
         &mut self,
         event: &AuditEvent,
-        title: &str,
-        end_kind: &str,
+        (title, end_kind): (&str, &str),
+        quota: Option<&Quota>,
         now: Timestamp,
     ) -> Result<AuditRow, StoreError> {
         self.write(|tx, wiki| {
+            if let (Some(quota), Some(subject)) = (quota, &event.subject) {
+                for (since, max, window) in &quota.windows {
+                    let done = counted_actions(tx, subject.user_id, quota.tier, *since)?;
+                    if done.len() >= *max {
+                        return Err(StoreError::Conflict(format!(
+                            "`{}` has asked for {} actions under tier `{}` in the last {window}, and the policy allows {max}: try again later",
+                            subject.name, done.len(), quota.tier
+                        )));
+                    }
+                }
+            }
             let open: Option<String> = tx
                 .query_row(
                     "SELECT r.request_id FROM audit r
@@ -167,6 +181,53 @@ impl Store {
             }
             Ok(append(tx, wiki, event, now)?)
         })
+    }
+
+    /// When `user_id` asked for each action under `tier` since `since`, oldest
+    /// first: the requests that passed their rules, except dry runs and those
+    /// that ended refused or unconfirmed. What the policy's quotas count.
+    pub fn actions_since(
+        &self,
+        user_id: u64,
+        tier: Tier,
+        since: Timestamp,
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        Ok(counted_actions(&self.conn, user_id, tier, since)?)
+    }
+
+    /// The `review-due` rows no `reviews-posted` row covers yet, oldest first.
+    pub fn due_reviews(&self) -> Result<Vec<AuditRow>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM audit d
+             WHERE d.kind = ?1
+               AND NOT EXISTS (SELECT 1 FROM audit p, json_each(p.detail, '$.covered') j
+                               WHERE p.kind = ?2 AND j.value = d.request_id)
+             ORDER BY d.seq"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                crate::stages::kind::REVIEW_DUE,
+                crate::stages::kind::REVIEWS_POSTED
+            ],
+            read_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The titles posted for urgent review since `since`.
+    pub fn reviewed_titles_since(
+        &self,
+        since: Timestamp,
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT j.value FROM audit p, json_each(p.detail, '$.titles') j
+             WHERE p.kind = ?1 AND p.at >= ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![crate::stages::kind::REVIEWS_POSTED, sql::ts(since)],
+            |row| row.get::<_, String>(0),
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The rows matching `filter`, oldest first.
@@ -251,6 +312,49 @@ pub(super) fn append(
         ],
     )?;
     Ok(row)
+}
+
+/// A requester's quota, held in the same transaction as their request's first
+/// row: fewer than `max` counted actions under `tier` since each window's
+/// start (`since`, `max`, and the window's name for the message).
+#[derive(Debug, Clone)]
+pub struct Quota {
+    /// The tier the request is judged under.
+    pub tier: Tier,
+    /// Each window: its start, its maximum, and its name (`hour`).
+    pub windows: Vec<(Timestamp, usize, &'static str)>,
+}
+
+/// See [`Store::actions_since`].
+fn counted_actions(
+    conn: &Connection,
+    user_id: u64,
+    tier: Tier,
+    since: Timestamp,
+) -> rusqlite::Result<Vec<Timestamp>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.at FROM audit r
+         WHERE r.kind = ?1 AND r.subject_id = ?2 AND r.at >= ?3
+           AND json_extract(r.detail, '$.tier') = ?4
+           AND json_extract(r.detail, '$.dry_run') IS NOT 1
+           AND json_extract(r.detail, '$.decision') != 'refused'
+           AND NOT EXISTS (SELECT 1 FROM audit e
+                           WHERE e.kind = ?5 AND e.request_id = r.request_id
+                             AND json_extract(e.detail, '$.decision')
+                                 IN ('refused', 'needs-confirmation'))
+         ORDER BY r.at",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            crate::stages::kind::REQUEST,
+            user_id,
+            sql::ts(since),
+            tier.to_string(),
+            crate::stages::kind::END
+        ],
+        |row| sql::time(row, "at"),
+    )?;
+    rows.collect()
 }
 
 fn read_row(row: &Row) -> rusqlite::Result<AuditRow> {
@@ -468,19 +572,19 @@ mod tests {
             ..event("request", json!({ "title": title }))
         };
         store
-            .audit_begin(&begin("r1", "A"), "A", "end", t(10))
+            .audit_begin(&begin("r1", "A"), ("A", "end"), None, t(10))
             .unwrap();
         // Another process sees the open request too.
         let mut other = Store::open(&path, "w", t(11)).unwrap();
         let err = other
-            .audit_begin(&begin("r2", "A"), "A", "end", t(11))
+            .audit_begin(&begin("r2", "A"), ("A", "end"), None, t(11))
             .unwrap_err();
         assert!(
             matches!(&err, StoreError::Conflict(m) if m.contains("r1")),
             "{err}"
         );
         other
-            .audit_begin(&begin("r3", "B"), "B", "end", t(12))
+            .audit_begin(&begin("r3", "B"), ("B", "end"), None, t(12))
             .unwrap();
         let end = AuditEvent {
             request_id: Some("r1".into()),
@@ -488,8 +592,62 @@ mod tests {
         };
         store.audit_append(&end, t(13)).unwrap();
         other
-            .audit_begin(&begin("r4", "A"), "A", "end", t(14))
+            .audit_begin(&begin("r4", "A"), ("A", "end"), None, t(14))
             .unwrap();
+    }
+
+    /// The quota holds across processes: counted in the transaction that
+    /// appends the request's first row. Refused requests and dry runs do not
+    /// count, nor do requests that ended refused.
+    #[test]
+    fn a_quota_is_held_in_the_same_transaction_as_the_request() {
+        let (_dir, path, mut store) = new_store();
+        let subject = UserRef {
+            user_id: 7,
+            name: "Alice".into(),
+        };
+        let request = |id: &str, title: &str, decision: &str, dry_run: bool| AuditEvent {
+            request_id: Some(id.to_string()),
+            subject: Some(subject.clone()),
+            ..event(
+                "request",
+                json!({ "title": title, "tier": "self", "decision": decision, "dry_run": dry_run }),
+            )
+        };
+        let quota = Quota {
+            tier: Tier::Own,
+            windows: vec![(t(0), 2, "hour")],
+        };
+        let begin = |store: &mut Store, id: &str, title: &str, decision: &str, dry_run: bool| {
+            store.audit_begin(
+                &request(id, title, decision, dry_run),
+                (title, "end"),
+                Some(&quota),
+                t(10),
+            )
+        };
+        begin(&mut store, "r1", "A", "allowed", false).unwrap();
+        begin(&mut store, "r2", "B", "refused", false).unwrap();
+        begin(&mut store, "r3", "C", "allowed", true).unwrap();
+        let mut other = Store::open(&path, "w", t(11)).unwrap();
+        begin(&mut other, "r4", "D", "needs-confirmation", false).unwrap();
+        let err = begin(&mut other, "r5", "E", "allowed", false).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m.contains("2 actions under tier `self` in the last hour")),
+            "{err}"
+        );
+        let unconfirmed = AuditEvent {
+            request_id: Some("r4".into()),
+            ..event("end", json!({ "decision": "needs-confirmation" }))
+        };
+        other.audit_append(&unconfirmed, t(12)).unwrap();
+        begin(&mut other, "r6", "E", "allowed", false).unwrap();
+        let counted = store.actions_since(7, Tier::Own, t(0)).unwrap();
+        assert_eq!(counted.len(), 2, "r1 and r6");
+        assert!(store
+            .actions_since(7, Tier::NotSelf, t(0))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

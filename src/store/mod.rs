@@ -27,7 +27,7 @@ mod sql;
 #[cfg(test)]
 mod testkit;
 
-pub use audit::{kind, AuditEvent, AuditFilter, AuditRow, ChainBreak};
+pub use audit::{kind, AuditEvent, AuditFilter, AuditRow, ChainBreak, Quota};
 pub use gates::{BlockEntry, BlockTarget, Issuer, Stop, Suspension};
 pub use grants::{Approval, CharterText, Grant, NewGrant, Revocation, StoredCharter};
 pub use proposals::{Proposal, SIGNED};
