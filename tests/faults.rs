@@ -1106,6 +1106,60 @@ fn a_failed_read_back_leaves_the_deletion_open_for_reconcile() {
     );
 }
 
+/// Issue 10 #3, reconcile's half: the page is moved while the delete is on its
+/// way, and the read-back fails, so the request stays open. Reconcile finds
+/// the bot's deletion by the bot and the request id, at the title the wiki
+/// deleted it at, and records it there: never "abandoned" because the old
+/// title shows nothing.
+#[test]
+fn reconcile_finds_a_deletion_the_page_was_moved_away_from() {
+    let (wiki, proxy, config) = setup();
+    let (child, release) = delete_held_at_the_proxy(&proxy, &config);
+    let moved = wiki.write_as(
+        "Bob",
+        &[
+            ("action", "move"),
+            ("from", TITLE),
+            ("to", "Draft:Moved sandbox"),
+            ("reason", "tidying"),
+        ],
+    );
+    assert!(moved["move"]["to"].is_string(), "{moved}");
+    for nth in 1..=3 {
+        proxy.rule(Rule {
+            method: Some("GET"),
+            action: Some("query"),
+            contains: Some(READ_BACK),
+            nth,
+            effect: Effect::Respond {
+                status: 503,
+                headers: vec![],
+                body: "busy".into(),
+            },
+        });
+    }
+    std::fs::write(release.path().join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = first_result(&out);
+    assert_eq!(out.status.code(), Some(5), "{report:#}");
+    assert!(!exists(&wiki, "Draft:Moved sandbox"));
+
+    let settled = run(&config, "Alice", &["reconcile"]);
+    let said = support::said(&settled);
+    assert_eq!(settled.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("delete (log")
+            && said.contains("INCIDENT: revisions saved after the check")
+            && !said.contains("abandoned"),
+        "{said}"
+    );
+    let deleted = support::first_audit_row(&config.path, "deleted");
+    assert_eq!(
+        deleted["detail"]["title"], "Draft:Moved sandbox",
+        "{deleted:#}"
+    );
+}
+
 /// Issue 10 #5: the wiki goes away in the middle of a batch, after the first
 /// page was deleted. The first page's report is kept (done), the second says
 /// what failed, and the exit code is 4: something was written, not all of it.
