@@ -31,7 +31,7 @@ use crate::store::{Actor, AuditEvent, AuditFilter, AuditRow, Quota, Store, Store
 use crate::wiki::actions::{self, DeletedRevision, Deletion, PageState, ShutoffRevision};
 use crate::wiki::facts::Fetched;
 use crate::wiki::users::oldest_category_member;
-use crate::wiki::{Wiki, WikiError};
+use crate::wiki::{BotWiki, WikiError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -355,12 +355,12 @@ pub(crate) use crate::stages::kind as stage;
 /// saved by an administrator.
 async fn guard(
     session: &Session,
-    bot: &Wiki,
+    bot: &BotWiki,
     facts: &PageFacts,
     shutoff: &ShutoffRevision,
 ) -> Result<(), String> {
     let page = &session.policy.pages.shutoff;
-    let now = actions::recheck(bot, &facts.title, page)
+    let now = actions::recheck(bot.reads(), &facts.title, page)
         .await
         .map_err(|e| format!("cannot re-read the page and `{page}` before writing: {e}"))?;
     if now.shutoff_latest != Some(shutoff.id) {
@@ -478,7 +478,7 @@ async fn pipeline(
     seen: Option<ShutoffRevision>,
 ) -> Result<Acted, Error> {
     let facts = &fetched.facts;
-    let bot = session.reader();
+    let bot = session.bot()?;
     let mut acted = Acted {
         request_id: recorder.request_id.clone(),
         decision: Ending::Refused,
@@ -729,7 +729,7 @@ fn confirmed_at_terminal(decided: &Decided, title: &str) -> bool {
 /// Everything one page's writes need, read-only.
 struct Job<'a> {
     session: &'a Session,
-    bot: &'a Wiki,
+    bot: &'a BotWiki,
     fetched: &'a Fetched,
     decided: &'a Decided,
     options: &'a ActOptions,
@@ -941,7 +941,7 @@ struct ReadBack {
 /// Reads back the title's deleted revisions and tells this deletion's apart
 /// from earlier ones and from those the check never saw.
 async fn read_back_deletion(
-    bot: &Wiki,
+    bot: &BotWiki,
     facts: &PageFacts,
     deleted_title: &str,
     log_id: Option<u64>,
@@ -955,7 +955,7 @@ async fn read_back_deletion(
         .collect();
     // Without the read-back the deletion cannot be recorded with its revisions:
     // the request stays open, and reconcile reads them back later.
-    let deleted = actions::deleted_revisions(bot, deleted_title)
+    let deleted = actions::deleted_revisions(bot.reads(), deleted_title)
         .await
         .map_err(|e| Stop {
             written: true,
@@ -985,7 +985,7 @@ async fn read_back_deletion(
 /// request to an administrator.
 async fn report_extra_revisions(
     session: &Session,
-    bot: (&Wiki, Permit),
+    bot: (&BotWiki, Permit),
     recorder: &mut Recorder,
     title: &str,
     extra: &[DeletedRevision],
@@ -1170,7 +1170,7 @@ fn own_deleted_timestamps(
 /// chain's head; the permit comes back for any later write.
 async fn log_on_wiki(
     session: &Session,
-    (bot, permit): (&Wiki, Permit),
+    (bot, permit): (&BotWiki, Permit),
     recorder: &mut Recorder,
     what: &str,
     row: &AuditRow,
@@ -1213,7 +1213,7 @@ async fn log_on_wiki(
 /// review); the permit comes back for any later write.
 async fn post_noticeboard(
     session: &Session,
-    (bot, permit): (&Wiki, Permit),
+    (bot, permit): (&BotWiki, Permit),
     recorder: &mut Recorder,
     text: &str,
     acted: &mut Acted,

@@ -12,7 +12,7 @@ use crate::rules::{Decision, Verdict};
 use crate::session::Session;
 use crate::store::Store;
 use crate::wiki::actions::{self, ShutoffRevision};
-use crate::wiki::Wiki;
+use crate::wiki::BotWiki;
 use std::collections::BTreeMap;
 
 /// The bot may write now: every check of [`bot_may_write`] passed. Only that
@@ -130,7 +130,7 @@ pub fn clock_agrees(wiki_time: Timestamp) -> Result<(), Error> {
 pub async fn bot_may_write(
     session: &Session,
     store: &Store,
-    bot: &Wiki,
+    bot: &BotWiki,
     known: &BTreeMap<String, Vec<String>>,
     seen: Option<ShutoffRevision>,
 ) -> Result<Result<Cleared, String>, Error> {
@@ -155,7 +155,7 @@ pub async fn bot_may_write(
     let latest = match seen {
         Some(seen) => Some(seen),
         None => {
-            let (latest, wiki_time) = actions::shutoff_revision(bot, page).await?;
+            let (latest, wiki_time) = actions::shutoff_revision(bot.reads(), page).await?;
             clock_agrees(wiki_time)?;
             latest
         }
@@ -175,7 +175,7 @@ pub async fn bot_may_write(
     }
     let groups = match known.get(&latest.user) {
         Some(groups) => groups.clone(),
-        None => crate::wiki::users::lookup_user(bot, &latest.user)
+        None => crate::wiki::users::lookup_user(bot.reads(), &latest.user)
             .await
             .map(|u| u.groups)
             .unwrap_or_default(),

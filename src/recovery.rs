@@ -14,7 +14,7 @@ use crate::stages::{
 };
 use crate::store::{AuditFilter, AuditRow, StoreError, UserRef};
 use crate::wiki::actions::{self, DeletedRevision, Deletion, LogOf};
-use crate::wiki::Wiki;
+use crate::wiki::{BotWiki, Wiki};
 use std::collections::BTreeSet;
 
 /// What happened to one request or rollback step.
@@ -407,7 +407,7 @@ pub async fn rollback(
 
 async fn run_plan(
     session: &mut Session,
-    bot: &Wiki,
+    bot: &BotWiki,
     actor: &crate::store::Actor,
     plan: Vec<Undo>,
 ) -> Result<(Vec<Settled>, ExitStatus), Error> {
@@ -472,7 +472,7 @@ async fn run_plan(
 /// One step: `Ok(Ok(what was done))`, `Ok(Err(what changed))` when the page
 /// changed since, `Err` when the wiki or the store failed.
 async fn undo_one(
-    (bot, permit): (&Wiki, Permit),
+    (bot, permit): (&BotWiki, Permit),
     recorder: &mut Recorder,
     undo: &Undo,
     admin: &str,
@@ -489,7 +489,7 @@ async fn undo_one(
         undo.request_id,
         undo.requester.name
     );
-    let live = actions::live_revisions(bot, &undo.title).await?;
+    let live = actions::live_revisions(bot.reads(), &undo.title).await?;
     if undo.deleted {
         if live.is_some() {
             return Ok(Err(format!(
@@ -503,7 +503,7 @@ async fn undo_one(
                 undo.title
             )));
         }
-        let deleted = actions::deleted_revisions(bot, &undo.title).await?;
+        let deleted = actions::deleted_revisions(bot.reads(), &undo.title).await?;
         let available: BTreeSet<Timestamp> = deleted.iter().map(|r| r.timestamp).collect();
         if !undo.revisions.iter().all(|t| available.contains(t)) {
             return Ok(Err(format!(

@@ -69,18 +69,16 @@ pub async fn post_due(session: &mut Session) -> Result<Option<Settled>, Error> {
         ),
         count => {
             let store = session.store.as_ref().expect("read above");
-            let cleared =
-                match bot_may_write(session, store, session.reader(), &BTreeMap::new(), None)
-                    .await?
-                {
-                    Ok(cleared) => cleared,
-                    Err(why) => {
-                        return Ok(Some(Settled {
-                            requests,
-                            step: format!("urgent review not posted yet ({why}): it stays due"),
-                        }))
-                    }
-                };
+            let bot = session.bot()?;
+            let cleared = match bot_may_write(session, store, bot, &BTreeMap::new(), None).await? {
+                Ok(cleared) => cleared,
+                Err(why) => {
+                    return Ok(Some(Settled {
+                        requests,
+                        step: format!("urgent review not posted yet ({why}): it stays due"),
+                    }))
+                }
+            };
             let id = format!("reviews-{}", new_request_id(now));
             let permit = Permit::issue(cleared, Grounds::Reviews { titles: count }, &id)
                 .map_err(Error::Denied)?;
@@ -90,7 +88,7 @@ pub async fn post_due(session: &mut Session) -> Result<Option<Settled>, Error> {
             );
             let summary = format!("adminibot: urgent review of {count} deletion(s)");
             let (saved, permit) =
-                actions::append_as_bot(session.reader(), permit, &page, &text, &summary).await?;
+                actions::append_as_bot(bot, permit, &page, &text, &summary).await?;
             permit.done();
             let revid = saved.new_revid;
             (

@@ -10,7 +10,7 @@ use crate::rules::same_user;
 use crate::store::{Actor, Store, UserRef};
 use crate::wiki::actions::ShutoffRevision;
 use crate::wiki::users::{lookup_user, whoami, WikiUser};
-use crate::wiki::Wiki;
+use crate::wiki::{BotWiki, Wiki};
 use std::path::Path;
 use tracing::info;
 
@@ -35,7 +35,7 @@ pub struct Session {
     /// The wiki session: the caller's with `Login::Caller*`, else the bot's or anonymous.
     pub wiki: Wiki,
     /// The bot's own session, with `Login::CallerAndBot`.
-    pub bot: Option<Wiki>,
+    pub bot: Option<BotWiki>,
     /// The caller, as the wiki proved them (with `Login::Caller`).
     pub caller: Option<WikiUser>,
     /// The shutoff page's latest revision, read at login (with `Login::CallerAndBot`).
@@ -62,12 +62,11 @@ impl Session {
             None => None,
         };
         let bot_login = match login {
-            Login::CallerAndBot => Some(config.bot_login()?.ok_or_else(|| {
-                Error::Usage(format!(
-                    "`{}` names no bot login: add `[bot] username` and `password_file`",
-                    config.path.display()
-                ))
-            })?),
+            Login::CallerAndBot => Some(
+                config
+                    .bot_login()?
+                    .ok_or_else(|| no_bot_login(&config.path))?,
+            ),
             _ => None,
         };
         let (wiki, caller, bot, shutoff) = match login {
@@ -78,7 +77,8 @@ impl Session {
                 let connect_bot = async {
                     match &bot_login {
                         Some((user, secret)) => {
-                            Wiki::connect(api, Some((user, secret))).await.map(Some)
+                            let bot = Wiki::connect(api, Some((user, secret))).await?;
+                            Ok(Some(BotWiki::new(bot)))
                         }
                         None => Ok(None),
                     }
@@ -130,7 +130,7 @@ impl Session {
     pub fn in_service(
         config: Config,
         policy: Policy,
-        (reader, bot): (Wiki, Wiki),
+        (reader, bot): (Wiki, BotWiki),
         store: Store,
         caller: Option<WikiUser>,
         now: Timestamp,
@@ -150,7 +150,7 @@ impl Session {
 
     /// What [`Session::in_service`] took, handed back: the two bot sessions and
     /// the store (`None` only if a command lost it, which is a bug).
-    pub fn into_service_parts(self) -> ((Wiki, Option<Wiki>), Option<Store>) {
+    pub fn into_service_parts(self) -> ((Wiki, Option<BotWiki>), Option<Store>) {
         ((self.wiki, self.bot), self.store)
     }
 
@@ -172,7 +172,14 @@ impl Session {
 
     /// The session that reads facts: the bot's when there is one.
     pub fn reader(&self) -> &Wiki {
-        self.bot.as_ref().unwrap_or(&self.wiki)
+        self.bot.as_ref().map_or(&self.wiki, BotWiki::reads)
+    }
+
+    /// The bot's session, for its writes.
+    pub fn bot(&self) -> Result<&BotWiki, Error> {
+        self.bot
+            .as_ref()
+            .ok_or_else(|| no_bot_login(&self.config.path))
     }
 
     /// The proven caller.
@@ -232,6 +239,13 @@ impl Session {
         }
         Ok(())
     }
+}
+
+fn no_bot_login(config: &Path) -> Error {
+    Error::Usage(format!(
+        "`{}` names no bot login: add `[bot] username` and `password_file`",
+        config.display()
+    ))
 }
 
 /// A wiki user as the store records an actor.

@@ -26,7 +26,7 @@ use crate::stages::Ending;
 use crate::store::{AuditFilter, Proposal, Store, StoreError, UserRef};
 use crate::when::TestEnv;
 use crate::wiki::users::{lookup_user, whoami, WikiUser};
-use crate::wiki::{actions, Wiki};
+use crate::wiki::{actions, BotWiki, Wiki};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -154,7 +154,7 @@ struct Core {
     config: Config,
     policy: Policy,
     reader: Option<Wiki>,
-    bot: Option<Wiki>,
+    bot: Option<BotWiki>,
     store: Option<Store>,
     /// The bot account, the actor of the service's own maintenance.
     bot_user: WikiUser,
@@ -197,7 +197,7 @@ impl Core {
             config,
             policy,
             reader: Some(reader),
-            bot: Some(bot),
+            bot: Some(BotWiki::new(bot)),
             store: Some(store),
             bot_user,
             last_write: None,
@@ -522,7 +522,7 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
         .any(|r| matches!(&r.result, Ok(j) if j.verdict.decision() != Decision::Refused));
     // The shutoff revision the bot is cleared with goes into each ticket.
     let may_run = match (acting, session.store.as_ref()) {
-        (true, Some(store)) => bot_may_write(session, store, session.reader(), &groups, shutoff)
+        (true, Some(store)) => bot_may_write(session, store, session.bot()?, &groups, shutoff)
             .await?
             .map(|cleared| Some(cleared.shutoff().clone())),
         _ => Ok(None),

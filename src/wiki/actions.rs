@@ -4,7 +4,7 @@
 //! `maxlag=5`, `assert=user` and `assertuser=<account>`. Deletion is
 //! by page id, so a page moved since the check cannot take a redirect's place.
 
-use super::{parse_timestamp, Request, Wiki, WikiError};
+use super::{parse_timestamp, BotWiki, Request, Wiki, WikiError};
 use crate::config::Secret;
 use crate::facts::Timestamp;
 use crate::permit::Permit;
@@ -148,8 +148,18 @@ pub struct Saved {
     pub old_revid: Option<u64>,
 }
 
-/// Appends `text` to `title` (creating it if needed) with `summary`.
+/// Appends `text` to `title` (creating it if needed) with `summary`, as the
+/// session's own user (a requester's signature or escalation).
 pub async fn append(
+    wiki: &Wiki,
+    title: &str,
+    text: &str,
+    summary: &str,
+) -> Result<Saved, WikiError> {
+    save_appended(wiki, title, text, summary).await
+}
+
+async fn save_appended(
     wiki: &Wiki,
     title: &str,
     text: &str,
@@ -180,13 +190,13 @@ pub async fn append(
 /// The bot appends `text` to `title` (its log page, the noticeboard); the
 /// permit comes back with the saved edit.
 pub async fn append_as_bot(
-    wiki: &Wiki,
+    bot: &BotWiki,
     permit: Permit,
     title: &str,
     text: &str,
     summary: &str,
 ) -> Result<(Saved, Permit), WikiError> {
-    let saved = append(wiki, title, text, summary).await?;
+    let saved = save_appended(&bot.0, title, text, summary).await?;
     Ok((saved, permit))
 }
 
@@ -210,12 +220,13 @@ pub enum Deletion {
 /// The bot deletes a page by id with `reason`; the permit comes back with
 /// the wiki's answer.
 pub async fn delete(
-    wiki: &Wiki,
+    bot: &BotWiki,
     permit: Permit,
     page_id: u64,
     reason: &str,
 ) -> Result<(Deletion, Permit), WikiError> {
-    let answer = wiki
+    let answer = bot
+        .0
         .post_with_token(&[
             ("action".into(), "delete".into()),
             ("pageid".into(), page_id.to_string()),
@@ -240,7 +251,7 @@ pub async fn delete(
 /// The bot restores exactly the deleted revisions saved at `timestamps` of
 /// `title`; how many it restored, and the permit back.
 pub async fn undelete(
-    wiki: &Wiki,
+    bot: &BotWiki,
     permit: Permit,
     title: &str,
     timestamps: &[Timestamp],
@@ -257,7 +268,8 @@ pub async fn undelete(
         .iter()
         .map(|t| crate::when::format_time(*t))
         .collect();
-    let answer = wiki
+    let answer = bot
+        .0
         .post_with_token(&[
             ("action".into(), "undelete".into()),
             ("title".into(), title.to_string()),

@@ -110,6 +110,30 @@ fn full_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// The admin bot's own session. The bot's writes ([`actions::delete`],
+/// [`actions::undelete`], [`actions::append_as_bot`]) take this type and no
+/// other, and it does not deref to [`Wiki`]: a requester's write
+/// ([`actions::append`]) cannot be handed the bot's session, nor a bot write
+/// anyone else's. Reads go through [`BotWiki::reads`].
+pub struct BotWiki(Wiki);
+
+impl BotWiki {
+    /// The bot's logged-in session.
+    pub fn new(wiki: Wiki) -> BotWiki {
+        BotWiki(wiki)
+    }
+
+    /// The session, for reads.
+    pub fn reads(&self) -> &Wiki {
+        &self.0
+    }
+
+    /// The main account the bot is logged in as.
+    pub fn account(&self) -> Option<&str> {
+        self.0.account()
+    }
+}
+
 /// A session with one wiki, anonymous or logged in with a BotPassword.
 pub struct Wiki {
     client: RefCell<mwapi::Client>,
