@@ -1286,6 +1286,25 @@ fn a_lost_session_logs_in_again_once_and_deletes_once() {
 
 /// Empties the wiki's session store (sessions live in its object cache);
 /// returns how many sessions there were.
+/// A session lost again after the bot's fresh one worked is logged in again
+/// too: "once" is per lost session, so a long-running service whose sessions
+/// end now and then keeps working (before, the second loss failed every
+/// request until a restart).
+#[test]
+fn every_lost_session_is_logged_in_again_once() {
+    let (wiki, config) = alice_with_self_grant();
+    for title in ["Draft:Alice sandbox", "Alice draft"] {
+        assert!(forget_sessions(&wiki) >= 1, "sessions were stored");
+        let (code, result) = act_json(&config, "Alice", &["delete", title, "--yes"]);
+        assert_eq!(
+            (code, result["decision"].as_str()),
+            (0, Some("done")),
+            "{result:#}"
+        );
+        assert!(!exists(&wiki, title));
+    }
+}
+
 fn forget_sessions(wiki: &TestWiki) -> u32 {
     sqlite(
         &wiki.dir.join("data/wikicache.sqlite"),

@@ -149,17 +149,19 @@ pub struct Wiki {
 }
 
 impl Wiki {
-    /// Opens a session; logs in when `login` (BotPassword name and secret) is given.
+    /// Opens a session; logs in when `login` (BotPassword name and secret) is
+    /// given. The login is adminibot's own ([`Wiki::login_keeping_cookies`]):
+    /// mwapi never holds the password, in a `String` nobody could zero.
     pub async fn connect(api: &str, login: Option<(&str, &Secret)>) -> Result<Wiki, WikiError> {
-        let client = client(api, login).await?;
-        let account = login.map(|(user, _)| user.split('@').next().unwrap_or(user).to_string());
-        let requests = Cell::new(if login.is_some() { 2 } else { 0 });
+        if let Some((user, secret)) = login {
+            return Ok(Wiki::login_keeping_cookies(api, user, secret).await?.0);
+        }
         Ok(Wiki {
-            client: RefCell::new(client),
+            client: RefCell::new(anonymous_client(api).await?),
             api: api.to_string(),
-            login: login.map(|(user, secret)| (user.to_string(), secret.clone())),
-            account,
-            requests,
+            login: None,
+            account: None,
+            requests: Cell::new(0),
             csrf: RefCell::new(None),
             relogged: Cell::new(false),
         })
@@ -260,9 +262,11 @@ impl Wiki {
         })
     }
 
-    /// Logs in again after the wiki forgot the session (`assertuserfailed`), once
-    /// per process: a second loss is an error, not a loop. The CSRF token belonged
-    /// to the old session and is dropped.
+    /// Logs in again after the wiki forgot the session (`assertuserfailed`),
+    /// once per lost session: losing the fresh one before any call succeeded
+    /// is an error, not a loop (a long-running service logs in again each time
+    /// a session it used ends). The CSRF token belonged to the old session and
+    /// is dropped.
     pub(crate) async fn relogin(&self, lost: WikiError) -> Result<(), WikiError> {
         let Some((user, secret)) = &self.login else {
             return Err(lost);
@@ -271,9 +275,9 @@ impl Wiki {
             return Err(lost);
         }
         warn!(%user, "the wiki lost the session; logging in again once");
-        let fresh = client(&self.api, Some((user, secret))).await?;
+        let (fresh, _) = Wiki::login_keeping_cookies(&self.api, user, secret).await?;
         self.requests.set(self.requests.get() + 2);
-        *self.client.borrow_mut() = fresh;
+        *self.client.borrow_mut() = fresh.client.into_inner();
         *self.csrf.borrow_mut() = None;
         Ok(())
     }
@@ -364,7 +368,11 @@ impl Wiki {
             let per_try = crate::when::http_timeout().min(left);
             let (failure, busy, no_answer, retry_after) =
                 match tokio::time::timeout(per_try, call()).await {
-                    Ok(Ok(value)) => return surface_warnings(value),
+                    Ok(Ok(value)) => {
+                        // The session works: a later loss may log in again.
+                        self.relogged.set(false);
+                        return surface_warnings(value);
+                    }
                     Err(_) if per_try >= left => {
                         return Err(WikiError::Unreachable {
                             api: self.api.clone(),
@@ -451,19 +459,13 @@ fn surface_warnings(answer: Value) -> Result<Value, WikiError> {
     Ok(answer)
 }
 
-/// A logged-in (or anonymous) mwapi client for `api`, with adminibot's settings.
-async fn client(api: &str, login: Option<(&str, &Secret)>) -> Result<mwapi::Client, WikiError> {
-    let mut builder = builder(api, login.map(|(user, _)| user)).set_http_client(http_builder);
-    if let Some((user, secret)) = login {
-        builder = builder.set_botpassword(user, secret.expose());
-    }
-    builder.build().await.map_err(|err| match (login, err) {
-        (Some((user, _)), mwapi::Error::ApiError(e)) => WikiError::Login {
-            user: user.to_string(),
-            detail: e.text,
-        },
-        (_, err) => WikiError::from_mwapi(api, err),
-    })
+/// An anonymous mwapi client for `api`, with adminibot's settings.
+async fn anonymous_client(api: &str) -> Result<mwapi::Client, WikiError> {
+    builder(api, None)
+        .set_http_client(http_builder)
+        .build()
+        .await
+        .map_err(|err| WikiError::from_mwapi(api, err))
 }
 
 /// An mwapi client builder with adminibot's settings, for `login` (a
