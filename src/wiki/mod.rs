@@ -149,19 +149,17 @@ pub struct Wiki {
 }
 
 impl Wiki {
-    /// Opens a session; logs in when `login` (BotPassword name and secret) is
-    /// given. The login is adminibot's own ([`Wiki::login_keeping_cookies`]):
-    /// mwapi never holds the password, in a `String` nobody could zero.
+    /// Opens a session; logs in when `login` (BotPassword name and secret) is given.
     pub async fn connect(api: &str, login: Option<(&str, &Secret)>) -> Result<Wiki, WikiError> {
-        if let Some((user, secret)) = login {
-            return Ok(Wiki::login_keeping_cookies(api, user, secret).await?.0);
-        }
+        let client = client(api, login).await?;
+        let account = login.map(|(user, _)| user.split('@').next().unwrap_or(user).to_string());
+        let requests = Cell::new(if login.is_some() { 2 } else { 0 });
         Ok(Wiki {
-            client: RefCell::new(anonymous_client(api).await?),
+            client: RefCell::new(client),
             api: api.to_string(),
-            login: None,
-            account: None,
-            requests: Cell::new(0),
+            login: login.map(|(user, secret)| (user.to_string(), secret.clone())),
+            account,
+            requests,
             csrf: RefCell::new(None),
             relogged: Cell::new(false),
         })
@@ -275,9 +273,9 @@ impl Wiki {
             return Err(lost);
         }
         warn!(%user, "the wiki lost the session; logging in again once");
-        let (fresh, _) = Wiki::login_keeping_cookies(&self.api, user, secret).await?;
+        let fresh = client(&self.api, Some((user, secret))).await?;
         self.requests.set(self.requests.get() + 2);
-        *self.client.borrow_mut() = fresh.client.into_inner();
+        *self.client.borrow_mut() = fresh;
         *self.csrf.borrow_mut() = None;
         Ok(())
     }
@@ -459,13 +457,19 @@ fn surface_warnings(answer: Value) -> Result<Value, WikiError> {
     Ok(answer)
 }
 
-/// An anonymous mwapi client for `api`, with adminibot's settings.
-async fn anonymous_client(api: &str) -> Result<mwapi::Client, WikiError> {
-    builder(api, None)
-        .set_http_client(http_builder)
-        .build()
-        .await
-        .map_err(|err| WikiError::from_mwapi(api, err))
+/// A logged-in (or anonymous) mwapi client for `api`, with adminibot's settings.
+async fn client(api: &str, login: Option<(&str, &Secret)>) -> Result<mwapi::Client, WikiError> {
+    let mut builder = builder(api, login.map(|(user, _)| user)).set_http_client(http_builder);
+    if let Some((user, secret)) = login {
+        builder = builder.set_botpassword(user, secret.expose());
+    }
+    builder.build().await.map_err(|err| match (login, err) {
+        (Some((user, _)), mwapi::Error::ApiError(e)) => WikiError::Login {
+            user: user.to_string(),
+            detail: e.text,
+        },
+        (_, err) => WikiError::from_mwapi(api, err),
+    })
 }
 
 /// An mwapi client builder with adminibot's settings, for `login` (a
