@@ -29,8 +29,8 @@ use crate::stages::{
 };
 use crate::store::{Actor, AuditEvent, AuditFilter, AuditRow, Quota, Store, StoreError, UserRef};
 use crate::wiki::actions::{self, DeletedRevision, Deletion, PageState, ShutoffRevision};
+use crate::wiki::category::oldest_member;
 use crate::wiki::facts::Fetched;
-use crate::wiki::users::oldest_category_member;
 use crate::wiki::{BotWiki, WikiError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -151,9 +151,11 @@ fn prepend(gate: RuleOutcome, verdict: Verdict) -> Verdict {
     Verdict { outcomes }
 }
 
-/// Reads each live-condition category the requester's charters watch (one request each).
+/// Reads each live-condition category the requester's charters watch (one
+/// request each, at most once a minute per session: a batch or a queue reads
+/// it once, not once per page).
 async fn live_facts(
-    session: &Session,
+    session: &mut Session,
     grants: &[GrantView],
     now: Timestamp,
 ) -> Result<BTreeMap<String, LiveFacts>, Error> {
@@ -168,13 +170,18 @@ async fn live_facts(
         if view.state(now) != GrantState::Active || live.contains_key(&condition.category) {
             continue;
         }
-        let oldest = oldest_category_member(session.reader(), &condition.category).await?;
-        live.insert(
-            condition.category.clone(),
-            LiveFacts {
-                oldest_member_added: oldest,
-            },
-        );
+        let facts = match session.live_facts_read(&condition.category) {
+            Some(facts) => facts,
+            None => {
+                let oldest = oldest_member(session.reader(), &condition.category).await?;
+                let facts = LiveFacts {
+                    oldest_member_added: oldest,
+                };
+                session.remember_live_facts(&condition.category, facts);
+                facts
+            }
+        };
+        live.insert(condition.category.clone(), facts);
     }
     Ok(live)
 }

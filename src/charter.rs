@@ -59,6 +59,38 @@ pub struct LiveCondition {
     pub older_than: Duration,
 }
 
+impl LiveCondition {
+    /// Whether the backlog is there for charter `name`, by `facts` read from
+    /// the category (`None`: it could not be read): `Ok` says how old its
+    /// oldest entry is, `Err` why the condition does not hold.
+    pub fn holds(
+        &self,
+        name: &str,
+        facts: Option<LiveFacts>,
+        now: Timestamp,
+    ) -> Result<String, String> {
+        let category = &self.category;
+        let wanted = format_duration(self.older_than);
+        match facts.map(|facts| facts.oldest_member_added) {
+            None => Err(format!(
+                "charter `{name}` needs a backlog in `{category}`, which could not be read"
+            )),
+            Some(None) => Err(format!(
+                "charter `{name}` needs an entry older than {wanted} in `{category}`, which is empty"
+            )),
+            Some(Some(added)) if now - added < self.older_than => Err(format!(
+                "charter `{name}` needs an entry older than {wanted} in `{category}`; the oldest was added {} ({} ago)",
+                show(added),
+                format_duration(now - added)
+            )),
+            Some(Some(added)) => Ok(format!(
+                "the oldest entry in `{category}` is {} old",
+                format_duration(now - added)
+            )),
+        }
+    }
+}
+
 /// One request, as far as a charter is concerned.
 #[derive(Debug, Clone)]
 pub struct CharterRequest<'a> {
@@ -234,26 +266,9 @@ impl Charter {
         }
         let mut backlog = None;
         if let Some(live) = &self.live {
-            let category = &live.category;
-            let wanted = format_duration(live.older_than);
-            match request.live.map(|facts| facts.oldest_member_added) {
-                None => reasons.push(format!(
-                    "charter `{name}` needs a backlog in `{category}`, which could not be read"
-                )),
-                Some(None) => reasons.push(format!(
-                    "charter `{name}` needs an entry older than {wanted} in `{category}`, which is empty"
-                )),
-                Some(Some(added)) if now - added < live.older_than => reasons.push(format!(
-                    "charter `{name}` needs an entry older than {wanted} in `{category}`; the oldest was added {} ({} ago)",
-                    show(added),
-                    format_duration(now - added)
-                )),
-                Some(Some(added)) => {
-                    backlog = Some(format!(
-                        "; the oldest entry in `{category}` is {} old",
-                        format_duration(now - added)
-                    ));
-                }
+            match live.holds(name, request.live, now) {
+                Ok(held) => backlog = Some(format!("; {held}")),
+                Err(unmet) => reasons.push(unmet),
             }
         }
         if !reasons.is_empty() {

@@ -173,6 +173,31 @@ pub enum Command {
     },
     /// The local audit log: every grant, revocation, suspension, stop and request.
     Audit(AuditArgs),
+    /// A work queue: the pages of a backlog category (the policy's `[queues]`),
+    /// oldest entry first, each with USER's verdict (decision, failing rules, the
+    /// tier that covers it), who tagged it and how long it has waited; then how
+    /// many USER may act on now and whether USER's charters' live conditions
+    /// hold. Reads only. Without NAME, the policy's queues.
+    ///
+    /// Example: adminibot queue author-requests --as Alice
+    Queue(QueueArgs),
+}
+
+/// Arguments of `adminibot queue`.
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
+pub struct QueueArgs {
+    /// The queue's name in the policy's `[queues]`, such as `author-requests`
+    #[arg(value_name = "NAME", conflicts_with = "category")]
+    pub name: Option<String>,
+    /// Any category instead of a named queue
+    #[arg(long, value_name = "TITLE")]
+    pub category: Option<String>,
+    /// Whose verdicts to show [default: the account in $ADMINIBOT_USERNAME]
+    #[arg(long = "as", value_name = "USER")]
+    pub as_user: Option<String>,
+    /// At most this many pages, oldest entry first
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: usize,
 }
 
 /// Arguments of `delete`, `undelete` and `delete-redirect`.

@@ -42,6 +42,7 @@ pub fn run(command: &Command, broker: &BrokerConfig, progress: bool) -> Result<O
         let client = Client::new(broker)?;
         match command {
             Command::Check(_)
+            | Command::Queue(_)
             | Command::Audit(_)
             | Command::Issuers(IssuersCommand::List)
             | Command::Blocklist(crate::cli::BlocklistCommand::List)

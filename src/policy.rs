@@ -43,6 +43,9 @@ pub struct Policy {
     pub in_use: InUse,
     /// How much one requester may do, and how often the bot deletes one title.
     pub limits: Limits,
+    /// Work queues: categories of pages waiting for adminibot, by short name
+    /// (`adminibot queue NAME`).
+    pub queues: BTreeMap<String, String>,
 }
 
 /// `[limits]`: the blast radius of one requester, enforced across processes
@@ -383,6 +386,29 @@ impl Policy {
                 ));
             }
         }
+        if let Some(queues) = &raw.queues {
+            for (name, category) in queues.get_ref() {
+                let named = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                if !named {
+                    errors.push(located(
+                        Some(queues.span()),
+                        format!("queue name `{name}`: use lower-case letters, digits and `-`"),
+                    ));
+                }
+                let title = category.strip_prefix("Category:").unwrap_or_default();
+                if title.trim().is_empty() || !valid_pattern(title) || title.contains('{') {
+                    errors.push(located(
+                        Some(queues.span()),
+                        format!(
+                            "queue `{name}`: `{category}` is not a category title (`Category:...`)"
+                        ),
+                    ));
+                }
+            }
+        }
         if let Some(limits) = &raw.limits {
             if limits.get_ref().batch == 0 {
                 errors.push(located(
@@ -423,6 +449,7 @@ impl Policy {
             write_interval: raw.wiki.write_interval.map_or(Duration::zero(), |d| d.0),
             in_use: raw.in_use.map(Spanned::into_inner).unwrap_or_default(),
             limits: raw.limits.map(Spanned::into_inner).unwrap_or_default(),
+            queues: raw.queues.map(Spanned::into_inner).unwrap_or_default(),
         })
     }
 }
@@ -443,6 +470,7 @@ struct RawPolicy {
     blanking: Option<RawBlanking>,
     in_use: Option<Spanned<InUse>>,
     limits: Option<Spanned<Limits>>,
+    queues: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 #[derive(Deserialize)]
@@ -584,6 +612,27 @@ author_request = ["Db-author"]
         assert_eq!((policy.in_use.links, policy.in_use.transclusions), (20, 0));
         let err = parse(&format!("{GOOD}\n[in_use]\nlinks = 500\n")).unwrap_err();
         assert!(err.to_string().contains("at most 499"), "{err}");
+    }
+
+    /// Queues name categories by short names; both are checked.
+    #[test]
+    fn queues_are_named_categories() {
+        let text = format!("{GOOD}\n[queues]\nauthor-requests = \"Category:Candidates for speedy deletion by user\"\n");
+        let policy = parse(&text).unwrap();
+        assert_eq!(
+            policy.queues["author-requests"],
+            "Category:Candidates for speedy deletion by user"
+        );
+        let err = parse(&format!(
+            "{GOOD}\n[queues]\nBad_Name = \"Category:X\"\nx = \"Template:X\"\n"
+        ))
+        .unwrap_err();
+        let said = err.to_string();
+        assert!(
+            said.contains("queue name `Bad_Name`")
+                && said.contains("`Template:X` is not a category"),
+            "{said}"
+        );
     }
 
     #[test]

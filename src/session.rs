@@ -2,6 +2,7 @@
 //! caller's proven identity, the store, and one `now`.
 
 use crate::authority::GrantView;
+use crate::charter::LiveFacts;
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::facts::Timestamp;
@@ -11,7 +12,9 @@ use crate::store::{Actor, Store, UserRef};
 use crate::wiki::actions::ShutoffRevision;
 use crate::wiki::users::{lookup_user, whoami, WikiUser};
 use crate::wiki::{BotWiki, Wiki};
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 use tracing::info;
 
 /// Whose login the wiki session uses.
@@ -46,7 +49,12 @@ pub struct Session {
     pub now: Timestamp,
     /// Whether `policy.templates.redirects` holds what the wiki has.
     pub tag_redirects_read: bool,
+    /// The charters' live-condition categories read lately, and when.
+    live_facts: BTreeMap<String, (Instant, LiveFacts)>,
 }
+
+/// How long a live condition's category, once read, stands for a session.
+const LIVE_FACTS_FRESH_FOR: Duration = Duration::from_secs(60);
 
 impl Session {
     /// Loads config and policy, opens the store, and logs in.
@@ -115,6 +123,7 @@ impl Session {
             store,
             now,
             tag_redirects_read: false,
+            live_facts: BTreeMap::new(),
         };
         // Reads (`check`, `list`, `audit`) write nothing, not even this.
         if login != Login::BotOrAnonymous {
@@ -145,6 +154,7 @@ impl Session {
             store: Some(store),
             now,
             tag_redirects_read: false,
+            live_facts: BTreeMap::new(),
         }
     }
 
@@ -168,6 +178,20 @@ impl Session {
         self.policy.templates.redirects = found;
         self.tag_redirects_read = true;
         Ok(())
+    }
+
+    /// A live-condition category read less than a minute ago.
+    pub fn live_facts_read(&self, category: &str) -> Option<LiveFacts> {
+        self.live_facts
+            .get(category)
+            .filter(|(at, _)| at.elapsed() < LIVE_FACTS_FRESH_FOR)
+            .map(|(_, facts)| *facts)
+    }
+
+    /// Keeps what a live-condition category showed just now.
+    pub fn remember_live_facts(&mut self, category: &str, facts: LiveFacts) {
+        self.live_facts
+            .insert(category.to_string(), (Instant::now(), facts));
     }
 
     /// The session that reads facts: the bot's when there is one.

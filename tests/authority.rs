@@ -90,28 +90,7 @@ fn audit_rows(config: &AdminibotConfig) -> Vec<Value> {
 /// Admin appoints themself as `not-self` issuer and grants Alice `not-self` under
 /// the shipped charter `name`.
 fn grant_alice_not_self(config: &AdminibotConfig, name: &str) {
-    grant_alice_not_self_under(config, &charter(name), 0);
-}
-
-/// Admin appoints themself as `not-self` issuer and grants Alice `not-self` under
-/// the charter in `file`; the grant must exit with `code`.
-fn grant_alice_not_self_under(config: &AdminibotConfig, file: &str, code: i32) -> Output {
-    run_as(
-        config,
-        "Admin",
-        &["issuers", "add", "Admin", "--tier", "not-self"],
-        0,
-    );
-    let args = [
-        "grant",
-        "--user",
-        "Alice",
-        "--tier",
-        "not-self",
-        "--charter",
-        file,
-    ];
-    run_as(config, "Admin", &args, code)
+    support::grant_alice_not_self_under(config, &charter(name), 0);
 }
 
 fn charter(name: &str) -> String {
@@ -647,7 +626,7 @@ fn drive_charter_from_next_sunday(wiki: &TestWiki) -> (tempfile::TempDir, String
 fn the_backlog_drive_charter_covers_only_its_week() {
     let (wiki, config) = wiki_and_config();
     let (_dir, file, start, end) = drive_charter_from_next_sunday(&wiki);
-    grant_alice_not_self_under(&config, &file, 0);
+    support::grant_alice_not_self_under(&config, &file, 0);
     let at = |seconds: i64| time_from_now(&wiki, seconds - wiki.fixture_time);
     let before = check_at(&config, "User:Carol/Scratch", "Alice", &at(start - 3600));
     assert_eq!(before["decision"], "refused", "{before:#}");
@@ -687,7 +666,7 @@ fn a_charter_that_has_ended_is_refused_at_grant() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("speedy-backlog-drive.toml");
     std::fs::write(&file, ended).unwrap();
-    let refused = grant_alice_not_self_under(&config, file.to_str().unwrap(), 2);
+    let refused = support::grant_alice_not_self_under(&config, file.to_str().unwrap(), 2);
     assert!(
         stderr(&refused).contains("ended at"),
         "{}",

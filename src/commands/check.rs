@@ -5,6 +5,7 @@ use crate::broker::decide;
 use crate::cli::CheckArgs;
 use crate::config::{self, Config};
 use crate::error::Error;
+use crate::facts::PageFacts;
 use crate::policy::Policy;
 use crate::report::{rendered, Judged, PageReport};
 use crate::rules::{Action, Tier};
@@ -38,10 +39,10 @@ pub fn expand_titles(titles: &[String], stdin: impl BufRead) -> Result<Vec<Strin
     Ok(all)
 }
 
-/// Whose request `check` evaluates: `--as`, else the main account of `$ADMINIBOT_USERNAME`.
-pub fn requester_name(args: &CheckArgs) -> Result<String, Error> {
-    if let Some(name) = &args.as_user {
-        return Ok(name.clone());
+/// Whose request a read evaluates: `--as`, else the main account of `$ADMINIBOT_USERNAME`.
+pub fn requester_name(as_user: Option<&str>) -> Result<String, Error> {
+    if let Some(name) = as_user {
+        return Ok(name.to_string());
     }
     match std::env::var(config::env::USERNAME) {
         Ok(login) if !login.trim().is_empty() => {
@@ -58,7 +59,7 @@ pub fn requester_name(args: &CheckArgs) -> Result<String, Error> {
 ///
 /// `args` come resolved ([`super::resolve`]): titles from stdin read, `--as` set.
 pub async fn check(session: &mut Session, args: &CheckArgs) -> Result<Output, Error> {
-    let requester = requester_name(args)?;
+    let requester = requester_name(args.as_user.as_deref())?;
     let (reports, _) = judge_pages(
         session,
         &args.titles,
@@ -81,6 +82,29 @@ pub async fn judge_pages(
     (action, tier): (Action, Option<Tier>),
     also_users: &[String],
 ) -> Result<(Vec<PageReport>, BTreeMap<String, Vec<String>>), Error> {
+    let (judged, groups) =
+        judge_pages_keeping_facts(session, titles, requester, (action, tier), also_users).await?;
+    Ok((
+        judged.into_iter().map(|(report, _)| report).collect(),
+        groups,
+    ))
+}
+
+/// [`judge_pages`], each report with the facts it was judged on (none for a
+/// title that could not be read).
+pub async fn judge_pages_keeping_facts(
+    session: &mut Session,
+    titles: &[String],
+    requester: &str,
+    (action, tier): (Action, Option<Tier>),
+    also_users: &[String],
+) -> Result<
+    (
+        Vec<(PageReport, Option<PageFacts>)>,
+        BTreeMap<String, Vec<String>>,
+    ),
+    Error,
+> {
     session.read_tag_redirects().await?;
     let policy = session.policy.clone();
     let options = FetchOptions {
@@ -108,7 +132,7 @@ pub async fn judge_pages(
                 }
                 let now = crate::when::clock_override().unwrap_or(fetched.server_time);
                 let decided = decide(session, &fetched, action, tier, now).await?;
-                Ok(Judged::new(&fetched, decided, now, None))
+                Ok((Judged::new(&fetched, decided, now, None), fetched.facts))
             }
             // The wiki being down ends the whole run; a bad title ends only its own.
             Err(err) => match Error::from(err) {
@@ -116,11 +140,16 @@ pub async fn judge_pages(
                 err => Err(err),
             },
         };
-        reports.push(PageReport {
+        let (result, facts) = match result {
+            Ok((judged, facts)) => (Ok(judged), Some(facts)),
+            Err(err) => (Err(err), None),
+        };
+        let report = PageReport {
             requested: title.clone(),
             action,
             result,
-        });
+        };
+        reports.push((report, facts));
     }
     info!(total_requests = session.wiki.request_count(), "done");
     Ok((reports, groups))

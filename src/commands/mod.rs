@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod check;
 pub mod gates;
+pub mod queue;
 pub mod recovery;
 
 use crate::cli::{BlocklistCommand, Cli, Command, IssuersCommand, PolicyCommand};
@@ -84,7 +85,11 @@ pub fn resolve(command: &Command, stdin: impl BufRead) -> Result<Command, Error>
     match &mut command {
         Command::Check(args) => {
             args.titles = check::expand_titles(&args.titles, stdin)?;
-            args.as_user = Some(check::requester_name(args)?);
+            args.as_user = Some(check::requester_name(args.as_user.as_deref())?);
+        }
+        // Listing the queues themselves judges nothing, for nobody.
+        Command::Queue(args) if args.name.is_some() || args.category.is_some() => {
+            args.as_user = Some(check::requester_name(args.as_user.as_deref())?);
         }
         Command::Delete(args) | Command::Undelete(args) | Command::DeleteRedirect(args) => {
             args.titles = check::expand_titles(&args.titles, stdin)?;
@@ -104,6 +109,7 @@ pub fn login_for(command: &Command) -> Login {
         | Command::Reconcile
         | Command::Rollback { .. } => Login::CallerAndBot,
         Command::Check(_)
+        | Command::Queue(_)
         | Command::Audit(_)
         | Command::List { user: Some(_) }
         | Command::Issuers(IssuersCommand::List)
@@ -121,6 +127,7 @@ pub async fn execute(
 ) -> Result<Output, Error> {
     match command {
         Command::Check(args) => check::check(session, args).await,
+        Command::Queue(args) => queue::queue(session, args).await,
         Command::Delete(args) => act::act(session, Action::Delete, args, progress).await,
         Command::Undelete(args) => act::act(session, Action::Undelete, args, progress).await,
         Command::DeleteRedirect(args) => {

@@ -288,6 +288,7 @@ impl Core {
         let readable = matches!(
             command,
             Command::Check(_)
+                | Command::Queue(_)
                 | Command::Audit(_)
                 | Command::List { user: Some(_) }
                 | Command::Issuers(IssuersCommand::List)
@@ -296,7 +297,7 @@ impl Core {
         );
         if !readable {
             return Err(Error::Usage(
-                "only check, list --user, audit, issuers list, blocklist list and reconcile need no signature; other commands do".into(),
+                "only check, queue, list --user, audit, issuers list, blocklist list and reconcile need no signature; other commands do".into(),
             ));
         }
         // Reconcile only records what the wiki's logs show, so anyone may ask for
@@ -486,7 +487,11 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
         };
         if matches!(
             body.command,
-            Command::Check(_) | Command::Audit(_) | Command::Policy(_) | Command::Reconcile
+            Command::Check(_)
+                | Command::Queue(_)
+                | Command::Audit(_)
+                | Command::Policy(_)
+                | Command::Reconcile
         ) {
             return Err(Error::Usage(
                 "this command needs no signature: read it".into(),

@@ -247,37 +247,48 @@ pub async fn template_redirects(
     names: &[String],
 ) -> Result<Vec<(String, String)>, WikiError> {
     let mut found = Vec::new();
-    for chunk in names.chunks(50) {
-        let titles: Vec<String> = chunk.iter().map(|n| format!("Template:{n}")).collect();
-        let answer = read(
-            wiki,
-            &[
-                param("titles", titles.join("|")),
-                param("prop", "redirects"),
-                param("rdnamespace", "10"),
-                param("rdprop", "title"),
-                param("rdlimit", "max"),
-            ],
-        )
-        .await?;
-        let without_namespace = |title: &str| {
-            title
-                .split_once(':')
-                .map_or(title, |(_, name)| name)
-                .to_string()
+    for chunk in names.chunks(BATCH) {
+        found.extend(redirects_in(
+            &read(wiki, &template_redirect_params(chunk)).await?,
+        ));
+    }
+    Ok(found)
+}
+
+/// The query for the redirects to up to 50 templates (see [`redirects_in`]);
+/// other queries may carry it along.
+pub fn template_redirect_params(names: &[String]) -> Vec<(String, String)> {
+    let titles: Vec<String> = names.iter().map(|n| format!("Template:{n}")).collect();
+    vec![
+        param("titles", titles.join("|")),
+        param("prop", "redirects"),
+        param("rdnamespace", "10"),
+        param("rdprop", "title"),
+        param("rdlimit", "max"),
+    ]
+}
+
+/// The (redirect, target) template names in an answer to
+/// [`template_redirect_params`].
+pub fn redirects_in(answer: &Value) -> Vec<(String, String)> {
+    let without_namespace = |title: &str| {
+        title
+            .split_once(':')
+            .map_or(title, |(_, name)| name)
+            .to_string()
+    };
+    let mut found = Vec::new();
+    for page in answer["query"]["pages"].as_array().into_iter().flatten() {
+        let Some(target) = text(&page["title"]) else {
+            continue;
         };
-        for page in answer["query"]["pages"].as_array().into_iter().flatten() {
-            let Some(target) = text(&page["title"]) else {
-                continue;
-            };
-            for redirect in page["redirects"].as_array().into_iter().flatten() {
-                if let Some(redirect) = text(&redirect["title"]) {
-                    found.push((without_namespace(redirect), without_namespace(target)));
-                }
+        for redirect in page["redirects"].as_array().into_iter().flatten() {
+            if let Some(redirect) = text(&redirect["title"]) {
+                found.push((without_namespace(redirect), without_namespace(target)));
             }
         }
     }
-    Ok(found)
+    found
 }
 
 /// The continuations of the lists that are only counted up to a limit (the

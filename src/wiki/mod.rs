@@ -7,6 +7,7 @@
 //! swapped session fails loudly instead of silently reading as someone else.
 
 pub mod actions;
+pub mod category;
 pub mod facts;
 pub mod title;
 pub mod users;

@@ -157,24 +157,3 @@ pub async fn ever_in_group(
     }
     Ok(None)
 }
-
-/// When the longest-waiting member of `category` was added (None: the category is empty).
-pub async fn oldest_category_member(
-    wiki: &Wiki,
-    category: &str,
-) -> Result<Option<Timestamp>, WikiError> {
-    let answer = wiki
-        .query(&[
-            ("list".into(), "categorymembers".into()),
-            ("cmtitle".into(), category.to_string()),
-            ("cmprop".into(), "title|timestamp".into()),
-            ("cmsort".into(), "timestamp".into()),
-            ("cmdir".into(), "asc".into()),
-            ("cmlimit".into(), "1".into()),
-        ])
-        .await?;
-    match answer["query"]["categorymembers"].get(0) {
-        Some(member) => parse_timestamp(&member["timestamp"]).map(Some),
-        None => Ok(None),
-    }
-}

@@ -576,6 +576,33 @@ pub fn adminibot_command_as(config: &std::path::Path, who: &str) -> Command {
     command
 }
 
+/// Admin appoints themself as `not-self` issuer and grants Alice `not-self` under
+/// the charter in `file`; the grant must exit with `code`.
+pub fn grant_alice_not_self_under(
+    config: &AdminibotConfig,
+    file: &str,
+    code: i32,
+) -> std::process::Output {
+    let issuer = adminibot_as(
+        &config.path,
+        "Admin",
+        &["issuers", "add", "Admin", "--tier", "not-self"],
+    );
+    assert_eq!(issuer.status.code(), Some(0), "{}", said(&issuer));
+    let args = [
+        "grant",
+        "--user",
+        "Alice",
+        "--tier",
+        "not-self",
+        "--charter",
+        file,
+    ];
+    let out = adminibot_as(&config.path, "Admin", &args);
+    assert_eq!(out.status.code(), Some(code), "{}", said(&out));
+    out
+}
+
 /// Runs `adminibot --config CONFIG ARGS` logged in as `who` with their BotPassword.
 pub fn adminibot_as(config: &std::path::Path, who: &str, args: &[&str]) -> std::process::Output {
     adminibot_command_as(config, who)
