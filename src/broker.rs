@@ -221,6 +221,46 @@ pub struct ActOptions {
     /// The requester's signature edit, already saved and verified by the
     /// service: it is the attribution edit, and its request id is this request's.
     pub signature: Option<Signature>,
+    /// The pages as a queue listed them (`delete --queue`): each is acted on
+    /// only while it is still in the queue and unchanged since.
+    pub listed: Vec<Listed>,
+}
+
+/// A page as a queue listed it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Listed {
+    /// The title, as the wiki names it.
+    pub title: String,
+    /// The queue's category.
+    pub category: String,
+    /// The page's latest revision when it was listed.
+    pub latest_revid: Option<u64>,
+}
+
+impl Listed {
+    /// Why the page may no longer be acted on for this listing: it left the
+    /// queue, or it was edited since. `None` when it is as listed.
+    pub fn changed(&self, facts: &PageFacts) -> Option<String> {
+        let title = &self.title;
+        if !facts
+            .categories
+            .iter()
+            .any(|c| crate::rules::same_title(c, &self.category))
+        {
+            return Some(format!(
+                "skipped: `{title}` left `{}` after it was listed; nothing was done",
+                self.category
+            ));
+        }
+        if facts.latest_revid != self.latest_revid {
+            return Some(format!(
+                "skipped: `{title}` was edited after it was listed (revision {} is now {}); nothing was done",
+                self.latest_revid.unwrap_or(0),
+                facts.latest_revid.unwrap_or(0)
+            ));
+        }
+        None
+    }
 }
 
 /// A verified signature edit: the requester's own attribution edit, saved
@@ -711,10 +751,6 @@ fn nothing_to_act_on(action: Action, facts: &PageFacts) -> bool {
 /// "Any deletion that cannot be undone by the bot will not be done until the
 /// editor has been warned and confirms the action": on a terminal, ask.
 fn confirmed_at_terminal(decided: &Decided, title: &str) -> bool {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
-        return false;
-    }
     let warnings: Vec<&str> = decided
         .verdict
         .outcomes
@@ -722,15 +758,10 @@ fn confirmed_at_terminal(decided: &Decided, title: &str) -> bool {
         .filter(|o| o.outcome == Outcome::Confirm)
         .map(|o| o.reason.as_str())
         .collect();
-    let mut stderr = std::io::stderr();
-    let _ = write!(
-        stderr,
+    crate::prompt::typed_yes(&format!(
         "warning: {}\nType `yes` to go ahead with `{title}`: ",
         warnings.join("; ")
-    );
-    let _ = stderr.flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+    ))
 }
 
 /// Everything one page's writes need, read-only.

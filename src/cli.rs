@@ -204,8 +204,23 @@ pub struct QueueArgs {
 #[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
 pub struct ActArgs {
     /// Page titles; `-` reads one per line from stdin
-    #[arg(required = true, value_name = "TITLE")]
+    #[arg(required_unless_present = "queue", value_name = "TITLE")]
     pub titles: Vec<String>,
+    /// Work through a queue of the policy's `[queues]` instead of titles: judge
+    /// every page, show what will be done, ask once (`--yes` skips it), then act
+    /// page by page, skipping any page that left the queue or changed meanwhile
+    #[arg(long, value_name = "NAME", conflicts_with = "titles")]
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// With `--queue`: at most this many pages, oldest entry first
+    #[arg(long, value_name = "N", default_value_t = 50, requires = "queue")]
+    #[serde(default = "default_queue_limit")]
+    pub limit: usize,
+    /// Pages a queue listed earlier, proposed again as listed (a client's
+    /// ticket about to expire in a long queue); not an option.
+    #[arg(skip)]
+    #[serde(default)]
+    pub listed: Vec<crate::broker::Listed>,
     /// Why, quoted in the bot's log entry after your name
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub reason: String,
@@ -218,6 +233,10 @@ pub struct ActArgs {
     /// If refused, post a request for an administrator on the noticeboard (as you)
     #[arg(long)]
     pub escalate: bool,
+}
+
+fn default_queue_limit() -> usize {
+    50
 }
 
 /// Arguments of `adminibot grant`.

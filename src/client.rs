@@ -236,20 +236,30 @@ impl Client {
         let ProposeAnswer::Pages(proposed) = proposed? else {
             return Err(self.broker_error("a command answer to a page action"));
         };
+        // `--queue`: the service judged the queue; the plan is confirmed once.
+        let mut args = args.clone();
+        if let (Some(name), Some(action)) = (&args.queue, page_action_word(command)) {
+            let shown: Vec<RenderedPage> = proposed.iter().map(|p| p.page.clone()).collect();
+            let plan = crate::prompt::queue_plan(name, action, &shown);
+            let acting = shown.iter().filter(|p| crate::prompt::will_act(p)).count();
+            crate::commands::act::confirm_queue(&plan, &args, acting)?;
+            args.yes = true;
+            crate::when::test_pause("queue-listed");
+        }
+        let args = &args;
         let received = Instant::now();
         let mut requester: Option<Result<(Requester, Info), Error>> = early;
         let mut done = Vec::new();
-        let total = proposed.len();
+        let bar = crate::progress::Progress::new(proposed.len(), progress);
         for (i, proposed) in proposed.into_iter().enumerate() {
-            if progress && total > 3 {
-                eprint!("\r\x1b[2K[{}/{total}] {}", i + 1, proposed.page.title);
-            }
+            bar.at(i, &proposed.page.title);
             let given = proposed.page.clone();
             let ProposedPage {
                 page,
                 ticket,
                 needs_confirmation,
                 escalation,
+                ..
             } = match self.again_if_expiring(command, proposed, received).await {
                 Ok(fresh) => fresh,
                 Err((page, ticket, e)) => {
@@ -293,9 +303,7 @@ impl Client {
                 Err(e) => done.push(failed(page, &ticket, &e)),
             }
         }
-        if progress && total > 3 {
-            eprintln!();
-        }
+        bar.finish();
         Ok(Output::from_pages(&done))
     }
 
@@ -319,6 +327,8 @@ impl Client {
             &mut alone
         {
             args.titles = vec![proposed.page.title.clone()];
+            // A queue's page is proposed again as it was first listed.
+            args.listed = proposed.listed.iter().cloned().collect();
         }
         match self.propose(&alone).await {
             Ok(ProposeAnswer::Pages(pages)) if pages.len() == 1 => {
@@ -483,6 +493,16 @@ async fn prove(wiki: &Wiki, username: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The action word of a page action (`delete`).
+fn page_action_word(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Delete(_) => Some("delete"),
+        Command::Undelete(_) => Some("undelete"),
+        Command::DeleteRedirect(_) => Some("delete-redirect"),
+        _ => None,
+    }
+}
+
 /// Whether two thirds of a ticket's life, counted from its proposal by the
 /// service's clock (the page's `evaluated_at`), have passed since `received`.
 fn expiring(ticket: &Ticket, page: &RenderedPage, received: Instant) -> bool {
@@ -603,16 +623,7 @@ async fn escalated(
 /// "Any deletion that cannot be undone by the bot will not be done until the
 /// editor has been warned and confirms the action": on a terminal, ask.
 fn confirmed_at_terminal(title: &str) -> bool {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
-        return false;
-    }
-    let mut stderr = std::io::stderr();
-    let _ = write!(
-        stderr,
+    crate::prompt::typed_yes(&format!(
         "warning: the bot could not undo this\nType `yes` to go ahead with `{title}`: "
-    );
-    let _ = stderr.flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+    ))
 }

@@ -20,6 +20,8 @@ pub mod model;
 pub mod owner;
 pub mod permit;
 pub mod policy;
+pub mod progress;
+pub mod prompt;
 pub mod protocol;
 pub mod recovery;
 pub mod report;

@@ -77,6 +77,10 @@ pub enum Proposed {
         /// write checks it is still the latest (a change since stops the write).
         #[serde(default)]
         shutoff: Option<ShutoffRevision>,
+        /// The page as a queue listed it (`delete --queue`): acted on only
+        /// while still in the queue and unchanged since.
+        #[serde(default)]
+        listed: Option<crate::broker::Listed>,
     },
     /// Any other signed command, as given.
     Command(Box<Command>),
@@ -108,6 +112,9 @@ pub struct ProposedPage {
     pub needs_confirmation: bool,
     /// Refused with something to escalate: the text for the noticeboard.
     pub escalation: Option<String>,
+    /// The page as `delete --queue` listed it, to propose it again as listed.
+    #[serde(default)]
+    pub listed: Option<crate::broker::Listed>,
 }
 
 /// `POST /v1/propose`'s answer.

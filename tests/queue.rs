@@ -235,3 +235,164 @@ fn masked_line(line: &str) -> String {
     }
     out
 }
+
+/// How many revisions `title` has, by the wiki's database.
+fn revisions_of(wiki: &TestWiki, namespace: u32, title: &str) -> u32 {
+    wiki.sql(&format!(
+        "SELECT count(*) FROM revision JOIN page ON rev_page = page_id \
+         WHERE page_namespace = {namespace} AND page_title = '{}'",
+        title.replace(' ', "_")
+    ))
+    .trim()
+    .parse()
+    .unwrap()
+}
+
+fn exists(wiki: &TestWiki, title: &str) -> bool {
+    wiki.api_get(&[("action", "query"), ("titles", title)])["query"]["pages"][0]["missing"]
+        .is_null()
+}
+
+/// `delete --queue` judges the queue, shows the plan and asks once: without
+/// `--yes` (and no terminal) nothing is written and it exits 1. With `--yes`
+/// it deletes exactly the allowed pages, each with Alice's attribution edit
+/// and a log line, leaves the refused ones untouched (exit 1: some refused),
+/// and skips a page whose tag was removed, and one edited, after the listing.
+#[test]
+fn delete_queue_acts_on_exactly_the_allowed_pages() {
+    let wiki = TestWiki::start();
+    let config = wiki.adminibot_config(true).with_store();
+    support::grant_self(&config, "Alice");
+    for i in 0..4 {
+        wiki.edit_as(
+            "Alice",
+            &format!("Draft:Alice queued {i}"),
+            "{{db-author}}\nMine.",
+        );
+    }
+    let attribution = || revisions_of(&wiki, 2, "Alice/adminibot");
+    let nothing = support::adminibot_as(
+        &config.path,
+        "Alice",
+        &["delete", "--queue", "author-requests"],
+    );
+    let said = support::said(&nothing);
+    assert_eq!(nothing.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("queue `author-requests`: 4 page(s) to delete, 2 refused")
+            && said.contains("will delete: Draft:Alice queued 0")
+            && said.contains("refused: Carol tagged by Bob (single_author)")
+            && said.contains("nothing was done: confirm the 4 page(s) above with `--yes`"),
+        "{said}"
+    );
+    assert_eq!(attribution(), 0, "nothing signed");
+    assert!(exists(&wiki, "Draft:Alice queued 0"));
+
+    let pause = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        pause.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let run = support::adminibot_command_as(&config.path, "Alice")
+        .args(["delete", "--queue", "author-requests", "--limit", "10"])
+        .args(["--yes", "--format", "json"])
+        .env(
+            "ADMINIBOT_TEST_PAUSE",
+            format!("queue-listed:{}", pause.path().display()),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(support::reached_pause(pause.path(), 60), "never listed");
+    // After the listing: one page leaves the queue, another is edited.
+    wiki.edit_as("Alice", "Draft:Alice queued 1", "Mine, kept after all.");
+    wiki.edit_as(
+        "Alice",
+        "Draft:Alice queued 2",
+        "{{db-author}}\nMine, edited.",
+    );
+    std::fs::write(pause.path().join("resume"), "").unwrap();
+    let out = run.wait_with_output().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", support::said(&out)));
+    assert_eq!(out.status.code(), Some(1), "some refused: {doc:#}");
+    let results = doc["results"].as_array().unwrap();
+    let of = |title: &str| {
+        results
+            .iter()
+            .find(|r| r["title"] == title)
+            .unwrap_or_else(|| panic!("no result for {title}: {doc:#}"))
+    };
+    for title in ["Draft:Alice queued 0", "Draft:Alice queued 3"] {
+        assert_eq!(of(title)["decision"], "done", "{doc:#}");
+        assert!(!exists(&wiki, title));
+    }
+    for (title, why) in [
+        (
+            "Draft:Alice queued 1",
+            "left `Category:Candidates for speedy deletion by user` after it was listed",
+        ),
+        ("Draft:Alice queued 2", "was edited after it was listed"),
+    ] {
+        assert!(
+            of(title).to_string().contains(why),
+            "{title}: {:#}",
+            of(title)
+        );
+        assert!(exists(&wiki, title), "{title} was deleted");
+    }
+    for title in ["Worked example", "Carol tagged by Bob"] {
+        assert_eq!(of(title)["decision"], "refused", "{doc:#}");
+        assert!(exists(&wiki, title));
+    }
+    // Each deletion with Alice's attribution edit and the bot's log line.
+    let signed = attribution();
+    assert!(signed >= 2, "{signed} attribution edits");
+    let log_lines = wiki.sql(
+        "SELECT count(*) FROM revision JOIN page ON rev_page = page_id \
+         JOIN actor ON rev_actor = actor_id WHERE page_namespace = 2 \
+         AND page_title LIKE 'AdminBot/Log%' AND actor_name = 'AdminBot'",
+    );
+    assert_eq!(log_lines.trim(), "2", "one log line per deletion");
+}
+
+/// A batch draws its progress bar on stderr under a pseudo-terminal
+/// (`script`), and nothing of it without a terminal.
+#[test]
+fn a_batch_shows_its_progress_bar_only_at_a_terminal() {
+    let (wiki, config) = support::alice_with_self_grant();
+    let titles: Vec<String> = (0..5).map(|i| format!("Draft:Alice bar {i}")).collect();
+    for title in &titles {
+        wiki.edit_as("Alice", title, "Mine.");
+    }
+    let batch = || {
+        let mut command = support::adminibot_command_as(&config.path, "Alice");
+        command.arg("delete").args(&titles).arg("--dry-run");
+        command
+    };
+    let plain = batch().output().unwrap();
+    let stderr = String::from_utf8_lossy(&plain.stderr);
+    assert_eq!(plain.status.code(), Some(0), "{}", support::said(&plain));
+    assert!(!stderr.contains('█') && !stderr.contains("/5"), "{stderr}");
+
+    let command = batch();
+    let quoted: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy().replace('\'', r"'\''")))
+        .collect();
+    let mut at_terminal = std::process::Command::new("script");
+    at_terminal.args(["-qefc", &quoted.join(" "), "/dev/null"]);
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => at_terminal.env(key, value),
+            None => at_terminal.env_remove(key),
+        };
+    }
+    let out = at_terminal.output().expect("run script");
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{seen}");
+    assert!(seen.contains('█') && seen.contains("/5"), "{seen}");
+    assert!(seen.contains("summary of 5 pages"), "{seen}");
+}

@@ -1,9 +1,12 @@
 //! `adminibot delete|undelete|delete-redirect TITLE...`: the main job.
 
 use super::Output;
-use crate::broker::{act as act_on, ActOptions};
+use crate::broker::{act as act_on, ActOptions, Listed};
 use crate::cli::ActArgs;
+use crate::commands::check::judge_pages;
+use crate::commands::queue::{queue_category, read_queue};
 use crate::error::{Error, ExitStatus};
+use crate::prompt::will_act;
 use crate::report::{noted_as_repeat, rendered, Judged, PageReport};
 use crate::rules::Action;
 use crate::session::Session;
@@ -15,15 +18,16 @@ use crate::wiki::users::WikiUser;
 const FACTS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs the pipeline for every title (read from stdin already, see
-/// [`super::resolve`]), in series, as the proven caller; with
-/// `progress`, a progress line on stderr for batches of more than three pages.
+/// [`super::resolve`]), or for the pages of `--queue`, in series, as the
+/// proven caller; with `progress`, a progress line on stderr for batches of
+/// more than three pages.
 pub async fn act(
     session: &mut Session,
     action: Action,
     args: &ActArgs,
     progress: bool,
 ) -> Result<Output, Error> {
-    let options = ActOptions {
+    let mut options = ActOptions {
         action,
         reason: args.reason.clone(),
         yes: args.yes,
@@ -31,12 +35,76 @@ pub async fn act(
         escalate: args.escalate,
         interactive: true,
         signature: None,
+        listed: Vec::new(),
     };
-    let mut reports = act_on_pages(session, &args.titles, &options, progress).await?;
+    let (titles, mut reports) = match &args.queue {
+        Some(name) => {
+            let (titles, listed, refused) = plan_queue(session, action, args, name).await?;
+            crate::when::test_pause("queue-listed");
+            // Asked once for the whole queue.
+            options.yes = true;
+            options.listed = listed;
+            (titles, refused)
+        }
+        None => (args.titles.clone(), Vec::new()),
+    };
+    reports.extend(act_on_pages(session, &titles, &options, progress).await?);
     if !args.dry_run && session.store.is_some() {
         post_due_reviews(session, &mut reports).await;
     }
     Ok(Output::from_pages(&rendered(&reports)))
+}
+
+/// `--queue NAME`: the queue's pages judged for the caller, the plan shown on
+/// stderr and confirmed once (`--yes`, or `yes` at a terminal; a dry run asks
+/// nothing). The titles to act on with their listing, and the refused pages'
+/// reports.
+async fn plan_queue(
+    session: &mut Session,
+    action: Action,
+    args: &ActArgs,
+    name: &str,
+) -> Result<(Vec<String>, Vec<Listed>, Vec<PageReport>), Error> {
+    let category = queue_category(session, name)?;
+    let members = read_queue(session, &category, args.limit).await?;
+    let titles: Vec<String> = members.into_iter().map(|m| m.title).collect();
+    let requester = session.caller()?.name.clone();
+    let saver: Vec<String> = session.shutoff.iter().map(|s| s.user.clone()).collect();
+    let (judged, _) = judge_pages(session, &titles, &requester, (action, None), &saver).await?;
+    let shown = rendered(&judged);
+    let plan = crate::prompt::queue_plan(name, &action.to_string(), &shown);
+    confirm_queue(&plan, args, shown.iter().filter(|p| will_act(p)).count())?;
+    let mut acting = Vec::new();
+    let mut listed = Vec::new();
+    let mut refused = Vec::new();
+    for (report, page) in judged.into_iter().zip(&shown) {
+        match &report.result {
+            Ok(judged) if will_act(page) => {
+                acting.push(judged.title.clone());
+                listed.push(Listed {
+                    title: judged.title.clone(),
+                    category: category.clone(),
+                    latest_revid: judged.latest_revid,
+                });
+            }
+            _ => refused.push(report),
+        }
+    }
+    Ok((acting, listed, refused))
+}
+
+/// Shows the plan on stderr and asks once; `Denied` when nobody confirmed.
+pub fn confirm_queue(plan: &str, args: &ActArgs, acting: usize) -> Result<(), Error> {
+    eprint!("{plan}");
+    if args.yes || args.dry_run || acting == 0 {
+        return Ok(());
+    }
+    match crate::prompt::typed_yes(&format!("Type `yes` to go ahead with {acting} page(s): ")) {
+        true => Ok(()),
+        false => Err(Error::Denied(format!(
+            "nothing was done: confirm the {acting} page(s) above with `--yes` (or `yes` at a terminal)"
+        ))),
+    }
 }
 
 /// The batch's urgent reviews, posted together once it is over; the step
@@ -95,7 +163,7 @@ pub async fn act_on_pages(
     // The shutoff page's saver, so their groups come with each page's facts.
     let saver: Vec<String> = session.shutoff.iter().map(|s| s.user.clone()).collect();
     let mut reports = Vec::new();
-    let total = titles.len();
+    let bar = crate::progress::Progress::new(titles.len(), progress);
     let mut last_write: Option<std::time::Instant> = None;
     let fetch_options = FetchOptions {
         requester: &requester,
@@ -127,14 +195,26 @@ pub async fn act_on_pages(
             }
         };
         for (i, (title, fetched)) in chunk.iter().zip(all).enumerate() {
-            if progress && total > 3 {
-                eprint!("\r\x1b[2K[{}/{total}] {title}", c * 50 + i + 1);
-            }
+            bar.at(c * 50 + i, title);
             if let Ok(fetched) = &fetched {
                 if noted_as_repeat(&mut reports, title, &fetched.facts.title) {
                     continue;
                 }
             }
+            let fetched = match fetched {
+                Ok(fetched) => match left_the_listing(options, &fetched) {
+                    Some(why) => {
+                        reports.push(PageReport {
+                            requested: title.clone(),
+                            action,
+                            result: Err(Error::Denied(why)),
+                        });
+                        continue;
+                    }
+                    None => Ok(fetched),
+                },
+                other => other,
+            };
             // Writes go one page at a time, at least the policy's interval apart.
             let mut waited = false;
             if let (Some(at), Ok(interval)) = (last_write, policy.write_interval.to_std()) {
@@ -187,10 +267,17 @@ pub async fn act_on_pages(
             });
         }
     }
-    if progress && total > 3 {
-        eprintln!();
-    }
+    bar.finish();
     Ok(reports)
+}
+
+/// Why a page a queue listed may no longer be acted on, if it may not.
+fn left_the_listing(options: &ActOptions, fetched: &Fetched) -> Option<String> {
+    options
+        .listed
+        .iter()
+        .find(|l| crate::rules::same_title(&l.title, &fetched.facts.title))
+        .and_then(|listed| listed.changed(&fetched.facts))
 }
 
 /// A batch no longer than the policy's `[limits] batch`, before anything is

@@ -116,10 +116,10 @@ pub async fn judge_pages_keeping_facts(
     };
     let mut reports = Vec::new();
     let mut groups = BTreeMap::new();
-    let all = fetch_many(&session.wiki, titles, &options).await?;
+    let all = fetch_many(session.reader(), titles, &options).await?;
     info!(
         titles = titles.len(),
-        requests = session.wiki.request_count(),
+        requests = session.reader().request_count(),
         "facts read"
     );
     for (title, fetched) in titles.iter().zip(all) {
@@ -151,7 +151,7 @@ pub async fn judge_pages_keeping_facts(
         };
         reports.push((report, facts));
     }
-    info!(total_requests = session.wiki.request_count(), "done");
+    info!(total_requests = session.reader().request_count(), "done");
     Ok((reports, groups))
 }
 

@@ -54,44 +54,12 @@ struct LiveCondition {
 pub async fn queue(session: &mut Session, args: &QueueArgs) -> Result<Output, Error> {
     let (name, category) = match (&args.name, &args.category) {
         (None, None) => return Ok(the_queues(session)),
-        (Some(name), _) => match session.policy.queues.get(name) {
-            Some(category) => (Some(name.clone()), category.clone()),
-            None => {
-                let known: Vec<&str> = session.policy.queues.keys().map(String::as_str).collect();
-                return Err(Error::Usage(format!(
-                    "the policy has no queue `{name}`; its queues: {}",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                )));
-            }
-        },
+        (Some(name), _) => (Some(name.clone()), queue_category(session, name)?),
         (None, Some(category)) => (None, category.clone()),
     };
     let requester = args.as_user.clone().expect("resolved: --as is set");
     let before = requests_made(session);
-    // The tag templates' redirects ride along with the first members request.
-    let tags = match session.tag_redirects_read {
-        true => Vec::new(),
-        false => {
-            let templates = &session.policy.templates;
-            [templates.copyvio.clone(), templates.author_request.clone()].concat()
-        }
-    };
-    let (members, redirects) =
-        category::members(session.reader(), &category, args.limit, &tags).await?;
-    if let Some(redirects) = redirects {
-        session.policy.templates.redirects = redirects;
-        session.tag_redirects_read = true;
-    }
-    // A charter watching this category reads it as the queue just did: the
-    // members come oldest first.
-    let facts = LiveFacts {
-        oldest_member_added: members.first().map(|m| m.added),
-    };
-    session.remember_live_facts(&category, facts);
+    let members = read_queue(session, &category, args.limit).await?;
     let titles: Vec<String> = members.iter().map(|m| m.title.clone()).collect();
     let judged = match titles.is_empty() {
         true => Vec::new(),
@@ -116,6 +84,49 @@ pub async fn queue(session: &mut Session, args: &QueueArgs) -> Result<Output, Er
         requests,
         now,
     ))
+}
+
+/// The category of the policy's queue `name`.
+pub fn queue_category(session: &Session, name: &str) -> Result<String, Error> {
+    let queues = &session.policy.queues;
+    queues.get(name).cloned().ok_or_else(|| {
+        let known: Vec<&str> = queues.keys().map(String::as_str).collect();
+        let known = match known.is_empty() {
+            true => "none".to_string(),
+            false => known.join(", "),
+        };
+        Error::Usage(format!(
+            "the policy has no queue `{name}`; its queues: {known}"
+        ))
+    })
+}
+
+/// The first `limit` pages of `category`, oldest entry first. The tag
+/// templates' redirects ride along with the first request, and a charter
+/// watching the category reads it from here.
+pub async fn read_queue(
+    session: &mut Session,
+    category: &str,
+    limit: usize,
+) -> Result<Vec<Member>, Error> {
+    let tags = match session.tag_redirects_read {
+        true => Vec::new(),
+        false => {
+            let templates = &session.policy.templates;
+            [templates.copyvio.clone(), templates.author_request.clone()].concat()
+        }
+    };
+    let (members, redirects) = category::members(session.reader(), category, limit, &tags).await?;
+    if let Some(redirects) = redirects {
+        session.policy.templates.redirects = redirects;
+        session.tag_redirects_read = true;
+    }
+    // The members come oldest first.
+    let facts = LiveFacts {
+        oldest_member_added: members.first().map(|m| m.added),
+    };
+    session.remember_live_facts(category, facts);
+    Ok(members)
 }
 
 /// The requests the session's wiki sessions have made (the service reads

@@ -7,9 +7,10 @@
 
 use crate::broker::{
     attribution_line, attribution_summary, describe_request, dry_run_steps, escalation_text,
-    new_request_id, ActOptions, Acted, Signature,
+    new_request_id, ActOptions, Acted, Listed, Signature,
 };
 use crate::cli::{BlocklistCommand, Command, IssuersCommand};
+use crate::commands::queue::{queue_category, read_queue};
 use crate::commands::{self, act::act_on_pages, check::judge_pages};
 use crate::config::{Config, Secret};
 use crate::error::{render, Error, ExitStatus};
@@ -340,6 +341,7 @@ impl Core {
                 title,
                 reason,
                 shutoff,
+                listed,
             }) => {
                 // The policy's write interval holds across all requesters.
                 if let (Some(at), Ok(interval)) =
@@ -378,6 +380,7 @@ impl Core {
                         page: proposal.page.clone(),
                         revid: body.revid,
                     }),
+                    listed: listed.into_iter().collect(),
                 };
                 let reports = act_on_pages(&mut session, &[title], &options, false).await;
                 // A batch's next page usually follows within the write interval.
@@ -508,7 +511,25 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
         )?;
         return Ok(ProposeAnswer::Command(ticket));
     };
-    crate::commands::act::within_batch_limit(&session.policy, args.titles.len())?;
+    // `--queue`: the queue's pages, each proposed with its listing.
+    let mut listing: Vec<Listed> = args.listed.clone();
+    let titles: Vec<String> = match (&args.queue, listing.is_empty()) {
+        (Some(name), true) => {
+            let category = queue_category(session, name)?;
+            let members = read_queue(session, &category, args.limit).await?;
+            for member in &members {
+                listing.push(Listed {
+                    title: member.title.clone(),
+                    category: category.clone(),
+                    latest_revid: None,
+                });
+            }
+            members.into_iter().map(|m| m.title).collect()
+        }
+        (_, false) => listing.iter().map(|l| l.title.clone()).collect(),
+        (None, true) => args.titles.clone(),
+    };
+    crate::commands::act::within_batch_limit(&session.policy, titles.len())?;
     // A real run would meet the stop switch and the shutoff page before any
     // write: so does the proposal (and the dry run), and nobody is asked to sign
     // while the bot may not run. The shutoff page first, so that its saver's
@@ -519,7 +540,7 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
     let saver: Vec<String> = shutoff.iter().map(|s| s.user.clone()).collect();
     // The requester is resolved with each page's facts (an unknown name fails them).
     let (reports, groups) =
-        judge_pages(session, &args.titles, &body.user, (action, None), &saver).await?;
+        judge_pages(session, &titles, &body.user, (action, None), &saver).await?;
     // A page given twice is proposed (and signed, and acted on) once.
     let reports = crate::report::without_repeats(reports);
     let acting = reports
@@ -537,6 +558,11 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
         let mut ticket = None;
         let mut needs_confirmation = false;
         let mut escalation = None;
+        let listed = report
+            .result
+            .as_ref()
+            .ok()
+            .and_then(|judged| listed_now(&listing, judged));
         if let Ok(judged) = &mut report.result {
             let request_id = new_request_id(now);
             let user = UserRef {
@@ -616,6 +642,7 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                         title: judged.title.clone(),
                         reason: args.reason.clone(),
                         shutoff: may_run.clone().ok().flatten(),
+                        listed: listed.clone(),
                     };
                     ticket = Some(issue(session, &user, proposed, &request_id, &what)?);
                 }
@@ -626,9 +653,23 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
             ticket,
             needs_confirmation,
             escalation,
+            listed,
         });
     }
     Ok(ProposeAnswer::Pages(pages))
+}
+
+/// A judged page as its queue listed it: the revision of the first listing
+/// when it was listed before, else the one just judged.
+fn listed_now(listing: &[Listed], judged: &crate::report::Judged) -> Option<Listed> {
+    let entry = listing
+        .iter()
+        .find(|l| crate::rules::same_title(&l.title, &judged.title))?;
+    Some(Listed {
+        title: judged.title.clone(),
+        category: entry.category.clone(),
+        latest_revid: entry.latest_revid.or(judged.latest_revid),
+    })
 }
 
 /// Records a proposal and returns its ticket: the attribution edit that signs it.

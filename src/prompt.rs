@@ -1,0 +1,58 @@
+//! Asking the person at the terminal, and the plan they are asked about.
+
+use crate::report::RenderedPage;
+use std::fmt::Write as _;
+
+/// Whether the person at the terminal typed `yes` after `question` (asked on
+/// stderr). Never without a terminal: scripts confirm with `--yes`.
+pub fn typed_yes(question: &str) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    let mut stderr = std::io::stderr();
+    let _ = write!(stderr, "{question}");
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+}
+
+/// What `delete --queue` will do with the pages it judged: the pages it will
+/// act on (and which of them the bot could not undo), and the refused ones
+/// with the rules that refused them.
+pub fn queue_plan(queue: &str, action: &str, pages: &[RenderedPage]) -> String {
+    let acting: Vec<&RenderedPage> = pages.iter().filter(|p| will_act(p)).collect();
+    let mut out = format!(
+        "queue `{queue}`: {} page(s) to {action}, {} refused\n",
+        acting.len(),
+        pages.len() - acting.len()
+    );
+    for page in pages {
+        let line = match page.decision.as_str() {
+            "allowed" => format!("  will {action}: {}", page.title),
+            "needs-confirmation" => {
+                format!(
+                    "  will {action} (the bot could not undo it): {}",
+                    page.title
+                )
+            }
+            decision => {
+                let failing: Vec<&str> = page.json["rules"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r["passed"] == false)
+                    .filter_map(|r| r["rule"].as_str())
+                    .collect();
+                format!("  {decision}: {} ({})", page.title, failing.join(", "))
+            }
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
+
+/// Whether a judged page is one the queue will act on.
+pub fn will_act(page: &RenderedPage) -> bool {
+    matches!(page.decision.as_str(), "allowed" | "needs-confirmation")
+}
