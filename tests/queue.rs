@@ -396,3 +396,55 @@ fn a_batch_shows_its_progress_bar_only_at_a_terminal() {
     assert!(seen.contains('█') && seen.contains("/5"), "{seen}");
     assert!(seen.contains("summary of 5 pages"), "{seen}");
 }
+
+/// `delete --queue` is gated like any request: under a `not-self` charter
+/// whose live condition wants an entry older than an hour, a page its author
+/// tagged is refused while the queue is fresh, allowed once its oldest entry
+/// has waited two hours, and refused again once the charter's year is over.
+#[test]
+fn the_charters_live_condition_and_expiry_gate_a_queue() {
+    let wiki = TestWiki::start();
+    let config = wiki.adminibot_config(true).with_store();
+    let charter = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/charters/db-author-backlog.toml"
+    );
+    support::grant_alice_not_self_under(&config, charter, 0);
+    wiki.edit_as("Carol", "Carol queued A", "Carol's.");
+    wiki.edit_as("Carol", "Carol queued A", "{{db-g7}}\nCarol's.");
+    let decision_at = |hours: i64| {
+        let at = chrono::Utc::now() + chrono::Duration::hours(hours);
+        let out = support::adminibot_command_as(&config.path, "Alice")
+            .args(["delete", "--queue", "author-requests", "--dry-run"])
+            .args(["--format", "json"])
+            .env("ADMINIBOT_NOW", at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", support::said(&out)));
+        let result = doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["title"] == "Carol queued A")
+            .cloned()
+            .unwrap_or_else(|| panic!("no result: {doc:#}"));
+        (result["decision"].as_str().unwrap().to_string(), result)
+    };
+    let (fresh, result) = decision_at(0);
+    assert_eq!(fresh, "refused", "{result:#}");
+    assert!(
+        result.to_string().contains("needs an entry older than 1h"),
+        "{result:#}"
+    );
+    let (later, result) = decision_at(2);
+    assert_eq!(later, "allowed", "{result:#}");
+    let (next_year, result) = decision_at(24 * 400);
+    assert_eq!(next_year, "refused", "{result:#}");
+    let gate = &result["rules"][0];
+    assert!(
+        gate["rule"] == "authority" && gate["passed"] == false,
+        "{result:#}"
+    );
+    assert!(exists(&wiki, "Carol queued A"), "a dry run deletes nothing");
+}

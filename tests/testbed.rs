@@ -187,9 +187,9 @@ fn page_histories_are_relative_to_the_start() {
     let carol = "Carol's article text.";
     let maintained = "Carol's article text.\n[[Category:Maintained]]";
     let tagged = "{{db-author}}\nCarol's article text.\n[[Category:Maintained]]";
-    let db_author = "Author requests deletion[[Category:Candidates for speedy deletion by user]]";
+    let db_author = "Author requests deletion<includeonly>[[Category:Candidates for speedy deletion by user]]</includeonly>";
     let db_copyvio =
-        "Copyright violation[[Category:Candidates for speedy deletion as copyright violations]]";
+        "Copyright violation<includeonly>[[Category:Candidates for speedy deletion as copyright violations]]</includeonly>";
     let pages: &[(&str, &[Rev])] = &[
         ("Template:Db-author", &[Rev("Admin", 100 * D, db_author)]),
         (
