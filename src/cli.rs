@@ -15,7 +15,7 @@ use std::path::PathBuf;
 /// 3 wiki or network error (nothing changed, safe to retry), 4 partial (the
 /// report says what was written), 5 outcome unknown (run `adminibot reconcile`).
 #[derive(Debug, Parser)]
-#[command(name = "adminibot", version, propagate_version = true)]
+#[command(name = "adminibot", version = VERSION.as_str(), propagate_version = true)]
 pub struct Cli {
     /// Configuration file [default: $ADMINIBOT_CONFIG, then
     /// $XDG_CONFIG_HOME/adminibot/adminibot.toml]
@@ -35,6 +35,20 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// What `--version` says: the release, the commit it was built from, and the
+/// policy file format it reads.
+pub static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let commit = git_version::git_version!(
+        args = ["--always", "--dirty=-modified"],
+        fallback = "unknown commit"
+    );
+    format!(
+        "{} ({commit}, policy format {})",
+        env!("CARGO_PKG_VERSION"),
+        crate::policy::FORMAT
+    )
+});
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +111,17 @@ pub enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Print a completion script for your shell; it completes subcommands,
+    /// flags, `--tier` and `--action` values, and the queue names of the
+    /// policy your config names (when it can be read).
+    ///
+    /// Example: adminibot completions bash > ~/.local/share/bash-completion/completions/adminibot
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        #[serde(skip, default = "default_shell")]
+        shell: clap_complete::Shell,
+    },
     /// Run the broker service (operators): the only process that holds the
     /// bot's secret and the store. Requesters' CLIs reach it at `[listen]
     /// address` (behind a TLS proxy) and sign their requests on the wiki.
@@ -233,6 +258,11 @@ pub struct ActArgs {
     /// If refused, post a request for an administrator on the noticeboard (as you)
     #[arg(long)]
     pub escalate: bool,
+}
+
+/// Only for deserialising a `completions` command, which never travels.
+fn default_shell() -> clap_complete::Shell {
+    clap_complete::Shell::Bash
 }
 
 fn default_queue_limit() -> usize {

@@ -196,6 +196,10 @@ pub struct Pages {
     pub run_word: String,
 }
 
+/// The version of the policy file format this build reads: `--version` and
+/// the service's info name it, so an operator can tell which policies fit.
+pub const FORMAT: u32 = 1;
+
 /// Template families, written without the `Template:` prefix.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

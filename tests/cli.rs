@@ -78,3 +78,84 @@ fn help_lists_every_command_and_explains_the_page_actions() {
     }
     no_connection(&listener);
 }
+
+/// `adminibot completions` scripts load in bash and fish without error and
+/// complete a subcommand, `--tier` values and the policy's queue names (the
+/// config here names the test policy).
+#[test]
+fn completion_scripts_load_and_complete() {
+    let (config, listener) = config_and_listener();
+    let script = |shell: &str| {
+        let out = adminibot_command(&config.path)
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", support::said(&out));
+        let file = config.path.with_file_name(format!("completion.{shell}"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        file
+    };
+    let bash = script("bash");
+    let complete_bash = |words: &str, index: usize| {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source '{}' && COMP_WORDS=({words}) && COMP_CWORD={index} && _adminibot adminibot \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\" && printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                bash.display()
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", support::said(&out));
+        assert!(out.stderr.is_empty(), "{}", support::said(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(complete_bash("adminibot que", 1).contains("queue"));
+    let tiers = complete_bash("adminibot check X --tier ''", 4);
+    assert!(
+        tiers.contains("not-self") && tiers.contains("retired-admin"),
+        "{tiers}"
+    );
+    let queues = complete_bash("adminibot queue ''", 2);
+    assert!(
+        queues.contains("author-requests") && queues.contains("adminibot"),
+        "{queues}"
+    );
+
+    let fish = script("fish");
+    let out = std::process::Command::new("fish")
+        .arg("-c")
+        .arg(format!(
+            "source '{}'; and complete -C 'adminibot que'; and complete -C 'adminibot check X --tier '",
+            fish.display()
+        ))
+        .output()
+        .expect("fish (the suite installs it)");
+    let said = support::said(&out);
+    assert!(out.status.success() && out.stderr.is_empty(), "{said}");
+    let completed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        completed.contains("queue") && completed.contains("not-self"),
+        "{completed}"
+    );
+    no_connection(&listener);
+}
+
+/// `--version` names the commit and the policy format.
+#[test]
+fn the_version_names_the_commit_and_the_policy_format() {
+    let (config, _listener) = config_and_listener();
+    let out = adminibot_command(&config.path)
+        .arg("--version")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with(&format!("adminibot {} (", env!("CARGO_PKG_VERSION")))
+            && said.contains(", policy format 1)"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("unknown commit"),
+        "built from a git checkout: {said}"
+    );
+}

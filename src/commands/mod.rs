@@ -9,7 +9,7 @@ pub mod queue;
 pub mod recovery;
 
 use crate::cli::{BlocklistCommand, Cli, Command, IssuersCommand, PolicyCommand};
-use crate::config::{self, ConfigKind};
+use crate::config::{self, Config, ConfigKind};
 use crate::error::{Error, ExitStatus};
 use crate::report::{compose_json, compose_status, compose_text, RenderedPage};
 use crate::rules::Action;
@@ -56,6 +56,9 @@ pub fn run(cli: &Cli) -> Result<Output, Error> {
     if let Command::Policy(PolicyCommand::Check { file }) = &cli.command {
         return check::policy_check(cli.config.as_deref(), file.as_deref());
     }
+    if let Command::Completions { shell } = &cli.command {
+        return Ok(completions(*shell, cli.config.as_deref()));
+    }
     let path = config::locate(cli.config.as_deref())?;
     if let Command::Serve = &cli.command {
         crate::service::serve(&path)?;
@@ -75,6 +78,43 @@ pub fn run(cli: &Cli) -> Result<Output, Error> {
         let mut session = Session::open(Some(&path), login_for(&command)).await?;
         execute(&mut session, &command, progress).await
     })
+}
+
+/// The completion script for `shell`, with the queue names of the policy the
+/// config names when both can be read (a requester's config names none).
+fn completions(shell: clap_complete::Shell, config: Option<&std::path::Path>) -> Output {
+    use clap::builder::PossibleValuesParser;
+    use clap::CommandFactory;
+    let queues: Vec<String> = config::locate(config)
+        .ok()
+        .and_then(|path| Config::load(&path).ok())
+        .and_then(|config| crate::policy::Policy::load(&config.wiki.policy).ok())
+        .map(|policy| policy.queues.into_keys().collect())
+        .unwrap_or_default();
+    let mut command = Cli::command();
+    if !queues.is_empty() {
+        // clap keeps `'static` names; this process ends after printing.
+        let leaked: Vec<&'static str> = queues
+            .into_iter()
+            .map(|q| &*Box::leak(q.into_boxed_str()))
+            .collect();
+        let names = || PossibleValuesParser::new(leaked.clone());
+        command = command.mut_subcommand("queue", |queue| {
+            queue.mut_arg("name", |arg| arg.value_parser(names()))
+        });
+        for action in ["delete", "undelete", "delete-redirect"] {
+            command = command.mut_subcommand(action, |act| {
+                act.mut_arg("queue", |arg| arg.value_parser(names()))
+            });
+        }
+    }
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "adminibot", &mut script);
+    let script = String::from_utf8_lossy(&script).into_owned();
+    Output::ok(
+        script.clone(),
+        serde_json::json!({ "shell": shell.to_string(), "script": script }),
+    )
 }
 
 /// The command with everything that comes from this terminal filled in: titles
@@ -167,8 +207,8 @@ pub async fn execute(
         Command::Policy(PolicyCommand::Check { file }) => {
             check::policy_check(Some(&session.config.path), file.as_deref())
         }
-        Command::Serve => Err(Error::Usage(
-            "`serve` runs the service itself; it is not a command the service runs".into(),
+        Command::Serve | Command::Completions { .. } => Err(Error::Usage(
+            "`serve` and `completions` run on their own; they are not commands to execute".into(),
         )),
     }
 }

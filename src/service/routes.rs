@@ -99,7 +99,7 @@ pub fn run(
         attribution: policy.pages.attribution.clone(),
         bot: policy.bot.clone(),
         noticeboard: policy.pages.noticeboard.clone(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
+        version: crate::cli::VERSION.clone(),
     };
     let state = AppState {
         jobs,
