@@ -16,6 +16,7 @@ pub mod error;
 pub mod facts;
 pub mod kept_session;
 pub mod located;
+pub mod man;
 pub mod model;
 pub mod owner;
 pub mod permit;

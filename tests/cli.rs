@@ -159,3 +159,24 @@ fn the_version_names_the_commit_and_the_policy_format() {
         "built from a git checkout: {said}"
     );
 }
+
+/// The man pages in `man/` are the ones the clap definitions give now (run
+/// `cargo xtask man` after changing a command's help), and `delete`'s is
+/// snapshot-tested like its `--help`.
+#[test]
+fn the_man_pages_are_current() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let pages = adminibot::man::pages();
+    for (name, page) in &pages {
+        let kept = std::fs::read(folder.join(name))
+            .unwrap_or_else(|e| panic!("man/{name}: {e}; run `cargo xtask man`"));
+        assert!(kept == *page, "man/{name} is stale: run `cargo xtask man`");
+    }
+    let kept = std::fs::read_dir(&folder).unwrap().count();
+    assert_eq!(kept, pages.len(), "man/ holds pages of no command");
+    let delete = pages
+        .iter()
+        .find(|(name, _)| name == "adminibot-delete.1")
+        .expect("a page for delete");
+    insta::assert_snapshot!("man_delete", String::from_utf8_lossy(&delete.1));
+}

@@ -93,12 +93,7 @@ fn completions(shell: clap_complete::Shell, config: Option<&std::path::Path>) ->
         .unwrap_or_default();
     let mut command = Cli::command();
     if !queues.is_empty() {
-        // clap keeps `'static` names; this process ends after printing.
-        let leaked: Vec<&'static str> = queues
-            .into_iter()
-            .map(|q| &*Box::leak(q.into_boxed_str()))
-            .collect();
-        let names = || PossibleValuesParser::new(leaked.clone());
+        let names = || PossibleValuesParser::new(queues.clone());
         command = command.mut_subcommand("queue", |queue| {
             queue.mut_arg("name", |arg| arg.value_parser(names()))
         });
