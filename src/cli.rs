@@ -31,6 +31,11 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Never ask at the terminal: what would be asked is refused instead, and
+    /// the refusal names the flag that confirms it (`--yes`)
+    #[arg(long, global = true)]
+    pub no_input: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -2,12 +2,22 @@
 
 use crate::report::RenderedPage;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `--no-input`: nothing is asked, for this whole process.
+static NO_INPUT: AtomicBool = AtomicBool::new(false);
+
+/// With `no_input`, [`typed_yes`] never asks (`--no-input`).
+pub fn set_no_input(no_input: bool) {
+    NO_INPUT.store(no_input, Ordering::Relaxed);
+}
 
 /// Whether the person at the terminal typed `yes` after `question` (asked on
-/// stderr). Never without a terminal: scripts confirm with `--yes`.
+/// stderr). Never without a terminal, nor with `--no-input`: scripts confirm
+/// with `--yes`.
 pub fn typed_yes(question: &str) -> bool {
     use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
+    if NO_INPUT.load(Ordering::Relaxed) || !std::io::stdin().is_terminal() {
         return false;
     }
     let mut stderr = std::io::stderr();

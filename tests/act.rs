@@ -1036,10 +1036,10 @@ fn the_policys_limits_refuse_with_exit_1_and_write_nothing() {
 fn at_a_terminal_the_requester_confirms_an_irreversible_deletion() {
     let (wiki, config) = alice_with_self_grant();
     let account = account("Alice");
-    let run = |answer: &str| {
+    let run_with = |flags: &str, answer: &str| {
         use std::io::Write;
         let command = format!(
-            "{} --config {} delete 'Alice draft'",
+            "{} --config {} delete 'Alice draft' {flags}",
             env!("CARGO_BIN_EXE_adminibot"),
             config.path.display()
         );
@@ -1064,6 +1064,15 @@ fn at_a_terminal_the_requester_confirms_an_irreversible_deletion() {
             String::from_utf8_lossy(&out.stdout).into_owned(),
         )
     };
+    let run = |answer: &str| run_with("", answer);
+    // `--no-input`: nothing is asked, even at a terminal; the refusal names `--yes`.
+    let (code, text) = run_with("--no-input", "yes\n");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        !text.contains("Type `yes`") && text.contains("confirm with `--yes`"),
+        "{text}"
+    );
+    assert!(exists(&wiki, "Alice draft"));
     let (code, text) = run("no\n");
     assert_eq!(code, Some(1), "{text}");
     assert!(

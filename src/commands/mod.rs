@@ -53,6 +53,7 @@ impl Output {
 /// bot login and store (the service's own maintenance, and the tests of the
 /// direct mode).
 pub fn run(cli: &Cli) -> Result<Output, Error> {
+    crate::prompt::set_no_input(cli.no_input);
     if let Command::Policy(PolicyCommand::Check { file }) = &cli.command {
         return check::policy_check(cli.config.as_deref(), file.as_deref());
     }
