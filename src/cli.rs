@@ -230,6 +230,19 @@ pub struct QueueArgs {
     pub limit: usize,
 }
 
+impl Command {
+    /// The page action a command asks for (`delete`, `undelete`,
+    /// `delete-redirect`), with its arguments; `None` for any other command.
+    pub fn page_action(&self) -> Option<(Action, &ActArgs)> {
+        match self {
+            Command::Delete(args) => Some((Action::Delete, args)),
+            Command::Undelete(args) => Some((Action::Undelete, args)),
+            Command::DeleteRedirect(args) => Some((Action::DeleteRedirect, args)),
+            _ => None,
+        }
+    }
+}
+
 /// Arguments of `delete`, `undelete` and `delete-redirect`.
 #[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
 pub struct ActArgs {

@@ -238,11 +238,9 @@ impl Client {
         };
         // `--queue`: the service judged the queue; the plan is confirmed once.
         let mut args = args.clone();
-        if let (Some(name), Some(action)) = (&args.queue, page_action_word(command)) {
+        if let (Some(name), Some((action, _))) = (&args.queue, command.page_action()) {
             let shown: Vec<RenderedPage> = proposed.iter().map(|p| p.page.clone()).collect();
-            let plan = crate::prompt::queue_plan(name, action, &shown);
-            let acting = shown.iter().filter(|p| crate::prompt::will_act(p)).count();
-            crate::commands::act::confirm_queue(&plan, &args, acting)?;
+            crate::prompt::confirm_queue_plan(name, action, &shown, &args)?;
             args.yes = true;
             crate::when::test_pause("queue-listed");
         }
@@ -491,16 +489,6 @@ async fn prove(wiki: &Wiki, username: &str) -> Result<(), Error> {
         });
     }
     Ok(())
-}
-
-/// The action word of a page action (`delete`).
-fn page_action_word(command: &Command) -> Option<&'static str> {
-    match command {
-        Command::Delete(_) => Some("delete"),
-        Command::Undelete(_) => Some("undelete"),
-        Command::DeleteRedirect(_) => Some("delete-redirect"),
-        _ => None,
-    }
 }
 
 /// Whether two thirds of a ticket's life, counted from its proposal by the

@@ -215,6 +215,14 @@ pub struct Templates {
     pub redirects: Vec<(String, String)>,
 }
 
+impl Templates {
+    /// Every tag template the policy names, copyvio and author-request alike
+    /// (whose redirects the wiki is asked for).
+    pub fn tags(&self) -> Vec<String> {
+        [self.copyvio.clone(), self.author_request.clone()].concat()
+    }
+}
+
 /// Who counts as a bot when counting a page's authors.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

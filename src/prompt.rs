@@ -1,5 +1,8 @@
 //! Asking the person at the terminal, and the plan they are asked about.
 
+use crate::cli::ActArgs;
+use crate::error::Error;
+use crate::model::Action;
 use crate::report::RenderedPage;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,10 +30,32 @@ pub fn typed_yes(question: &str) -> bool {
     std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
 }
 
+/// `delete --queue`: shows on stderr what will be done with the judged
+/// `pages` and asks once (`--yes` or a dry run asks nothing); `Denied` when
+/// nobody confirmed.
+pub fn confirm_queue_plan(
+    queue: &str,
+    action: Action,
+    pages: &[RenderedPage],
+    args: &ActArgs,
+) -> Result<(), Error> {
+    eprint!("{}", queue_plan(queue, &action.to_string(), pages));
+    let acting = pages.iter().filter(|p| will_act(p)).count();
+    if args.yes || args.dry_run || acting == 0 {
+        return Ok(());
+    }
+    match typed_yes(&format!("Type `yes` to go ahead with {acting} page(s): ")) {
+        true => Ok(()),
+        false => Err(Error::Denied(format!(
+            "nothing was done: confirm the {acting} page(s) above with `--yes` (or `yes` at a terminal)"
+        ))),
+    }
+}
+
 /// What `delete --queue` will do with the pages it judged: the pages it will
 /// act on (and which of them the bot could not undo), and the refused ones
 /// with the rules that refused them.
-pub fn queue_plan(queue: &str, action: &str, pages: &[RenderedPage]) -> String {
+fn queue_plan(queue: &str, action: &str, pages: &[RenderedPage]) -> String {
     let acting: Vec<&RenderedPage> = pages.iter().filter(|p| will_act(p)).collect();
     let mut out = format!(
         "queue `{queue}`: {} page(s) to {action}, {} refused\n",

@@ -171,8 +171,7 @@ impl Session {
         if self.tag_redirects_read {
             return Ok(());
         }
-        let templates = &self.policy.templates;
-        let names = [templates.copyvio.clone(), templates.author_request.clone()].concat();
+        let names = self.policy.templates.tags();
         let found = crate::wiki::facts::template_redirects(self.reader(), &names).await?;
         info!(redirects = found.len(), "the tag templates' redirects read");
         self.policy.templates.redirects = found;

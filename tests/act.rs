@@ -33,20 +33,6 @@ fn exists(wiki: &TestWiki, title: &str) -> bool {
         .is_null()
 }
 
-/// Moves `from` to `to` as `who`, leaving a redirect.
-fn move_as(wiki: &TestWiki, who: &str, from: &str, to: &str) {
-    let moved = wiki.write_as(
-        who,
-        &[
-            ("action", "move"),
-            ("from", from),
-            ("to", to),
-            ("reason", "test move"),
-        ],
-    );
-    assert!(moved["move"]["to"].is_string(), "{moved}");
-}
-
 /// Alice (self tier) deletes her own recent draft: the attribution edit is in her
 /// contributions, the deletion log names AdminBot with a reason naming her, the
 /// audit chain verifies; she undeletes it within the window, and not after.
@@ -438,28 +424,9 @@ fn delete_paused(
     title: &str,
     stage: &str,
 ) -> (std::process::Child, tempfile::TempDir) {
-    let pause = tempfile::tempdir().unwrap();
-    // A service under its own user must be able to leave its marker here.
-    std::fs::set_permissions(
-        pause.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
-    let child = adminibot_command_as(&config.path, "Alice")
-        .args(["delete", title, "--format", "json"])
-        .env(
-            "ADMINIBOT_TEST_PAUSE",
-            format!("{stage}:{}", pause.path().display()),
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(
-        support::reached_pause(pause.path(), 30),
-        "adminibot never reached the pause point"
-    );
-    (child, pause)
+    let mut command = adminibot_command_as(&config.path, "Alice");
+    command.args(["delete", title, "--format", "json"]);
+    support::spawn_paused(command, stage)
 }
 
 /// Lets a paused run go on; returns its exit code and result.
@@ -1153,7 +1120,7 @@ fn a_move_after_the_check_stops_the_deletion() {
     let (wiki, config) = alice_with_self_grant();
     let title = "Draft:Alice sandbox";
     let (child, pause) = delete_paused(&config, title, "before-recheck");
-    move_as(&wiki, "Alice", title, "Draft:Alice sandbox moved");
+    wiki.move_as("Alice", title, "Draft:Alice sandbox moved");
     let (code, report) = resume(child, pause);
     assert_eq!(code, Some(4), "{report:#}");
     assert!(

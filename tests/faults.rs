@@ -1032,16 +1032,7 @@ fn a_move_racing_the_delete_is_verified_where_the_page_was_deleted() {
     let (wiki, proxy, config) = setup();
     let (child, release) = delete_held_at_the_proxy(&proxy, &config);
     let go = release.path().join("go");
-    let moved = wiki.write_as(
-        "Bob",
-        &[
-            ("action", "move"),
-            ("from", TITLE),
-            ("to", "Draft:Moved sandbox"),
-            ("reason", "tidying"),
-        ],
-    );
-    assert!(moved["move"]["to"].is_string(), "{moved}");
+    wiki.move_as("Bob", TITLE, "Draft:Moved sandbox");
     std::fs::write(&go, "").unwrap();
     let out = child.wait_with_output().unwrap();
     let report = first_result(&out);
@@ -1065,12 +1056,9 @@ fn a_move_racing_the_delete_is_verified_where_the_page_was_deleted() {
 /// facts read asks for several, `info` first).
 const READ_BACK: &str = "prop=deletedrevisions";
 
-/// Issue 10 #2: the read-back after a real deletion fails: the request stays
-/// open (exit 5), never closed as partial without its deletion; reconcile then
-/// records the deletion with the revisions it removed.
-#[test]
-fn a_failed_read_back_leaves_the_deletion_open_for_reconcile() {
-    let (wiki, proxy, config) = setup();
+/// The next three read-backs of a deletion's revisions get a 503: all the
+/// tries one read makes.
+fn read_backs_fail(proxy: &FaultProxy) {
     for nth in 1..=3 {
         proxy.rule(Rule {
             method: Some("GET"),
@@ -1084,6 +1072,15 @@ fn a_failed_read_back_leaves_the_deletion_open_for_reconcile() {
             },
         });
     }
+}
+
+/// Issue 10 #2: the read-back after a real deletion fails: the request stays
+/// open (exit 5), never closed as partial without its deletion; reconcile then
+/// records the deletion with the revisions it removed.
+#[test]
+fn a_failed_read_back_leaves_the_deletion_open_for_reconcile() {
+    let (wiki, proxy, config) = setup();
+    read_backs_fail(&proxy);
     let result = delete_expecting(&config, 5);
     assert_eq!(result["decision"], "unknown", "{result:#}");
     assert!(
@@ -1115,29 +1112,8 @@ fn a_failed_read_back_leaves_the_deletion_open_for_reconcile() {
 fn reconcile_finds_a_deletion_the_page_was_moved_away_from() {
     let (wiki, proxy, config) = setup();
     let (child, release) = delete_held_at_the_proxy(&proxy, &config);
-    let moved = wiki.write_as(
-        "Bob",
-        &[
-            ("action", "move"),
-            ("from", TITLE),
-            ("to", "Draft:Moved sandbox"),
-            ("reason", "tidying"),
-        ],
-    );
-    assert!(moved["move"]["to"].is_string(), "{moved}");
-    for nth in 1..=3 {
-        proxy.rule(Rule {
-            method: Some("GET"),
-            action: Some("query"),
-            contains: Some(READ_BACK),
-            nth,
-            effect: Effect::Respond {
-                status: 503,
-                headers: vec![],
-                body: "busy".into(),
-            },
-        });
-    }
+    wiki.move_as("Bob", TITLE, "Draft:Moved sandbox");
+    read_backs_fail(&proxy);
     std::fs::write(release.path().join("go"), "").unwrap();
     let out = child.wait_with_output().unwrap();
     let report = first_result(&out);

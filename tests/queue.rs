@@ -288,24 +288,11 @@ fn delete_queue_acts_on_exactly_the_allowed_pages() {
     assert_eq!(attribution(), 0, "nothing signed");
     assert!(exists(&wiki, "Draft:Alice queued 0"));
 
-    let pause = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        pause.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
-    let run = support::adminibot_command_as(&config.path, "Alice")
+    let mut command = support::adminibot_command_as(&config.path, "Alice");
+    command
         .args(["delete", "--queue", "author-requests", "--limit", "10"])
-        .args(["--yes", "--format", "json"])
-        .env(
-            "ADMINIBOT_TEST_PAUSE",
-            format!("queue-listed:{}", pause.path().display()),
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(support::reached_pause(pause.path(), 60), "never listed");
+        .args(["--yes", "--format", "json"]);
+    let (run, pause) = support::spawn_paused(command, "queue-listed");
     // After the listing: one page leaves the queue, another is edited.
     wiki.edit_as("Alice", "Draft:Alice queued 1", "Mine, kept after all.");
     wiki.edit_as(

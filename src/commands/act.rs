@@ -72,8 +72,7 @@ async fn plan_queue(
     let saver: Vec<String> = session.shutoff.iter().map(|s| s.user.clone()).collect();
     let (judged, _) = judge_pages(session, &titles, &requester, (action, None), &saver).await?;
     let shown = rendered(&judged);
-    let plan = crate::prompt::queue_plan(name, &action.to_string(), &shown);
-    confirm_queue(&plan, args, shown.iter().filter(|p| will_act(p)).count())?;
+    crate::prompt::confirm_queue_plan(name, action, &shown, args)?;
     let mut acting = Vec::new();
     let mut listed = Vec::new();
     let mut refused = Vec::new();
@@ -91,20 +90,6 @@ async fn plan_queue(
         }
     }
     Ok((acting, listed, refused))
-}
-
-/// Shows the plan on stderr and asks once; `Denied` when nobody confirmed.
-pub fn confirm_queue(plan: &str, args: &ActArgs, acting: usize) -> Result<(), Error> {
-    eprint!("{plan}");
-    if args.yes || args.dry_run || acting == 0 {
-        return Ok(());
-    }
-    match crate::prompt::typed_yes(&format!("Type `yes` to go ahead with {acting} page(s): ")) {
-        true => Ok(()),
-        false => Err(Error::Denied(format!(
-            "nothing was done: confirm the {acting} page(s) above with `--yes` (or `yes` at a terminal)"
-        ))),
-    }
 }
 
 /// The batch's urgent reviews, posted together once it is over; the step

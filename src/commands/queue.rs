@@ -111,10 +111,7 @@ pub async fn read_queue(
 ) -> Result<Vec<Member>, Error> {
     let tags = match session.tag_redirects_read {
         true => Vec::new(),
-        false => {
-            let templates = &session.policy.templates;
-            [templates.copyvio.clone(), templates.author_request.clone()].concat()
-        }
+        false => session.policy.templates.tags(),
     };
     let (members, redirects) = category::members(session.reader(), category, limit, &tags).await?;
     if let Some(redirects) = redirects {

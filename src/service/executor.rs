@@ -20,7 +20,7 @@ use crate::protocol::{
     ErrorBody, ExecuteBody, Executed, ProposeAnswer, ProposeBody, Proposed, ProposedPage,
     RemoteOutput, Ticket,
 };
-use crate::rules::{Action, Decision, RuleName};
+use crate::rules::{Decision, RuleName};
 use crate::session::Session;
 use crate::signature::{self, Expected};
 use crate::stages::Ending;
@@ -468,21 +468,11 @@ impl Core {
     }
 }
 
-/// The page action a command asks for, if it is one.
-fn page_action(command: &Command) -> Option<(Action, &crate::cli::ActArgs)> {
-    match command {
-        Command::Delete(args) => Some((Action::Delete, args)),
-        Command::Undelete(args) => Some((Action::Undelete, args)),
-        Command::DeleteRedirect(args) => Some((Action::DeleteRedirect, args)),
-        _ => None,
-    }
-}
-
 /// Judges a proposal; issues a ticket for each title that may be acted on, or
 /// one for a signed command. Nothing is written to the wiki.
 async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnswer, Error> {
     let now = session.now;
-    let Some((action, args)) = page_action(&body.command) else {
+    let Some((action, args)) = body.command.page_action() else {
         let user = lookup_user(&session.wiki, &body.user).await?;
         let user = UserRef {
             user_id: user.user_id,

@@ -162,6 +162,21 @@ impl TestWiki {
         assert_eq!(saved["edit"]["result"], "Success", "{saved}");
     }
 
+    /// Moves `from` to `to` as `who`, leaving a redirect; panics unless the
+    /// wiki moved it.
+    pub fn move_as(&self, who: &str, from: &str, to: &str) {
+        let moved = self.write_as(
+            who,
+            &[
+                ("action", "move"),
+                ("from", from),
+                ("to", to),
+                ("reason", "test move"),
+            ],
+        );
+        assert!(moved["move"]["to"].is_string(), "{moved}");
+    }
+
     /// How many HTTP requests the server has answered so far (lines like
     /// `[...] 127.0.0.1:PORT [200]: GET /api.php?...` in `server.log`).
     pub fn request_count(&self) -> usize {
@@ -479,6 +494,33 @@ pub fn said(out: &std::process::Output) -> String {
 
 /// Waits until the test pause point's marker `<dir>/paused` appears (at most
 /// `seconds`); whether it did.
+/// Spawns `command` (stdout and stderr piped) to pause at `stage`
+/// (`ADMINIBOT_TEST_PAUSE`), and waits until it is there; it goes on once
+/// `<folder>/resume` exists.
+pub fn spawn_paused(mut command: Command, stage: &str) -> (std::process::Child, tempfile::TempDir) {
+    let pause = tempfile::tempdir().unwrap();
+    // A service under its own user must be able to leave its marker here.
+    std::fs::set_permissions(
+        pause.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let child = command
+        .env(
+            "ADMINIBOT_TEST_PAUSE",
+            format!("{stage}:{}", pause.path().display()),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        reached_pause(pause.path(), 60),
+        "adminibot never reached the pause point `{stage}`"
+    );
+    (child, pause)
+}
+
 pub fn reached_pause(dir: &std::path::Path, seconds: u64) -> bool {
     let marker = dir.join("paused");
     let deadline = Instant::now() + Duration::from_secs(seconds);
