@@ -15,7 +15,7 @@ use std::path::PathBuf;
 /// 3 wiki or network error (nothing changed, safe to retry), 4 partial (the
 /// report says what was written), 5 outcome unknown (run `adminibot reconcile`).
 #[derive(Debug, Parser)]
-#[command(name = "adminibot", version = VERSION.as_str(), propagate_version = true)]
+#[command(name = "adminibot", version = VERSION.as_str(), propagate_version = true, styles = crate::style::help())]
 pub struct Cli {
     /// Configuration file [default: $ADMINIBOT_CONFIG, then
     /// $XDG_CONFIG_HOME/adminibot/adminibot.toml]
@@ -26,6 +26,11 @@ pub struct Cli {
     /// document on stdout)
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Colour: `auto` when the output is a terminal and neither `NO_COLOR` nor
+    /// `CLICOLOR=0` is set (`CLICOLOR_FORCE=1` forces it); `always`; `never`
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
 
     /// More diagnostics on stderr (-v: requests, -vv: everything)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -55,6 +60,51 @@ pub static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour at a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl ColorWhen {
+    /// The `--color` given on `args` (the last one wins, as clap reads it),
+    /// before clap parses them: clap's own help and errors need it too.
+    pub fn from_args(args: &[std::ffi::OsString]) -> ColorWhen {
+        let mut when = ColorWhen::Auto;
+        let mut args = args.iter().map(|a| a.to_string_lossy());
+        while let Some(arg) = args.next() {
+            let value = match arg.strip_prefix("--color") {
+                Some("") => args.next().map(|v| v.into_owned()),
+                Some(rest) => rest.strip_prefix('=').map(str::to_string),
+                None => None,
+            };
+            if let Some(parsed) = value.and_then(|v| ColorWhen::from_str(&v, false).ok()) {
+                when = parsed;
+            }
+        }
+        when
+    }
+
+    /// Applies the choice to every output stream of this process (`anstream`)
+    /// and to clap's; `auto` leaves it to `anstream`, which reads
+    /// `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE` and whether the stream is a
+    /// terminal.
+    pub fn apply(self) -> clap::ColorChoice {
+        let (stream, clap) = match self {
+            ColorWhen::Auto => (anstream::ColorChoice::Auto, clap::ColorChoice::Auto),
+            ColorWhen::Always => (anstream::ColorChoice::Always, clap::ColorChoice::Always),
+            ColorWhen::Never => (anstream::ColorChoice::Never, clap::ColorChoice::Never),
+        };
+        stream.write_global();
+        clap
+    }
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -79,8 +129,8 @@ pub enum Command {
     /// Ask the bot to delete pages you may delete: checks every rule, makes your
     /// attribution edit, re-checks the page, then the bot deletes it by page id.
     ///
-    /// You log in with your own BotPassword (`ADMINIBOT_USERNAME`,
-    /// `ADMINIBOT_PASSWORD_FILE`). If the bot could not undo the deletion you are
+    /// You log in with your own BotPassword (set up once by `adminibot init`,
+    /// or `ADMINIBOT_USERNAME` and `ADMINIBOT_PASSWORD_FILE`). If the bot could not undo the deletion you are
     /// warned and must confirm with `--yes`. `--dry-run` checks everything and
     /// writes nothing.
     ///
@@ -127,6 +177,22 @@ pub enum Command {
         #[serde(skip, default = "default_shell")]
         shell: clap_complete::Shell,
     },
+    /// Set adminibot up. For a requester: the broker's URL and your own
+    /// BotPassword. With `--service`: the service's config (operators).
+    ///
+    /// A requester's `init` asks the broker which wiki it serves, shows where to
+    /// make your BotPassword and the grants it needs, reads its secret without
+    /// echo, logs in once to prove it, then writes `adminibot.toml` and a 0600
+    /// `password` file to your config folder ($XDG_CONFIG_HOME/adminibot, or
+    /// `--config PATH`'s folder). Nothing is written if the login fails, and an
+    /// existing file is replaced only with `--force`. Scripts give every answer
+    /// as a flag, with `--no-input` and `--password-stdin`.
+    ///
+    /// Example: adminibot init --broker https://adminibot.toolforge.org
+    ///
+    /// Example: adminibot init --service --wiki-api https://en.wikipedia.org/w/api.php --config /etc/adminibot/adminibot.toml
+    #[serde(skip)]
+    Init(InitArgs),
     /// Run the broker service (operators): the only process that holds the
     /// bot's secret and the store. Requesters' CLIs reach it at `[listen]
     /// address` (behind a TLS proxy) and sign their requests on the wiki.
@@ -276,6 +342,44 @@ pub struct ActArgs {
     /// If refused, post a request for an administrator on the noticeboard (as you)
     #[arg(long)]
     pub escalate: bool,
+}
+
+/// `adminibot init`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InitArgs {
+    /// Write a service config instead (operators): the wiki, the bot's login
+    /// name, the policy, the store and the listen address [default path:
+    /// /etc/adminibot/adminibot.toml]
+    #[arg(long)]
+    pub service: bool,
+    /// The broker's URL (https, or http on loopback, or `unix:/path`)
+    #[arg(long, value_name = "URL", conflicts_with = "service")]
+    pub broker: Option<String>,
+    /// Your BotPassword login, `Name@app`, as Special:BotPasswords shows it;
+    /// with `--service`, the admin bot's
+    #[arg(long, value_name = "NAME@APP")]
+    pub username: Option<String>,
+    /// Read the BotPassword's secret from the first line of stdin (scripts)
+    #[arg(long, conflicts_with = "service")]
+    pub password_stdin: bool,
+    /// The wiki's action API (`--service`)
+    #[arg(long, value_name = "URL", requires = "service")]
+    pub wiki_api: Option<String>,
+    /// The wiki's short name in audit rows (`--service`) [default: the wiki's id, e.g. enwiki]
+    #[arg(long, value_name = "NAME", requires = "service")]
+    pub wiki_name: Option<String>,
+    /// The policy file (`--service`) [default: /usr/share/adminibot/policies/WIKI.toml]
+    #[arg(long, value_name = "PATH", requires = "service")]
+    pub policy: Option<PathBuf>,
+    /// The SQLite store (`--service`) [default: /var/lib/adminibot/adminibot.sqlite]
+    #[arg(long, value_name = "PATH", requires = "service")]
+    pub store: Option<PathBuf>,
+    /// Where the service listens (`--service`) [default: 127.0.0.1:8470]
+    #[arg(long, value_name = "ADDRESS", requires = "service")]
+    pub listen: Option<String>,
+    /// Replace files that already exist
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Only for deserialising a `completions` command, which never travels.

@@ -9,7 +9,7 @@
 
 use crate::cli::{Command, IssuersCommand};
 use crate::commands::Output;
-use crate::config::{self, BrokerConfig, ConfigError, Secret};
+use crate::config::{self, BrokerConfig, ClientConfig, ConfigError, LoginConfig, Secret};
 use crate::error::{Error, ExitStatus};
 use crate::kept_session;
 use crate::protocol::{
@@ -18,7 +18,7 @@ use crate::protocol::{
 };
 use crate::report::RenderedPage;
 use crate::wiki::actions::{self, Saved};
-use crate::wiki::users::whoami;
+use crate::wiki::users::{whoami, WikiUser};
 use crate::wiki::Wiki;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 use tracing::debug;
 
 /// Runs a resolved command through the broker at `broker`.
-pub fn run(command: &Command, broker: &BrokerConfig, progress: bool) -> Result<Output, Error> {
+pub fn run(command: &Command, config: &ClientConfig, progress: bool) -> Result<Output, Error> {
+    let broker = &config.broker;
     if !config::secure_or_loopback(&broker.url) {
         return Err(ConfigError::Insecure {
             url: broker.url.clone(),
@@ -34,12 +35,8 @@ pub fn run(command: &Command, broker: &BrokerConfig, progress: bool) -> Result<O
         }
         .into());
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        let client = Client::new(broker)?;
+    crate::commands::runtime()?.block_on(async {
+        let client = Client::new(broker, config.login.clone())?;
         match command {
             Command::Check(_)
             | Command::Queue(_)
@@ -50,7 +47,7 @@ pub fn run(command: &Command, broker: &BrokerConfig, progress: bool) -> Result<O
             Command::List { user } => {
                 let user = match user {
                     Some(user) => user.clone(),
-                    None => requester_name()?,
+                    None => requester_name(config.login.as_ref())?,
                 };
                 client.read(Command::List { user: Some(user) }).await
             }
@@ -62,9 +59,9 @@ pub fn run(command: &Command, broker: &BrokerConfig, progress: bool) -> Result<O
     })
 }
 
-/// Whose requests these are: the main account of `$ADMINIBOT_USERNAME`.
-fn requester_name() -> Result<String, Error> {
-    let (username, _) = config::caller_login()?;
+/// Whose requests these are: the main account of the requester's login.
+fn requester_name(login: Option<&LoginConfig>) -> Result<String, Error> {
+    let (username, _) = config::caller_login(login)?;
     Ok(username.split('@').next().unwrap_or(&username).to_string())
 }
 
@@ -75,10 +72,12 @@ struct Client {
     /// The configured `[broker] url`, for messages.
     configured: String,
     pin: Option<String>,
+    /// The config's `[login]`, if any.
+    login: Option<LoginConfig>,
 }
 
 impl Client {
-    fn new(broker: &BrokerConfig) -> Result<Client, Error> {
+    fn new(broker: &BrokerConfig, login: Option<LoginConfig>) -> Result<Client, Error> {
         let mut http = reqwest::Client::builder()
             .timeout(Duration::from_secs(620))
             .redirect(reqwest::redirect::Policy::none());
@@ -98,6 +97,7 @@ impl Client {
             url,
             configured: broker.url.clone(),
             pin: broker.wiki_api.clone(),
+            login,
         })
     }
 
@@ -177,7 +177,7 @@ impl Client {
 
     async fn propose(&self, command: &Command) -> Result<ProposeAnswer, Error> {
         let body = ProposeBody {
-            user: requester_name()?,
+            user: requester_name(self.login.as_ref())?,
             command: command.clone(),
         };
         self.call("/v1/propose", Some(&body)).await
@@ -361,7 +361,7 @@ impl Client {
     /// The service's info and the requester's wiki session.
     async fn login(&self) -> Result<(Requester, Info), Error> {
         let info = self.info().await?;
-        let wiki = Requester::login(&info).await?;
+        let wiki = Requester::login(&info, self.login.as_ref()).await?;
         Ok((wiki, info))
     }
 }
@@ -387,8 +387,8 @@ struct Renewal {
 impl Requester {
     /// Logs the requester in, or reuses the session kept from an earlier run
     /// (see [`kept_session`]).
-    async fn login(info: &Info) -> Result<Requester, Error> {
-        let (username, secret): (String, Secret) = config::caller_login()?;
+    async fn login(info: &Info, login: Option<&LoginConfig>) -> Result<Requester, Error> {
+        let (username, secret): (String, Secret) = config::caller_login(login)?;
         let Some(kept) = kept_session::path_for(&username) else {
             let wiki = Wiki::connect(&info.api, Some((&username, &secret))).await?;
             return Self::proven(wiki, &username).await;
@@ -421,7 +421,7 @@ impl Requester {
 
     /// The session, once the wiki says it is `username`'s main account.
     async fn proven(wiki: Wiki, username: &str) -> Result<Requester, Error> {
-        prove(&wiki, username).await?;
+        let _ = prove(&wiki, username).await?;
         Ok(Requester {
             wiki: tokio::sync::Mutex::new(wiki),
             unproven: std::cell::RefCell::new(None),
@@ -462,24 +462,15 @@ impl Requester {
 impl Renewal {
     /// A fresh login, proven, and kept (cookies and token) for the next run.
     async fn fresh(&self) -> Result<Wiki, Error> {
-        let (wiki, cookies) =
-            Wiki::login_keeping_cookies(&self.api, &self.username, &self.secret).await?;
-        prove(&wiki, &self.username).await?;
-        kept_session::store(
-            &self.kept,
-            &self.api,
-            &kept_session::KeptSession {
-                cookies,
-                csrf: wiki.kept_csrf(),
-            },
-        );
+        let (wiki, _) =
+            login_and_keep(&self.api, &self.username, &self.secret, Some(&self.kept)).await?;
         Ok(wiki)
     }
 }
 
-/// Whether the wiki says `wiki` is `username`'s main account (its token comes
-/// along and is kept).
-async fn prove(wiki: &Wiki, username: &str) -> Result<(), Error> {
+/// The wiki's account behind `wiki`, once it is `username`'s main account (its
+/// token comes along and is kept).
+async fn prove(wiki: &Wiki, username: &str) -> Result<WikiUser, Error> {
     let (me, _) = whoami(wiki, None).await?;
     let claimed = username.split('@').next().unwrap_or(username);
     if !crate::rules::same_user(claimed, &me.name) {
@@ -488,7 +479,41 @@ async fn prove(wiki: &Wiki, username: &str) -> Result<(), Error> {
             proven: me.name,
         });
     }
-    Ok(())
+    Ok(me)
+}
+
+/// `adminibot init`: what the service at `broker` says of itself (its wiki
+/// checked as for every command).
+pub async fn broker_info(broker: &BrokerConfig) -> Result<Info, Error> {
+    Client::new(broker, None)?.info().await
+}
+
+/// `adminibot init`: logs in to the wiki `info` names as `username`, which
+/// proves the secret; the session is kept for the next run. The wiki's
+/// account, or the wiki's reason for refusing the login.
+pub async fn first_login(info: &Info, username: &str, secret: &Secret) -> Result<WikiUser, Error> {
+    let kept = kept_session::path_for(username);
+    let (_, me) = login_and_keep(&info.api, username, secret, kept.as_deref()).await?;
+    Ok(me)
+}
+
+/// A fresh login as `username`, proven, and its session kept at `kept`.
+async fn login_and_keep(
+    api: &str,
+    username: &str,
+    secret: &Secret,
+    kept: Option<&std::path::Path>,
+) -> Result<(Wiki, WikiUser), Error> {
+    let (wiki, cookies) = Wiki::login_keeping_cookies(api, username, secret).await?;
+    let me = prove(&wiki, username).await?;
+    if let Some(kept) = kept {
+        let session = kept_session::KeptSession {
+            cookies,
+            csrf: wiki.kept_csrf(),
+        };
+        kept_session::store(kept, api, &session);
+    }
+    Ok((wiki, me))
 }
 
 /// Whether two thirds of a ticket's life, counted from its proposal by the

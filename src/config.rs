@@ -20,8 +20,6 @@ pub mod env {
     pub const PASSWORD: &str = "ADMINIBOT_PASSWORD";
     /// A 0600 file holding their BotPassword secret.
     pub const PASSWORD_FILE: &str = "ADMINIBOT_PASSWORD_FILE";
-    /// Standard XDG base directory for the default config location.
-    pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 }
 
 /// A value that must never be printed: `Debug` shows `REDACTED` and there is no
@@ -86,7 +84,7 @@ pub enum ConfigError {
     #[error(transparent)]
     Invalid(#[from] FileError),
     /// The command needs the caller's own login and none was given.
-    #[error("this command needs your own wiki login: set `ADMINIBOT_USERNAME` to your BotPassword name (`You@app`) and `ADMINIBOT_PASSWORD_FILE` (or `ADMINIBOT_PASSWORD`)")]
+    #[error("this command needs your own wiki login: run `adminibot init`, or set `ADMINIBOT_USERNAME` to your BotPassword name (`You@app`) and `ADMINIBOT_PASSWORD_FILE` (or `ADMINIBOT_PASSWORD`)")]
     NoCallerLogin,
     /// A secret file in a place others could tamper with.
     #[error("`{path}` {why}, so it cannot hold a secret", path = .path.display())]
@@ -172,11 +170,32 @@ pub struct BrokerConfig {
     pub wiki_api: Option<String>,
 }
 
+/// `[login]` of a requester's config: their own BotPassword, which
+/// `adminibot init` writes. `ADMINIBOT_USERNAME` and `ADMINIBOT_PASSWORD_FILE`
+/// (or `ADMINIBOT_PASSWORD`) take precedence over it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginConfig {
+    /// Their BotPassword login, `Name@app`.
+    pub username: String,
+    /// The file with its secret (mode 0600), relative to the config file.
+    pub password_file: PathBuf,
+}
+
+/// A requester's config: the broker, and optionally their own login.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `[broker]`.
+    pub broker: BrokerConfig,
+    /// `[login]`, its `password_file` resolved against the config's folder.
+    pub login: Option<LoginConfig>,
+}
+
 /// What a config file is: a requester's (`[broker]`) or a service's.
 #[derive(Debug, Clone)]
 pub enum ConfigKind {
     /// `[broker] url`: the CLI is the client of a service.
-    Client(BrokerConfig),
+    Client(ClientConfig),
     /// `[wiki]`, `[bot]`, `[store]`: this process holds the keys.
     Service(Config),
 }
@@ -185,6 +204,7 @@ pub enum ConfigKind {
 #[serde(deny_unknown_fields)]
 struct RawClientConfig {
     broker: BrokerConfig,
+    login: Option<LoginConfig>,
 }
 
 impl ConfigKind {
@@ -212,7 +232,15 @@ impl ConfigKind {
         }
         let raw: RawClientConfig =
             toml::from_str(&text).map_err(|e| FileError::from_toml(path, &text, &e))?;
-        Ok(ConfigKind::Client(raw.broker))
+        let folder = path.parent().unwrap_or(Path::new("."));
+        let login = raw.login.map(|mut login| {
+            login.password_file = folder.join(&login.password_file);
+            login
+        });
+        Ok(ConfigKind::Client(ClientConfig {
+            broker: raw.broker,
+            login,
+        }))
     }
 }
 
@@ -275,22 +303,33 @@ struct RawConfig {
     listen: Option<ListenConfig>,
 }
 
-/// Where the config file is: `--config`, else `$ADMINIBOT_CONFIG`, else
-/// `$XDG_CONFIG_HOME/adminibot/adminibot.toml` (or `~/.config/...`).
+/// The user's folders for adminibot: `$XDG_CONFIG_HOME/adminibot` (else
+/// `~/.config/adminibot`) and `$XDG_CACHE_HOME/adminibot`; `None` without a
+/// home folder.
+pub fn user_folders() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "adminibot")
+}
+
+/// Where a config file is looked for, or written by `init`, without
+/// `--config`: `$ADMINIBOT_CONFIG`, else `adminibot.toml` in the user's config
+/// folder ([`user_folders`]).
+pub fn default_path() -> PathBuf {
+    if let Some(path) = std::env::var_os(env::CONFIG).filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    user_folders()
+        .map(|dirs| dirs.config_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".config/adminibot"))
+        .join("adminibot.toml")
+}
+
+/// Where the config file is: `--config`, else [`default_path`] if it exists.
 pub fn locate(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(path) = flag {
         return Ok(path.to_path_buf());
     }
-    if let Some(path) = std::env::var_os(env::CONFIG).filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(path));
-    }
-    let base = std::env::var_os(env::XDG_CONFIG_HOME)
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from(".config"));
-    let default = base.join("adminibot").join("adminibot.toml");
-    if default.exists() {
+    let default = default_path();
+    if default.exists() || std::env::var_os(env::CONFIG).is_some_and(|p| !p.is_empty()) {
         Ok(default)
     } else {
         Err(ConfigError::NotFound(default))
@@ -352,13 +391,20 @@ impl Config {
 }
 
 /// The caller's own BotPassword login: `$ADMINIBOT_USERNAME` with the secret in
-/// `$ADMINIBOT_PASSWORD_FILE` (mode 0600) or `$ADMINIBOT_PASSWORD`.
-pub fn caller_login() -> Result<(String, Secret), ConfigError> {
+/// `$ADMINIBOT_PASSWORD_FILE` (mode 0600) or `$ADMINIBOT_PASSWORD`; without
+/// `$ADMINIBOT_USERNAME`, the config's `[login]`.
+pub fn caller_login(configured: Option<&LoginConfig>) -> Result<(String, Secret), ConfigError> {
     let username = std::env::var(env::USERNAME)
         .ok()
         .filter(|u| !u.trim().is_empty());
     let Some(username) = username else {
-        return Err(ConfigError::NoCallerLogin);
+        return match configured {
+            Some(login) => Ok((
+                login.username.clone(),
+                read_secret_file(&login.password_file)?,
+            )),
+            None => Err(ConfigError::NoCallerLogin),
+        };
     };
     if let Some(file) = std::env::var_os(env::PASSWORD_FILE).filter(|f| !f.is_empty()) {
         return Ok((username, read_secret_file(Path::new(&file))?));
@@ -459,8 +505,19 @@ mod tests {
         let path = dir.path().join("adminibot.toml");
         std::fs::write(&path, "[broker]\nurl = \"http://127.0.0.1:8470\"\n").unwrap();
         assert!(
-            matches!(ConfigKind::load(&path), Ok(ConfigKind::Client(b)) if b.url == "http://127.0.0.1:8470")
+            matches!(ConfigKind::load(&path), Ok(ConfigKind::Client(c)) if c.broker.url == "http://127.0.0.1:8470" && c.login.is_none())
         );
+        std::fs::write(
+            &path,
+            "[broker]\nurl = \"http://127.0.0.1:8470\"\n[login]\nusername = \"Alice@a\"\npassword_file = \"password\"\n",
+        )
+        .unwrap();
+        let Ok(ConfigKind::Client(client)) = ConfigKind::load(&path) else {
+            panic!("a client config with [login]");
+        };
+        let login = client.login.unwrap();
+        assert_eq!(login.username, "Alice@a");
+        assert_eq!(login.password_file, dir.path().join("password"));
         std::fs::write(
             &path,
             "[broker]\nurl = \"http://127.0.0.1:8470\"\n[bot]\nusername = \"B@a\"\n",
@@ -468,6 +525,20 @@ mod tests {
         .unwrap();
         let err = ConfigKind::load(&path).unwrap_err().to_string();
         assert!(err.contains("belong to the service"), "{err}");
+    }
+
+    #[test]
+    fn the_deployed_examples_load() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+        let Ok(ConfigKind::Client(client)) = ConfigKind::load(&folder.join("client.toml")) else {
+            panic!("deploy/client.toml is a client config");
+        };
+        assert_eq!(
+            client.login.map(|l| l.password_file),
+            Some(folder.join("password"))
+        );
+        let service = ConfigKind::load(&folder.join("adminibot.toml")).unwrap();
+        assert!(matches!(service, ConfigKind::Service(c) if c.listen.is_some() && c.bot.is_some()));
     }
 
     #[test]

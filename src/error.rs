@@ -167,7 +167,7 @@ pub fn render(err: &Error) -> String {
     if let Error::Remote { rendered, .. } = err {
         return rendered.clone();
     }
-    let mut out = format!("error: {err}");
+    let mut out = format!("{} {err}", crate::style::paint(crate::style::BAD, "error:"));
     let mut source = std::error::Error::source(err);
     // `transparent` variants share their message with their source; skip repeats.
     let mut last = err.to_string();
@@ -180,7 +180,11 @@ pub fn render(err: &Error) -> String {
         source = cause.source();
     }
     if let Some(hint) = err.hint() {
-        let _ = write!(out, "\n\nhint: {hint}");
+        let _ = write!(
+            out,
+            "\n\n{} {hint}",
+            crate::style::paint(crate::style::HINT, "hint:")
+        );
     }
     out
 }
@@ -194,7 +198,7 @@ mod tests {
         let err = Error::Config(ConfigError::SecretReadable("/x/bot.secret".into()));
         assert_eq!(err.status(), ExitStatus::Usage);
         assert_eq!(
-            render(&err),
+            anstream::adapter::strip_str(&render(&err)).to_string(),
             "error: `/x/bot.secret` can be read by other users, so it cannot hold a secret\n\nhint: run `chmod 600 /x/bot.secret`"
         );
     }

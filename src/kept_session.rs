@@ -16,20 +16,13 @@ use tracing::{debug, warn};
 
 /// Where `user`'s session for `api` is kept, if the user has a cache folder.
 pub fn path_for(user: &str) -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|home| Path::new(&home).join(".cache"))
-        })?;
+    let base = crate::config::user_folders()?.cache_dir().to_path_buf();
     // A BotPassword name is `Name@app`; keep the file name to safe characters.
     let name: String = user
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '_' })
         .collect();
-    Some(base.join("adminibot").join(format!("session-{name}")))
+    Some(base.join(format!("session-{name}")))
 }
 
 /// A wiki session kept between runs.

@@ -33,5 +33,6 @@ pub mod session;
 pub mod signature;
 pub mod stages;
 pub mod store;
+pub mod style;
 pub mod when;
 pub mod wiki;

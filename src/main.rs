@@ -1,14 +1,20 @@
 //! The `adminibot` binary: parse, run, print, map the outcome to an exit code.
 
-use adminibot::cli::{Cli, Format};
+use adminibot::cli::{Cli, ColorWhen, Format};
 use adminibot::commands;
 use adminibot::error::render;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     adminibot::config::keep_secrets_out_of_core_dumps();
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let color = ColorWhen::from_args(&args).apply();
+    let cli = match Cli::command()
+        .color(color)
+        .try_get_matches_from(&args)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
@@ -17,7 +23,7 @@ fn main() -> ExitCode {
         Ok(output) => {
             match cli.format {
                 Format::Json => println!("{}", output.json),
-                Format::Text => print!("{}", output.text),
+                Format::Text => anstream::print!("{}", output.text),
             }
             output.status
         }
@@ -28,7 +34,7 @@ fn main() -> ExitCode {
                     serde_json::json!({ "results": [], "error": err.to_string(), "exit_code": err.status().code() })
                 );
             }
-            eprintln!("{}", render(&err));
+            anstream::eprintln!("{}", render(&err));
             err.status()
         }
     };
@@ -83,9 +89,6 @@ fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(
-            std::env::var_os("NO_COLOR").is_none()
-                && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        )
+        .with_ansi(anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never)
         .init();
 }

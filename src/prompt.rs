@@ -15,19 +15,38 @@ pub fn set_no_input(no_input: bool) {
     NO_INPUT.store(no_input, Ordering::Relaxed);
 }
 
+/// Whether this process may ask the person at the terminal: stdin is one,
+/// and `--no-input` was not given.
+pub fn may_ask() -> bool {
+    !NO_INPUT.load(Ordering::Relaxed) && std::io::IsTerminal::is_terminal(&std::io::stdin())
+}
+
 /// Whether the person at the terminal typed `yes` after `question` (asked on
 /// stderr). Never without a terminal, nor with `--no-input`: scripts confirm
 /// with `--yes`.
 pub fn typed_yes(question: &str) -> bool {
-    use std::io::{BufRead, IsTerminal, Write};
-    if NO_INPUT.load(Ordering::Relaxed) || !std::io::stdin().is_terminal() {
-        return false;
+    ask(question).is_some_and(|answer| answer == "yes")
+}
+
+/// The line the person at the terminal typed after `question` (asked on
+/// stderr), trimmed; `None` when nothing may be asked ([`may_ask`]).
+pub fn ask(question: &str) -> Option<String> {
+    use std::io::{BufRead, Write};
+    if !may_ask() {
+        return None;
     }
     let mut stderr = std::io::stderr();
     let _ = write!(stderr, "{question}");
     let _ = stderr.flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+    std::io::stdin().lock().read_line(&mut answer).ok()?;
+    Some(answer.trim().to_string())
+}
+
+/// A secret typed at the terminal after `question`, not echoed; `None` when
+/// nothing may be asked ([`may_ask`]).
+pub fn ask_secret(question: &str) -> Option<std::io::Result<crate::config::Secret>> {
+    may_ask().then(|| rpassword::prompt_password(question).map(crate::config::Secret::new))
 }
 
 /// `delete --queue`: shows on stderr what will be done with the judged
@@ -39,7 +58,7 @@ pub fn confirm_queue_plan(
     pages: &[RenderedPage],
     args: &ActArgs,
 ) -> Result<(), Error> {
-    eprint!("{}", queue_plan(queue, &action.to_string(), pages));
+    anstream::eprint!("{}", queue_plan(queue, &action.to_string(), pages));
     let acting = pages.iter().filter(|p| will_act(p)).count();
     if args.yes || args.dry_run || acting == 0 {
         return Ok(());

@@ -4,6 +4,7 @@ use crate::broker::{Acted, Decided};
 use crate::error::{render, Error, ExitStatus};
 use crate::facts::Timestamp;
 use crate::rules::{Action, Decision, Outcome, Tier, Verdict};
+use crate::style;
 use crate::wiki::facts::Fetched;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -138,14 +139,17 @@ impl PageReport {
     }
 }
 
-fn outcome_word(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Pass => "pass",
-        Outcome::Flag => "flag",
-        Outcome::Confirm => "confirm",
-        Outcome::Fail => "FAIL",
-        Outcome::Unknown => "UNKNOWN",
-    }
+/// A rule's outcome as the text report shows it: padded to its column, in
+/// its colour.
+fn outcome_word(outcome: Outcome) -> String {
+    let (word, style) = match outcome {
+        Outcome::Pass => ("pass", style::GOOD),
+        Outcome::Flag => ("flag", style::FLAG),
+        Outcome::Confirm => ("confirm", style::CONFIRM),
+        Outcome::Fail => ("FAIL", style::BAD),
+        Outcome::Unknown => ("UNKNOWN", style::BAD),
+    };
+    style::paint(style, format_args!("{word:<8}"))
 }
 
 /// One title's report as it travels from the service to the client: its
@@ -202,7 +206,7 @@ impl PageReport {
                     out,
                     "{}: {} ({})",
                     self.requested,
-                    self.decision(),
+                    style::paint(style::decision(self.decision()), self.decision()),
                     self.action
                 );
                 for line in render(err).lines() {
@@ -218,11 +222,11 @@ impl PageReport {
                     out,
                     "{}: {}{} ({} for {} under tier {})",
                     judged.title,
-                    self.decision(),
+                    style::paint(style::decision(self.decision()), self.decision()),
                     if judged.verdict.flagged() {
-                        ", flagged for urgent admin review"
+                        style::paint(style::FLAG, ", flagged for urgent admin review")
                     } else {
-                        ""
+                        String::new()
                     },
                     self.action,
                     judged.requester,
@@ -231,7 +235,7 @@ impl PageReport {
                 for o in &judged.verdict.outcomes {
                     let _ = writeln!(
                         out,
-                        "  {:<8} {:<20} {}",
+                        "  {} {:<20} {}",
                         outcome_word(o.outcome),
                         o.rule.as_str(),
                         o.reason
@@ -485,7 +489,9 @@ mod tests {
 
     #[test]
     fn text_report_snapshot() {
-        insta::assert_snapshot!(render_text(&reports()));
+        // As a pipe or `--color never` shows it; `style` tests the colours.
+        let plain = anstream::adapter::strip_str(&render_text(&reports())).to_string();
+        insta::assert_snapshot!(plain);
     }
 
     #[test]

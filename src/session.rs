@@ -79,7 +79,7 @@ impl Session {
         };
         let (wiki, caller, bot, shutoff) = match login {
             Login::Caller | Login::CallerAndBot => {
-                let (username, secret) = config::caller_login()?;
+                let (username, secret) = config::caller_login(None)?;
                 // The two logins are independent: on a wiki that serves requests
                 // side by side they overlap, saving a login's time per command.
                 let connect_bot = async {

@@ -6,8 +6,8 @@ mod support;
 
 use serde_json::Value;
 use support::{
-    account, act_json, adminibot, adminibot_as, adminibot_command_as, alice_with_self_grant,
-    first_result, sqlite, AdminibotConfig, TestWiki,
+    act_json, adminibot, adminibot_as, adminibot_command_as, alice_with_self_grant, first_result,
+    sqlite, AdminibotConfig, TestWiki,
 };
 
 /// The newest log id and revision id: anything written moves one of them.
@@ -784,20 +784,10 @@ fn a_killed_request_blocks_the_page_until_reconciled() {
 fn a_batch_from_stdin_judges_each_page_and_sums_up() {
     let (wiki, config) = alice_with_self_grant();
     let before = wiki.request_count();
-    let mut child = adminibot_command_as(&config.path, "Alice")
-        .args(["delete", "-", "--dry-run"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"Draft:Alice sandbox\nShared page\n\nFoo#bar\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = support::output_with_stdin(
+        adminibot_command_as(&config.path, "Alice").args(["delete", "-", "--dry-run"]),
+        "Draft:Alice sandbox\nShared page\n\nFoo#bar\n",
+    );
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -1002,38 +992,19 @@ fn the_policys_limits_refuse_with_exit_1_and_write_nothing() {
 #[test]
 fn at_a_terminal_the_requester_confirms_an_irreversible_deletion() {
     let (wiki, config) = alice_with_self_grant();
-    let account = account("Alice");
-    let run_with = |flags: &str, answer: &str| {
-        use std::io::Write;
-        let command = format!(
-            "{} --config {} delete 'Alice draft' {flags}",
-            env!("CARGO_BIN_EXE_adminibot"),
-            config.path.display()
-        );
+    let run_with = |flags: &[&str], answer: &str| {
+        let mut command = adminibot_command_as(&config.path, "Alice");
+        command.args(["delete", "Alice draft"]).args(flags);
         // `script` gives adminibot a terminal for stdin, as a person would have.
-        let mut child = std::process::Command::new("script")
-            .args(["-qec", &command, "/dev/null"])
-            .env("ADMINIBOT_USERNAME", &account.botpassword_user)
-            .env("ADMINIBOT_PASSWORD", &account.botpassword_secret)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(answer.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = support::output_with_stdin(&mut support::terminal::at_terminal(&command), answer);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
         )
     };
-    let run = |answer: &str| run_with("", answer);
+    let run = |answer: &str| run_with(&[], answer);
     // `--no-input`: nothing is asked, even at a terminal; the refusal names `--yes`.
-    let (code, text) = run_with("--no-input", "yes\n");
+    let (code, text) = run_with(&["--no-input"], "yes\n");
     assert_eq!(code, Some(1), "{text}");
     assert!(
         !text.contains("Type `yes`") && text.contains("confirm with `--yes`"),

@@ -251,6 +251,43 @@ fn text_output_explains_every_rule() {
     );
     assert!(text.contains("  pass     not_protected"), "{text}");
     assert!(text.contains("evidence: revisions r"), "{text}");
+
+    // The same report in colour: the decision and each outcome in its own
+    // (`--color always`, or `CLICOLOR_FORCE` where nothing says otherwise);
+    // `NO_COLOR` turns it off, JSON never has any.
+    let red = "\u{1b}[1m\u{1b}[31m";
+    let coloured = |flags: &[&str], env: &[(&str, &str)]| {
+        let mut command = support::adminibot_command(&setup.path);
+        command
+            .args(["check", "Shared page", "--as", "Alice"])
+            .args(flags);
+        command.envs(env.iter().copied());
+        String::from_utf8(command.output().unwrap().stdout).unwrap()
+    };
+    let text = coloured(&["--color", "always"], &[("NO_COLOR", "1")]);
+    assert!(
+        text.starts_with(&format!("Shared page: {red}refused\u{1b}[0m (delete")),
+        "{text:?}"
+    );
+    assert!(
+        text.contains(&format!("  {red}FAIL    \u{1b}[0m single_author ")),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("  \u{1b}[32mpass    \u{1b}[0m not_protected"),
+        "{text:?}"
+    );
+    assert_eq!(coloured(&[], &[("CLICOLOR_FORCE", "1")]), text);
+    let plain = coloured(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
+    assert!(
+        !plain.contains('\u{1b}') && plain.contains("  FAIL     single_author"),
+        "{plain:?}"
+    );
+    let json = coloured(&["--color", "always", "--format", "json"], &[]);
+    assert!(
+        !json.contains('\u{1b}') && json.contains("\"refused\""),
+        "{json}"
+    );
 }
 
 #[test]

@@ -62,6 +62,54 @@ fn usage_errors_are_exit_2_and_reach_no_wiki() {
     no_connection(&listener);
 }
 
+/// `--help` in colour (cargo's styles) with `--color always` or
+/// `CLICOLOR_FORCE`, plain with `--color never`, `NO_COLOR` or a pipe; the
+/// text is the same either way. Errors are coloured too.
+#[test]
+fn help_and_errors_are_coloured_only_when_asked() {
+    let (config, listener) = config_and_listener();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = adminibot_command(&config.path);
+        command.args(args).envs(env.iter().copied());
+        command.output().unwrap()
+    };
+    let coloured = run(
+        &["--color", "always", "delete", "--help"],
+        &[("NO_COLOR", "1")],
+    );
+    let coloured = String::from_utf8_lossy(&coloured.stdout).into_owned();
+    insta::assert_snapshot!("delete_help_coloured", coloured);
+    let forced = run(&["delete", "--help"], &[("CLICOLOR_FORCE", "1")]);
+    assert_eq!(String::from_utf8_lossy(&forced.stdout), coloured);
+    for (args, env) in [
+        (&["delete", "--help"][..], &[][..]),
+        (
+            &["--color", "never", "delete", "--help"][..],
+            &[("CLICOLOR_FORCE", "1")][..],
+        ),
+        (
+            &["delete", "--help"][..],
+            &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")][..],
+        ),
+    ] {
+        let plain = run(args, env);
+        let plain = String::from_utf8_lossy(&plain.stdout);
+        assert!(!plain.contains('\u{1b}'), "{args:?} {env:?}: {plain}");
+        assert_eq!(
+            plain,
+            anstream::adapter::strip_str(&coloured).to_string(),
+            "the same help, without colour"
+        );
+    }
+    let error = run(&["--color=always", "list"], &[]);
+    let stderr = String::from_utf8_lossy(&error.stderr);
+    assert!(
+        stderr.starts_with("\u{1b}[1m\u{1b}[31merror:\u{1b}[0m "),
+        "{stderr:?}"
+    );
+    no_connection(&listener);
+}
+
 /// `--help` teaches: every command with one line, and the page actions explain
 /// their options. Snapshots catch any unreviewed change.
 #[test]

@@ -364,20 +364,9 @@ fn a_batch_shows_its_progress_bar_only_at_a_terminal() {
     assert_eq!(plain.status.code(), Some(0), "{}", support::said(&plain));
     assert!(!stderr.contains('█') && !stderr.contains("/5"), "{stderr}");
 
-    let command = batch();
-    let quoted: Vec<String> = std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(|a| format!("'{}'", a.to_string_lossy().replace('\'', r"'\''")))
-        .collect();
-    let mut at_terminal = std::process::Command::new("script");
-    at_terminal.args(["-qefc", &quoted.join(" "), "/dev/null"]);
-    for (key, value) in command.get_envs() {
-        match value {
-            Some(value) => at_terminal.env(key, value),
-            None => at_terminal.env_remove(key),
-        };
-    }
-    let out = at_terminal.output().expect("run script");
+    let out = support::terminal::at_terminal(&batch())
+        .output()
+        .expect("run script");
     let seen = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{seen}");
     assert!(seen.contains('█') && seen.contains("/5"), "{seen}");

@@ -48,19 +48,7 @@ fn store_count(service: &Service, sql: &str) -> usize {
 fn setup() -> (TestWiki, Service) {
     let wiki = TestWiki::start();
     let service = Service::start(&wiki.api, "");
-    run_ok(
-        &service,
-        Some("Admin"),
-        &[
-            "grant",
-            "--user",
-            "Alice",
-            "--tier",
-            "self",
-            "--reason",
-            "good standing",
-        ],
-    );
+    service.grant_alice_self();
     (wiki, service)
 }
 

@@ -39,17 +39,24 @@ pub fn expand_titles(titles: &[String], stdin: impl BufRead) -> Result<Vec<Strin
     Ok(all)
 }
 
-/// Whose request a read evaluates: `--as`, else the main account of `$ADMINIBOT_USERNAME`.
-pub fn requester_name(as_user: Option<&str>) -> Result<String, Error> {
+/// Whose request a read evaluates: `--as`, else the main account of
+/// `$ADMINIBOT_USERNAME`, else of the config's `[login]`.
+pub fn requester_name(
+    as_user: Option<&str>,
+    login: Option<&config::LoginConfig>,
+) -> Result<String, Error> {
     if let Some(name) = as_user {
         return Ok(name.to_string());
     }
-    match std::env::var(config::env::USERNAME) {
-        Ok(login) if !login.trim().is_empty() => {
-            Ok(login.split('@').next().unwrap_or(&login).to_string())
-        }
-        _ => Err(Error::Usage(
-            "say whose request to evaluate with `--as USER` (or set `ADMINIBOT_USERNAME`)".into(),
+    let configured = login.map(|l| l.username.clone());
+    match std::env::var(config::env::USERNAME)
+        .ok()
+        .filter(|l| !l.trim().is_empty())
+        .or(configured)
+    {
+        Some(login) => Ok(login.split('@').next().unwrap_or(&login).to_string()),
+        None => Err(Error::Usage(
+            "say whose request to evaluate with `--as USER` (or run `adminibot init`)".into(),
         )),
     }
 }
@@ -59,7 +66,7 @@ pub fn requester_name(as_user: Option<&str>) -> Result<String, Error> {
 ///
 /// `args` come resolved ([`super::resolve`]): titles from stdin read, `--as` set.
 pub async fn check(session: &mut Session, args: &CheckArgs) -> Result<Output, Error> {
-    let requester = requester_name(args.as_user.as_deref())?;
+    let requester = requester_name(args.as_user.as_deref(), None)?;
     let (reports, _) = judge_pages(
         session,
         &args.titles,

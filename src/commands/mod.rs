@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod check;
 pub mod gates;
+pub mod init;
 pub mod queue;
 pub mod recovery;
 
@@ -60,25 +61,38 @@ pub fn run(cli: &Cli) -> Result<Output, Error> {
     if let Command::Completions { shell } = &cli.command {
         return Ok(completions(*shell, cli.config.as_deref()));
     }
+    if let Command::Init(args) = &cli.command {
+        return init::init(args, cli.config.as_deref());
+    }
     let path = config::locate(cli.config.as_deref())?;
     if let Command::Serve = &cli.command {
         crate::service::serve(&path)?;
         return Ok(Output::ok("", serde_json::json!({ "stopped": true })));
     }
-    let command = resolve(&cli.command, std::io::stdin().lock())?;
+    let kind = ConfigKind::load(&path)?;
+    let login = match &kind {
+        ConfigKind::Client(client) => client.login.as_ref(),
+        ConfigKind::Service(_) => None,
+    };
+    let command = resolve(&cli.command, std::io::stdin().lock(), login)?;
     let progress = cli.format == crate::cli::Format::Text
         && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    if let ConfigKind::Client(broker) = ConfigKind::load(&path)? {
-        return crate::client::run(&command, &broker, progress);
+    if let ConfigKind::Client(client) = kind {
+        return crate::client::run(&command, &client, progress);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let mut session = Session::open(Some(&path), login_for(&command)).await?;
         execute(&mut session, &command, progress).await
     })
+}
+
+/// The one-thread async runtime a command runs on (requests are serial by
+/// policy).
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 
 /// The completion script for `shell`, with the queue names of the policy the
@@ -115,17 +129,21 @@ fn completions(shell: clap_complete::Shell, config: Option<&std::path::Path>) ->
 
 /// The command with everything that comes from this terminal filled in: titles
 /// `-` read from stdin, and whose request `check` judges (`--as`, else
-/// `$ADMINIBOT_USERNAME`).
-pub fn resolve(command: &Command, stdin: impl BufRead) -> Result<Command, Error> {
+/// `$ADMINIBOT_USERNAME`, else the config's `[login]`).
+pub fn resolve(
+    command: &Command,
+    stdin: impl BufRead,
+    login: Option<&config::LoginConfig>,
+) -> Result<Command, Error> {
     let mut command = command.clone();
     match &mut command {
         Command::Check(args) => {
             args.titles = check::expand_titles(&args.titles, stdin)?;
-            args.as_user = Some(check::requester_name(args.as_user.as_deref())?);
+            args.as_user = Some(check::requester_name(args.as_user.as_deref(), login)?);
         }
         // Listing the queues themselves judges nothing, for nobody.
         Command::Queue(args) if args.name.is_some() || args.category.is_some() => {
-            args.as_user = Some(check::requester_name(args.as_user.as_deref())?);
+            args.as_user = Some(check::requester_name(args.as_user.as_deref(), login)?);
         }
         Command::Delete(args) | Command::Undelete(args) | Command::DeleteRedirect(args) => {
             args.titles = check::expand_titles(&args.titles, stdin)?;
@@ -203,8 +221,9 @@ pub async fn execute(
         Command::Policy(PolicyCommand::Check { file }) => {
             check::policy_check(Some(&session.config.path), file.as_deref())
         }
-        Command::Serve | Command::Completions { .. } => Err(Error::Usage(
-            "`serve` and `completions` run on their own; they are not commands to execute".into(),
+        Command::Serve | Command::Completions { .. } | Command::Init(_) => Err(Error::Usage(
+            "`serve`, `completions` and `init` run on their own; they are not commands to execute"
+                .into(),
         )),
     }
 }

@@ -342,6 +342,19 @@ impl Wiki {
         }
     }
 
+    /// The wiki's name and database id (`meta=siteinfo`), e.g. `Wikipedia` and
+    /// `enwiki`.
+    pub async fn site(&self) -> Result<(String, String), WikiError> {
+        let answer = self.query(&[("meta".into(), "siteinfo".into())]).await?;
+        let general = &answer["query"]["general"];
+        match (general["sitename"].as_str(), general["wikiid"].as_str()) {
+            (Some(name), Some(id)) => Ok((name.to_string(), id.to_string())),
+            _ => Err(WikiError::Unexpected(
+                "the wiki's siteinfo has no sitename or wikiid".into(),
+            )),
+        }
+    }
+
     /// Runs one API call, trying again when that is safe: when the wiki answered
     /// that it did nothing now (`maxlag`, read-only, HTTP 429, `ratelimited`) for
     /// any call, and for reads also when no usable answer came (transport

@@ -11,6 +11,7 @@
 
 pub mod proxy;
 pub mod service;
+pub mod terminal;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -585,6 +586,23 @@ pub fn adminibot_command(config: &std::path::Path) -> Command {
     }
     command.env("ADMINIBOT_TEST_STRICT_WARNINGS", "1");
     command
+}
+
+/// Runs `command` with `stdin` piped in; its output.
+pub fn output_with_stdin(command: &mut Command, stdin: &str) -> std::process::Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the command");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// The first entry of `results` in a `--format json` run's stdout.

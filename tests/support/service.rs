@@ -251,6 +251,23 @@ impl Service {
         command
     }
 
+    /// Admin grants Alice `self` through this service (a signed command).
+    pub fn grant_alice_self(&self) {
+        let out = self.run(
+            Some("Admin"),
+            &[
+                "grant",
+                "--user",
+                "Alice",
+                "--tier",
+                "self",
+                "--reason",
+                "good standing",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", super::said(&out));
+    }
+
     /// Runs the client as `who` with `args`.
     pub fn run(&self, who: Option<&str>, args: &[&str]) -> Output {
         self.client(who)
