@@ -264,8 +264,13 @@ pub enum Command {
     /// and why it is or is not in force now.
     List {
         /// Whose grants [default: yours, from your login]
-        #[arg(long, value_name = "USER")]
+        #[arg(long, value_name = "USER", conflicts_with = "all")]
         user: Option<String>,
+        /// Every grant in force now, whoever holds it (what the service's public
+        /// grants page shows)
+        #[arg(long)]
+        #[serde(default)]
+        all: bool,
     },
     /// The local audit log: every grant, revocation, suspension, stop and request.
     Audit(AuditArgs),

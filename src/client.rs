@@ -44,12 +44,18 @@ pub fn run(command: &Command, config: &ClientConfig, progress: bool) -> Result<O
             | Command::Issuers(IssuersCommand::List)
             | Command::Blocklist(crate::cli::BlocklistCommand::List)
             | Command::Reconcile => client.read(command.clone()).await,
-            Command::List { user } => {
+            Command::List { all: true, .. } => client.read(command.clone()).await,
+            Command::List { user, .. } => {
                 let user = match user {
                     Some(user) => user.clone(),
                     None => requester_name(config.login.as_ref())?,
                 };
-                client.read(Command::List { user: Some(user) }).await
+                client
+                    .read(Command::List {
+                        user: Some(user),
+                        all: false,
+                    })
+                    .await
             }
             Command::Delete(args) | Command::Undelete(args) | Command::DeleteRedirect(args) => {
                 client.pages(command, args, progress).await

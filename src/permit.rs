@@ -200,6 +200,8 @@ mod tests {
                 id: 7,
                 text: "run".into(),
                 user: "Admin".into(),
+                timestamp: None,
+                comment: None,
             },
         }
     }

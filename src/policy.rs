@@ -194,6 +194,11 @@ pub struct Pages {
     pub shutoff: String,
     /// The exact text of the shutoff page that lets the bot run.
     pub run_word: String,
+    /// A page whose text is `$1`, which the web page's "Sign on the wiki"
+    /// preloads into the wiki's edit form with the signature's text
+    /// (`preload`/`preloadparams[]`); without it, the web page asks the
+    /// requester to sign with the CLI.
+    pub signature_preload: Option<String>,
 }
 
 /// The version of the policy file format this build reads: `--version` and
@@ -446,6 +451,7 @@ impl Policy {
                 log: raw.pages.log.into_inner(),
                 shutoff: raw.pages.shutoff.into_inner(),
                 run_word: raw.pages.run_word.into_inner(),
+                signature_preload: raw.pages.signature_preload,
             },
             templates: Templates {
                 copyvio: raw.templates.copyvio.into_inner(),
@@ -502,6 +508,8 @@ struct RawPages {
     log: Spanned<String>,
     shutoff: Spanned<String>,
     run_word: Spanned<String>,
+    #[serde(default)]
+    signature_preload: Option<String>,
 }
 
 #[derive(Deserialize)]

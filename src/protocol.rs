@@ -42,9 +42,40 @@ pub struct Info {
     pub noticeboard: String,
     /// The service's version.
     pub version: String,
+    /// The page whose text `$1` the web page's "Sign on the wiki" preloads
+    /// (the policy's `signature_preload`).
+    #[serde(default)]
+    pub signature_preload: Option<String>,
 }
 
-/// `POST /v1/read`.
+impl Info {
+    /// The URL of the wiki's `index.php` with `query` (already encoded), e.g.
+    /// `title=Special:BotPasswords/adminibot`.
+    pub fn index_url(&self, query: &str) -> String {
+        let base = self.api.strip_suffix("api.php").unwrap_or(&self.api);
+        format!("{base}index.php?{query}")
+    }
+
+    /// The URL of the wiki's page `title`.
+    pub fn page_url(&self, title: &str) -> String {
+        self.index_url(&format!("title={}", encode(&title.replace(' ', "_"))))
+    }
+}
+
+/// `text` percent-encoded for a URL's query (RFC 3986 unreserved characters,
+/// and `:` and `/`, which titles read better with, stay as they are).
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'/' => {
+                out.push(char::from(byte));
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReadBody {
     /// A read-only command, resolved by the client (`check --as` filled in).
@@ -76,7 +107,7 @@ pub enum Proposed {
         /// was issued: execute starts from it, and the guard right before the
         /// write checks it is still the latest (a change since stops the write).
         #[serde(default)]
-        shutoff: Option<ShutoffRevision>,
+        shutoff: Option<Box<ShutoffRevision>>,
         /// The page as a queue listed it (`delete --queue`): acted on only
         /// while still in the queue and unchanged since.
         #[serde(default)]
@@ -176,4 +207,70 @@ pub struct ErrorBody {
     pub rendered: String,
     /// The exit code the CLI gives.
     pub exit_code: u8,
+}
+
+/// `GET /status.json`: whether the bot may act now, and why not; the audit
+/// chain's head and when the store last matched the wiki.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    /// `running`, `stopped` (the stop switch) or `shut-off` (the shutoff page).
+    pub state: String,
+    /// Why the bot may not act now, in the words a refused request gets.
+    pub why: Option<String>,
+    /// The stop switch, when pressed: by whom, when, why.
+    pub stopped: Option<StopSwitch>,
+    /// The shutoff page's latest revision (`None`: the page is missing).
+    pub shutoff: Option<ShutoffRevision>,
+    /// The shutoff page.
+    pub shutoff_page: String,
+    /// Whether the shutoff page says the run word (`why` says if its saver
+    /// is no administrator).
+    pub shutoff_runs: bool,
+    /// The audit chain: whether it verifies, and its head.
+    pub audit: Value,
+    /// When `audit verify --wiki` last passed (the service runs it every hour).
+    pub wiki_verified_at: Option<Timestamp>,
+    /// The service's version.
+    pub version: String,
+}
+
+/// The stop switch as the status page shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StopSwitch {
+    /// Who pressed it.
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+    /// Why.
+    pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wiki_pages_are_beside_the_api() {
+        let info = Info {
+            wiki: "enwiki".into(),
+            api: "https://en.wikipedia.org/w/api.php".into(),
+            attribution: "User:{requester}/AdminiBot log".into(),
+            bot: "AdminiBot".into(),
+            noticeboard: "Wikipedia:Administrators' noticeboard".into(),
+            version: "0".into(),
+            signature_preload: None,
+        };
+        assert_eq!(
+            info.page_url("Special:BotPasswords/adminibot"),
+            "https://en.wikipedia.org/w/index.php?title=Special:BotPasswords/adminibot"
+        );
+        assert_eq!(
+            info.page_url("Wikipedia:Administrators' noticeboard"),
+            "https://en.wikipedia.org/w/index.php?title=Wikipedia:Administrators%27_noticeboard"
+        );
+        assert_eq!(
+            encode("a&b=c [[x]] é"),
+            "a%26b%3Dc%20%5B%5Bx%5D%5D%20%C3%A9"
+        );
+    }
 }

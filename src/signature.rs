@@ -164,7 +164,11 @@ pub fn verify(
             expires_at: expected.expires_at,
         });
     }
-    if revision.summary.as_deref() != Some(expected.summary) {
+    if !revision
+        .summary
+        .as_deref()
+        .is_some_and(|summary| names_request(summary, expected.summary))
+    {
         return Err(Refusal::Unnamed {
             revid,
             request_id,
@@ -173,6 +177,28 @@ pub fn verify(
         });
     }
     Ok(())
+}
+
+/// The section heading that signs a request from the wiki's own edit form
+/// (the web page's "Sign on the wiki": `section=new&preloadtitle=…`): the
+/// issued summary with its links written plain, because the wiki strips link
+/// markup from a heading when it makes the edit summary of a new section.
+pub fn section_heading(summary: &str) -> String {
+    summary
+        .replace("[[:", "")
+        .replace("[[", "")
+        .replace("]]", "")
+}
+
+/// Whether an edit summary is the one issued for a request: the summary itself
+/// (the CLI's edit), or a new section headed with it ([`section_heading`]),
+/// which the wiki summarises as `/* heading */` and its words for "new
+/// section".
+fn names_request(summary: &str, issued: &str) -> bool {
+    summary == issued
+        || summary
+            .strip_prefix(&format!("/* {} */", section_heading(issued)))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
 }
 
 #[cfg(test)]
@@ -220,6 +246,48 @@ mod tests {
             ..signed()
         };
         assert_eq!(verify(&expected(), &same_second, t(5)), Ok(()));
+    }
+
+    /// The web page's signature: a new section on the attribution page, saved
+    /// in the wiki's own edit form, whose summary the wiki makes from the
+    /// heading. Another request's heading, or the heading inside some other
+    /// summary, does not sign.
+    #[test]
+    fn a_new_section_headed_with_the_summary_signs_it() {
+        let heading = section_heading(SUMMARY);
+        assert_eq!(
+            heading,
+            "adminibot: delete Draft:X (tier self, request 20261130-ab) on my behalf"
+        );
+        for summary in [
+            format!("/* {heading} */ new section"),
+            format!("/* {heading} */ nouvelle section"),
+            format!("/* {heading} */"),
+        ] {
+            let web = SignatureRevision {
+                summary: Some(summary.clone()),
+                ..signed()
+            };
+            assert_eq!(verify(&expected(), &web, t(5)), Ok(()), "{summary}");
+        }
+        for summary in [
+            format!("/* {heading}X */ new section"),
+            format!("x /* {heading} */ new section"),
+            format!("/* {} */ new section", heading.replace("-ab", "-cd")),
+            heading.clone(),
+        ] {
+            let forged = SignatureRevision {
+                summary: Some(summary.clone()),
+                ..signed()
+            };
+            assert!(
+                matches!(
+                    verify(&expected(), &forged, t(5)),
+                    Err(Refusal::Unnamed { .. })
+                ),
+                "{summary}"
+            );
+        }
     }
 
     #[test]

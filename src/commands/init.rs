@@ -82,12 +82,6 @@ fn quoted(value: &str) -> String {
     toml::Value::String(value.to_string()).to_string()
 }
 
-/// The wiki's page `title` (`Special:BotPasswords/adminibot`), from its API URL.
-fn page_url(api: &str, title: &str) -> String {
-    let base = api.strip_suffix("api.php").unwrap_or(api);
-    format!("{base}index.php?title={title}")
-}
-
 async fn init_requester(args: &InitArgs, path: &Path) -> Result<Output, Error> {
     let folder = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let secret_path = folder.join("password");
@@ -129,13 +123,14 @@ async fn init_requester(args: &InitArgs, path: &Path) -> Result<Output, Error> {
     if !username.contains('@') {
         return Err(Error::Usage(format!(
             "`{username}` is not a BotPassword login: it looks like `Name@{APP}`; make one at {}",
-            page_url(&info.api, &format!("Special:BotPasswords/{APP}"))
+            info.page_url(&format!("Special:BotPasswords/{APP}"))
         )));
     }
     let secret = read_secret(args, &username)?;
     let me = crate::client::first_login(&info, &username, &secret).await?;
     std::fs::create_dir_all(&folder).map_err(|e| cannot_write(&folder, e))?;
     write_private(&secret_path, &format!("{}\n", secret.expose()))?;
+    let attribution = info.attribution.replace("{requester}", &me.name);
     let text = format!(
         "# Written by `adminibot init`. Your signatures are saved on {attribution}.\n\
          [broker]\n\
@@ -148,7 +143,6 @@ async fn init_requester(args: &InitArgs, path: &Path) -> Result<Output, Error> {
          # ADMINIBOT_PASSWORD_FILE override both.\n\
          username = {username}\n\
          password_file = \"password\"\n",
-        attribution = info.attribution.replace("{requester}", &me.name),
         url = quoted(&broker.url),
         api = quoted(&info.api),
         username = quoted(&username),
@@ -156,11 +150,12 @@ async fn init_requester(args: &InitArgs, path: &Path) -> Result<Output, Error> {
     write_private(path, &text)?;
     Ok(Output::ok(
         format!(
-            "logged in as {} (user id {})\nwrote {} and {} (mode 0600)\nnext: adminibot check \"Some page\"\n",
+            "logged in as {} (user id {})\nwrote {} and {} (mode 0600)\nyour signatures will be saved on {}\nnext: adminibot list, or adminibot check \"Some page\"\n",
             me.name,
             me.user_id,
             path.display(),
-            secret_path.display()
+            secret_path.display(),
+            attribution,
         ),
         json!({
             "config": path,
@@ -169,6 +164,7 @@ async fn init_requester(args: &InitArgs, path: &Path) -> Result<Output, Error> {
             "user_id": me.user_id,
             "broker": broker.url,
             "wiki": info.api,
+            "attribution": attribution,
         }),
     ))
 }
@@ -179,7 +175,7 @@ fn botpassword_help(info: &Info) -> String {
     format!(
         "\nMake a BotPassword for adminibot, logged in to the wiki as yourself:\n  {}\n\
          Give it these grants and nothing more (your signature is an edit in your own user space):\n{}\n",
-        page_url(&info.api, &format!("Special:BotPasswords/{APP}")),
+        info.page_url(&format!("Special:BotPasswords/{APP}")),
         grants.join("\n")
     )
 }
@@ -337,17 +333,6 @@ fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_botpasswords_page_is_beside_the_api() {
-        assert_eq!(
-            page_url(
-                "https://en.wikipedia.org/w/api.php",
-                "Special:BotPasswords/adminibot"
-            ),
-            "https://en.wikipedia.org/w/index.php?title=Special:BotPasswords/adminibot"
-        );
-    }
 
     #[test]
     fn an_existing_file_is_kept_without_force() {

@@ -165,7 +165,8 @@ pub fn login_for(command: &Command) -> Login {
         Command::Check(_)
         | Command::Queue(_)
         | Command::Audit(_)
-        | Command::List { user: Some(_) }
+        | Command::List { user: Some(_), .. }
+        | Command::List { all: true, .. }
         | Command::Issuers(IssuersCommand::List)
         | Command::Blocklist(BlocklistCommand::List)
         | Command::Policy(_) => Login::BotOrAnonymous,
@@ -191,7 +192,8 @@ pub async fn execute(
         Command::Approve { grant_id } => admin::approve(session, *grant_id).await,
         Command::Revoke { user, tier, reason } => admin::revoke(session, user, *tier, reason).await,
         Command::Issuers(command) => admin::issuers(session, command).await,
-        Command::List { user } => admin::list(session, user.as_deref()).await,
+        Command::List { all: true, .. } => admin::list_all(session),
+        Command::List { user, .. } => admin::list(session, user.as_deref()).await,
         Command::Suspend {
             user,
             until,

@@ -18,7 +18,7 @@ use crate::permit::{bot_may_write, clock_agrees};
 use crate::policy::Policy;
 use crate::protocol::{
     ErrorBody, ExecuteBody, Executed, ProposeAnswer, ProposeBody, Proposed, ProposedPage,
-    RemoteOutput, Ticket,
+    RemoteOutput, Status, StopSwitch, Ticket,
 };
 use crate::rules::{Decision, RuleName};
 use crate::session::Session;
@@ -84,6 +84,11 @@ pub enum Job {
     Execute(ExecuteBody, TestEnv, Reply<Executed>),
     /// The audit rows of one request.
     Request(String, Reply<Value>),
+    /// The web page's poll: the revision that signs a request, if its
+    /// requester has saved one on their attribution page.
+    FindSignature(String, Reply<Option<u64>>),
+    /// The public status page.
+    Status(Reply<Status>),
 }
 
 /// What the executor starts from.
@@ -166,7 +171,13 @@ struct Core {
     /// When to post the due urgent reviews: a moment after the last page
     /// action, so that a batch's reviews go out together.
     reviews_at: Option<tokio::time::Instant>,
+    /// When `audit verify --wiki` last passed, and when it was last tried.
+    wiki_verified: (Option<crate::facts::Timestamp>, Option<Instant>),
 }
+
+/// How often the service checks its store against the wiki (`audit verify
+/// --wiki`), for the public audit page.
+const VERIFY_WIKI_EVERY: Duration = Duration::from_secs(3600);
 
 /// How long after a page action, beyond the write interval, the service waits
 /// for the batch's next page before posting the due urgent reviews.
@@ -204,6 +215,7 @@ impl Core {
             last_write: None,
             tag_redirects_read: None,
             reviews_at: None,
+            wiki_verified: (None, None),
         })
     }
 
@@ -246,6 +258,14 @@ impl Core {
             }
             Job::Request(id, reply) => {
                 let answer = self.request(&id);
+                let _ = reply.send(answer.map_err(Failure::from));
+            }
+            Job::FindSignature(id, reply) => {
+                let answer = self.find_signature(&id).await;
+                let _ = reply.send(answer.map_err(Failure::from));
+            }
+            Job::Status(reply) => {
+                let answer = self.status().await;
                 let _ = reply.send(answer.map_err(Failure::from));
             }
         }
@@ -291,14 +311,15 @@ impl Core {
             Command::Check(_)
                 | Command::Queue(_)
                 | Command::Audit(_)
-                | Command::List { user: Some(_) }
+                | Command::List { user: Some(_), .. }
+                | Command::List { all: true, .. }
                 | Command::Issuers(IssuersCommand::List)
                 | Command::Blocklist(BlocklistCommand::List)
                 | Command::Reconcile
         );
         if !readable {
             return Err(Error::Usage(
-                "only check, queue, list --user, audit, issuers list, blocklist list and reconcile need no signature; other commands do".into(),
+                "only check, queue, list --user, list --all, audit, issuers list, blocklist list and reconcile need no signature; other commands do".into(),
             ));
         }
         // Reconcile only records what the wiki's logs show, so anyone may ask for
@@ -306,8 +327,12 @@ impl Core {
         let actor = matches!(command, Command::Reconcile).then(|| self.bot_user.clone());
         let mut session = self.session(actor);
         let output = commands::execute(&mut session, &command, false).await;
+        let now = session.now;
         self.restore(session);
         let output = output?;
+        if is_wiki_verification(&command) && output.status == ExitStatus::Success {
+            self.wiki_verified.0 = Some(now);
+        }
         Ok(RemoteOutput {
             text: output.text,
             json: output.json,
@@ -356,7 +381,7 @@ impl Core {
                 // come with the page's facts; the guard checks it is still the
                 // latest right before the write.
                 let shutoff = match shutoff {
-                    Some(seen) => Ok(Some(seen)),
+                    Some(seen) => Ok(Some(*seen)),
                     None => actions::shutoff_revision(&session.wiki, &self.policy.pages.shutoff)
                         .await
                         .map(|(latest, _)| latest),
@@ -427,6 +452,66 @@ impl Core {
         Ok(json!({ "request_id": id, "rows": rows }))
     }
 
+    /// The first revision the proposal's requester saved on their attribution
+    /// page since the proposal that signs it, checked as an execute checks one;
+    /// `None` while there is none (or the request is unknown or expired).
+    async fn find_signature(&mut self, id: &str) -> Result<Option<u64>, Error> {
+        let store = self.store.as_ref().expect("parts are back after every job");
+        let Some(proposal) = store.proposal(id)? else {
+            return Ok(None);
+        };
+        let reader = self
+            .reader
+            .as_ref()
+            .expect("parts are back after every job");
+        let saved = actions::signatures_since(
+            reader,
+            &proposal.page,
+            &proposal.user.name,
+            proposal.proposed_at,
+        )
+        .await?;
+        let expected = expected(&proposal);
+        let now = crate::when::now();
+        Ok(saved
+            .into_iter()
+            .find(|revision| signature::verify(&expected, revision, now).is_ok())
+            .map(|revision| revision.revid))
+    }
+
+    /// Whether the bot may act now (the stop switch, the shutoff page), the
+    /// audit chain's head, and when the store last matched the wiki.
+    async fn status(&mut self) -> Result<Status, Error> {
+        let session = self.session(None);
+        let status = status_of(&session, self.wiki_verified.0).await;
+        self.restore(session);
+        status
+    }
+
+    /// Checks the store against the wiki once an hour (and at start), so the
+    /// public audit page can say when it last passed; a failure is logged.
+    async fn verify_against_wiki(&mut self) {
+        if self
+            .wiki_verified
+            .1
+            .is_some_and(|at| at.elapsed() < VERIFY_WIKI_EVERY)
+        {
+            return;
+        }
+        self.wiki_verified.1 = Some(Instant::now());
+        let command = Command::Audit(crate::cli::AuditArgs {
+            user: None,
+            since: None,
+            request: None,
+            verify: Some(crate::cli::AuditCommand::Verify { wiki: true }),
+        });
+        match self.read(command).await {
+            Ok(output) if output.exit_code == 0 => {}
+            Ok(output) => warn!("audit verify --wiki failed: {}", output.text.trim()),
+            Err(e) => warn!("audit verify --wiki could not run: {}", render(&e)),
+        }
+    }
+
     /// Posts the due urgent reviews together (see [`crate::reviews`]); a
     /// failure is logged, and they stay due for the next maintenance.
     async fn post_reviews(&mut self) {
@@ -465,7 +550,66 @@ impl Core {
         self.restore(session);
         // Reviews left due (the bot was shut off, or the service restarted).
         self.post_reviews().await;
+        self.verify_against_wiki().await;
     }
+}
+
+/// `audit verify --wiki`.
+fn is_wiki_verification(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Audit(crate::cli::AuditArgs {
+            verify: Some(crate::cli::AuditCommand::Verify { wiki: true }),
+            ..
+        })
+    )
+}
+
+/// The public status: the stop switch and the shutoff page as a write would
+/// meet them ([`bot_may_write`]), and the audit chain.
+async fn status_of(
+    session: &Session,
+    wiki_verified_at: Option<crate::facts::Timestamp>,
+) -> Result<Status, Error> {
+    let store = session.store.as_ref().expect("the service has its store");
+    let page = &session.policy.pages.shutoff;
+    let (shutoff, _) = actions::shutoff_revision(session.reader(), page).await?;
+    let cleared = bot_may_write(
+        session,
+        store,
+        session.bot()?,
+        &Default::default(),
+        shutoff.clone(),
+    )
+    .await?;
+    let stopped = store.stopped()?.map(|stop| StopSwitch {
+        by: stop.by.name,
+        at: stop.at,
+        reason: stop.reason,
+    });
+    let state = match (&stopped, &cleared) {
+        (Some(_), _) => "stopped",
+        (None, Err(_)) => "shut-off",
+        (None, Ok(_)) => "running",
+    };
+    let audit = match store.audit_verify()? {
+        Ok(head) => json!({ "valid": true, "head": head }),
+        Err(broken) => json!({ "valid": false, "broken_at": broken.seq, "reason": broken.reason }),
+    };
+    let shutoff_runs = shutoff
+        .as_ref()
+        .is_some_and(|s| s.text.trim() == session.policy.pages.run_word);
+    Ok(Status {
+        state: state.to_string(),
+        why: cleared.err(),
+        stopped,
+        shutoff,
+        shutoff_page: page.clone(),
+        shutoff_runs,
+        audit,
+        wiki_verified_at,
+        version: crate::cli::VERSION.clone(),
+    })
 }
 
 /// Judges a proposal; issues a ticket for each title that may be acted on, or
@@ -631,7 +775,7 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                         action,
                         title: judged.title.clone(),
                         reason: args.reason.clone(),
-                        shutoff: may_run.clone().ok().flatten(),
+                        shutoff: may_run.clone().ok().flatten().map(Box::new),
                         listed: listed.clone(),
                     };
                     ticket = Some(issue(session, &user, proposed, &request_id, &what)?);
@@ -729,6 +873,18 @@ fn describe_command(command: &Command) -> String {
     out.join(" ").chars().take(250).collect()
 }
 
+/// What a signature of `proposal` must match.
+fn expected(proposal: &Proposal) -> Expected<'_> {
+    Expected {
+        request_id: &proposal.request_id,
+        user_id: proposal.user.user_id,
+        page: &proposal.page,
+        summary: &proposal.summary,
+        proposed_at: proposal.proposed_at,
+        expires_at: proposal.expires_at,
+    }
+}
+
 /// Checks the signature of an execute: an issued, unexpired request, and a
 /// revision the requester saved for it, never used before. Returns the proposal
 /// and the requester as the wiki knows them now.
@@ -760,15 +916,8 @@ async fn verify(session: &mut Session, body: &ExecuteBody) -> Result<(Proposal, 
                 body.revid
             ))
         })?;
-    let expected = Expected {
-        request_id: &proposal.request_id,
-        user_id: proposal.user.user_id,
-        page: &proposal.page,
-        summary: &proposal.summary,
-        proposed_at: proposal.proposed_at,
-        expires_at: proposal.expires_at,
-    };
-    signature::verify(&expected, &revision, now).map_err(|r| Error::Denied(r.to_string()))?;
+    signature::verify(&expected(&proposal), &revision, now)
+        .map_err(|r| Error::Denied(r.to_string()))?;
     // A page action reads the requester's groups and block with the page's
     // facts (and refuses if the name now belongs to another account); a command
     // needs them first.

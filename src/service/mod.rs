@@ -13,6 +13,7 @@
 
 pub mod executor;
 pub mod routes;
+pub mod web;
 
 use crate::config::{self, Config, ConfigError, Secret};
 use crate::error::Error;

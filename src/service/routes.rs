@@ -26,10 +26,23 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What every handler shares.
 #[derive(Clone)]
-struct AppState {
+pub struct AppState {
     jobs: mpsc::Sender<Job>,
-    info: Arc<Info>,
+    /// What `GET /v1/info` says: the wiki and its pages, the version.
+    pub info: Arc<Info>,
     proposals: Arc<Mutex<Bucket>>,
+    /// The web page's requests in flight.
+    pub web: Arc<Mutex<super::web::Requests>>,
+}
+
+/// Takes one proposal from the service's rate, or says in how many seconds
+/// one is there (the API answers 429, the web page says so).
+pub fn take_proposal(state: &AppState) -> Result<(), u64> {
+    state
+        .proposals
+        .lock()
+        .map(|mut bucket| bucket.take())
+        .unwrap_or(Err(1))
 }
 
 /// A token bucket: `capacity` proposals at once, refilled at `per_second`.
@@ -75,6 +88,7 @@ fn router(state: AppState) -> Router {
         .route("/v1/propose", post(propose))
         .route("/v1/execute", post(execute))
         .route("/v1/requests/{id}", get(request))
+        .merge(super::web::router())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
@@ -100,11 +114,13 @@ pub fn run(
         bot: policy.bot.clone(),
         noticeboard: policy.pages.noticeboard.clone(),
         version: crate::cli::VERSION.clone(),
+        signature_preload: policy.pages.signature_preload.clone(),
     };
     let state = AppState {
         jobs,
         info: Arc::new(info),
         proposals: Arc::new(Mutex::new(Bucket::new(listen.proposals_per_minute))),
+        web: Arc::default(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -174,7 +190,7 @@ async fn stopped() {
 }
 
 /// A JSON answer or the error body with its status.
-struct Answer<T>(Result<T, Failure>);
+pub struct Answer<T>(pub Result<T, Failure>);
 
 impl<T: Serialize> IntoResponse for Answer<T> {
     fn into_response(self) -> Response {
@@ -202,7 +218,7 @@ fn test_env(headers: &HeaderMap) -> TestEnv {
 }
 
 /// Sends a job and waits for its answer.
-async fn ask<T>(
+pub async fn ask<T>(
     state: &AppState,
     job: impl FnOnce(oneshot::Sender<Result<T, Failure>>) -> Job,
 ) -> Answer<T> {
@@ -257,12 +273,7 @@ async fn propose(
     headers: HeaderMap,
     Json(body): Json<ProposeBody>,
 ) -> Response {
-    let taken = state
-        .proposals
-        .lock()
-        .map(|mut bucket| bucket.take())
-        .unwrap_or(Err(1));
-    if let Err(wait) = taken {
+    if let Err(wait) = take_proposal(&state) {
         let body = ErrorBody {
             error: format!("too many proposals: try again in {wait} s"),
             rendered: format!(

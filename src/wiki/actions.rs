@@ -33,6 +33,12 @@ pub struct ShutoffRevision {
     pub text: String,
     /// Who saved it.
     pub user: String,
+    /// When (for the public status page).
+    #[serde(default)]
+    pub timestamp: Option<Timestamp>,
+    /// Its edit summary, as its saver wrote it (for the public status page).
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// The query parameters that read the shutoff page's latest revision; they can
@@ -41,7 +47,7 @@ pub fn shutoff_params(title: &str) -> Vec<(String, String)> {
     vec![
         ("prop".into(), "revisions".into()),
         ("titles".into(), title.to_string()),
-        ("rvprop".into(), "ids|user|content".into()),
+        ("rvprop".into(), "ids|user|content|timestamp|comment".into()),
         ("rvslots".into(), "main".into()),
     ]
 }
@@ -56,6 +62,8 @@ pub fn read_shutoff(answer: &Value) -> Option<ShutoffRevision> {
             .unwrap_or_default()
             .to_string(),
         user: revision["user"].as_str().unwrap_or_default().to_string(),
+        timestamp: parse_timestamp(&revision["timestamp"]).ok(),
+        comment: revision["comment"].as_str().map(str::to_string),
     })
 }
 
@@ -511,7 +519,7 @@ pub async fn signature_revision(
         .query(&[
             ("prop".into(), "revisions".into()),
             ("revids".into(), revid.to_string()),
-            ("rvprop".into(), "ids|timestamp|user|userid|comment".into()),
+            ("rvprop".into(), SIGNATURE_PROPS.into()),
         ])
         .await?;
     let Some(page) = answer["query"]["pages"].get(0) else {
@@ -520,11 +528,53 @@ pub async fn signature_revision(
     let Some(revision) = page["revisions"].get(0) else {
         return Ok(None);
     };
+    signature_of(page, revision).map(Some)
+}
+
+/// What a signature check reads of a revision.
+const SIGNATURE_PROPS: &str = "ids|timestamp|user|userid|comment";
+
+/// The revisions `user` saved on `page` since `since`, oldest first (at most
+/// 50): where the web page's requester saved their signature in the wiki's own
+/// edit form, which tells adminibot no revision id.
+pub async fn signatures_since(
+    wiki: &Wiki,
+    page: &str,
+    user: &str,
+    since: Timestamp,
+) -> Result<Vec<crate::signature::SignatureRevision>, WikiError> {
+    let answer = wiki
+        .query(&[
+            ("prop".into(), "revisions".into()),
+            ("titles".into(), page.to_string()),
+            ("rvprop".into(), SIGNATURE_PROPS.into()),
+            ("rvuser".into(), user.to_string()),
+            ("rvstart".into(), crate::when::format_time(since)),
+            ("rvdir".into(), "newer".into()),
+            ("rvlimit".into(), "50".into()),
+        ])
+        .await?;
+    let Some(found) = answer["query"]["pages"].get(0) else {
+        return Ok(Vec::new());
+    };
+    found["revisions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|revision| signature_of(found, revision))
+        .collect()
+}
+
+/// A revision of the API's answer as a signature check sees it.
+fn signature_of(
+    page: &Value,
+    revision: &Value,
+) -> Result<crate::signature::SignatureRevision, WikiError> {
     let timestamp = parse_timestamp(&revision["timestamp"])?;
     // A hidden saver (`userhidden`) or an IP edit has no user id to match.
     let user_id = revision["userid"].as_u64().filter(|&id| id > 0);
-    Ok(Some(crate::signature::SignatureRevision {
-        revid,
+    Ok(crate::signature::SignatureRevision {
+        revid: revision["revid"].as_u64().unwrap_or_default(),
         page: page["title"].as_str().unwrap_or_default().to_string(),
         user_id: user_id.filter(|_| revision.get("userhidden").is_none()),
         user: revision["user"].as_str().unwrap_or_default().to_string(),
@@ -533,5 +583,5 @@ pub async fn signature_revision(
             .as_str()
             .filter(|_| revision.get("commenthidden").is_none())
             .map(str::to_string),
-    }))
+    })
 }

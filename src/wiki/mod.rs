@@ -200,6 +200,7 @@ impl Wiki {
             ("format", "json"),
         ]))
         .await?;
+        api_refusal(api, user, &tokens)?;
         let token = tokens["query"]["tokens"]["logintoken"]
             .as_str()
             .ok_or_else(|| WikiError::Unexpected("the wiki gave no login token".into()))?;
@@ -211,6 +212,7 @@ impl Wiki {
             ("format", "json"),
         ]))
         .await?;
+        api_refusal(api, user, &answer)?;
         if answer["login"]["result"].as_str() != Some("Success") {
             return Err(WikiError::Login {
                 user: user.to_string(),
@@ -471,18 +473,44 @@ fn surface_warnings(answer: Value) -> Result<Value, WikiError> {
     Ok(answer)
 }
 
+/// An API error in an answer to a login of `user`, as the mwapi login would
+/// report it: a read-only or lagged wiki is busy (try again later), any other
+/// refusal is the login's.
+fn api_refusal(api: &str, user: &str, answer: &Value) -> Result<(), WikiError> {
+    let Some(code) = answer["error"]["code"].as_str() else {
+        return Ok(());
+    };
+    let refusal = mwapi::ApiError {
+        code: code.to_string(),
+        text: answer["error"]["info"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        data: None,
+    };
+    Err(login_error(api, user, mwapi::Error::from(refusal)))
+}
+
+/// A failed login of `user` as adminibot reports it.
+fn login_error(api: &str, user: &str, err: mwapi::Error) -> WikiError {
+    match err {
+        mwapi::Error::ApiError(e) => WikiError::Login {
+            user: user.to_string(),
+            detail: e.text,
+        },
+        err => WikiError::from_mwapi(api, err),
+    }
+}
+
 /// A logged-in (or anonymous) mwapi client for `api`, with adminibot's settings.
 async fn client(api: &str, login: Option<(&str, &Secret)>) -> Result<mwapi::Client, WikiError> {
     let mut builder = builder(api, login.map(|(user, _)| user)).set_http_client(http_builder);
     if let Some((user, secret)) = login {
         builder = builder.set_botpassword(user, secret.expose());
     }
-    builder.build().await.map_err(|err| match (login, err) {
-        (Some((user, _)), mwapi::Error::ApiError(e)) => WikiError::Login {
-            user: user.to_string(),
-            detail: e.text,
-        },
-        (_, err) => WikiError::from_mwapi(api, err),
+    builder.build().await.map_err(|err| match login {
+        Some((user, _)) => login_error(api, user, err),
+        None => WikiError::from_mwapi(api, err),
     })
 }
 

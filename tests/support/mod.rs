@@ -9,6 +9,7 @@
 //! A missing MediaWiki fails the test: there is no skipping.
 #![allow(dead_code)] // not every test binary uses every helper
 
+pub mod browser;
 pub mod proxy;
 pub mod service;
 pub mod terminal;
@@ -603,6 +604,19 @@ pub fn output_with_stdin(command: &mut Command, stdin: &str) -> std::process::Ou
         .write_all(stdin.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// `text` encoded for an `application/x-www-form-urlencoded` body.
+pub fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                char::from(b).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The first entry of `results` in a `--format json` run's stdout.

@@ -320,13 +320,29 @@ impl Service {
     /// POSTs raw bytes to a route; returns the HTTP status line's code, its
     /// headers and body.
     pub fn post_raw(&self, route: &str, body: &[u8]) -> (u16, String, String) {
+        self.http("POST", route, &[("Content-Type", "application/json")], body)
+    }
+
+    /// One HTTP/1.1 request to the service with `headers`; the status, the
+    /// head and the body.
+    pub fn http(
+        &self,
+        method: &str,
+        route: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String, String) {
         use std::io::{Read, Write};
         let authority = self.url.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(authority).expect("connect to the service");
-        let head = format!(
-            "POST {route} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        let mut head = format!("{method} {route} HTTP/1.1\r\nHost: {authority}\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
-        );
+        ));
         stream.write_all(head.as_bytes()).unwrap();
         let _ = stream.write_all(body);
         let mut response = Vec::new();
