@@ -412,7 +412,7 @@ fn policy_check_reports_file_line_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(&format!("{}:29:", bad.display())),
+        stderr.contains(&format!("{}:31:", bad.display())),
         "{stderr}"
     );
     assert!(stderr.contains("bad window"), "{stderr}");

@@ -256,6 +256,11 @@ impl Browser {
         }
     }
 
+    /// Makes the window `width` × `height` pixels (a phone's, say).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({ "width": width, "height": height }));
+    }
+
     /// Saves a PNG of the window to `path`.
     pub fn screenshot(&self, path: &std::path::Path) {
         use base64::Engine;
