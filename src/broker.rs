@@ -534,7 +534,66 @@ async fn pipeline(
         status: ExitStatus::Refused,
         incident: false,
     };
-    let request = RequestStage {
+    // One request per page at a time, across processes: an unfinished one (a
+    // crash, a lost answer, another run right now) blocks this page.
+    let request = request_stage(fetched, decided, options);
+    match recorder.begin(&facts.title, &request, &session.policy.limits) {
+        Err(StoreError::Conflict(why)) => return Err(Error::Denied(why)),
+        other => other?,
+    };
+    let confirmed =
+        match verdict_gate(session, recorder, fetched, decided, options, &mut acted).await {
+            Gate::Go(confirmed) => confirmed,
+            Gate::Ended(decision, status) => {
+                end(recorder, &mut acted, decision, status)?;
+                return Ok(acted);
+            }
+        };
+    let cleared = Clearance {
+        session,
+        bot,
+        fetched,
+        decided,
+        options,
+        confirmed,
+    };
+    let permit = match cleared.permit(recorder, seen, &mut acted).await? {
+        Gate::Go(permit) => permit,
+        Gate::Ended(decision, status) => {
+            end(recorder, &mut acted, decision, status)?;
+            return Ok(acted);
+        }
+    };
+    let job = Job {
+        session,
+        bot,
+        fetched,
+        decided,
+        options,
+        permit,
+    };
+    let outcome = match options.action {
+        Action::Delete | Action::DeleteRedirect => delete(job, recorder, &mut acted).await,
+        Action::Undelete => undelete(job, recorder, &mut acted).await,
+    };
+    settle(recorder, &mut acted, outcome)?;
+    Ok(acted)
+}
+
+/// Whether a request goes on to its next stage, with what that stage needs,
+/// or ends here, as the `end` row will say.
+enum Gate<T> {
+    /// On to the next stage.
+    Go(T),
+    /// It ends here.
+    Ended(Ending, ExitStatus),
+}
+
+/// The `request` row: the page as judged, the decision and the rules that
+/// failed, and the revisions checked (what a deletion may remove).
+fn request_stage(fetched: &Fetched, decided: &Decided, options: &ActOptions) -> RequestStage {
+    let facts = &fetched.facts;
+    RequestStage {
         title: facts.title.clone(),
         page_id: facts.page_id,
         action: options.action,
@@ -553,26 +612,41 @@ async fn pipeline(
             Action::Undelete => Vec::new(),
             _ => facts.revisions.iter().map(stamp_of).collect(),
         },
-    };
-    // One request per page at a time, across processes: an unfinished one (a
-    // crash, a lost answer, another run right now) blocks this page.
-    match recorder.begin(&facts.title, &request, &session.policy.limits) {
-        Err(StoreError::Conflict(why)) => return Err(Error::Denied(why)),
-        other => other?,
-    };
-    let end = |recorder: &mut Recorder, acted: &mut Acted, decision: Ending, status: ExitStatus| {
-        acted.decision = decision;
-        acted.status = status;
-        recorder.record(&EndStage {
-            decision,
-            steps: acted.steps.clone(),
-            reconciled: false,
-            found: Vec::new(),
-            rollback_of: None,
-        })
-    };
+    }
+}
 
-    let confirmed = match decided.verdict.decision() {
+/// Records how the request ended: its `end` row, with the steps so far.
+fn end(
+    recorder: &mut Recorder,
+    acted: &mut Acted,
+    decision: Ending,
+    status: ExitStatus,
+) -> Result<(), Error> {
+    acted.decision = decision;
+    acted.status = status;
+    recorder.record(&EndStage {
+        decision,
+        steps: acted.steps.clone(),
+        reconciled: false,
+        found: Vec::new(),
+        rollback_of: None,
+    })?;
+    Ok(())
+}
+
+/// The verdict: a refusal ends the request (escalated if asked), an action the
+/// bot could not undo needs the requester's confirmation. Goes on with whether
+/// it was confirmed.
+async fn verdict_gate(
+    session: &Session,
+    recorder: &mut Recorder,
+    fetched: &Fetched,
+    decided: &Decided,
+    options: &ActOptions,
+    acted: &mut Acted,
+) -> Gate<bool> {
+    let facts = &fetched.facts;
+    match decided.verdict.decision() {
         Decision::Refused => {
             if nothing_to_act_on(options.action, facts) {
                 // An administrator could do no more: nothing to escalate.
@@ -581,7 +655,7 @@ async fn pipeline(
                     options.action, facts.title
                 ));
             } else if options.escalate {
-                if let Err(s) = escalate(session, recorder, facts, decided, &mut acted).await {
+                if let Err(s) = escalate(session, recorder, facts, decided, acted).await {
                     acted.steps.push(s.why);
                 }
             } else {
@@ -590,8 +664,7 @@ async fn pipeline(
                     session.policy.pages.noticeboard
                 ));
             }
-            end(recorder, &mut acted, Ending::Refused, ExitStatus::Refused)?;
-            return Ok(acted);
+            Gate::Ended(Ending::Refused, ExitStatus::Refused)
         }
         Decision::NeedsConfirmation
             if !(options.yes
@@ -601,77 +674,92 @@ async fn pipeline(
             acted
                 .steps
                 .push("nothing was done: the bot could not undo this; confirm with `--yes`".into());
-            end(
-                recorder,
-                &mut acted,
-                Ending::NeedsConfirmation,
-                ExitStatus::Refused,
-            )?;
-            return Ok(acted);
+            Gate::Ended(Ending::NeedsConfirmation, ExitStatus::Refused)
         }
-        Decision::NeedsConfirmation => true,
-        Decision::Allowed => false,
-    };
-    // The local stop switch and the on-wiki shutoff page, read before anything
-    // is written, and met by a dry run too; [`guard`] re-reads the page right
-    // before the bot's write.
-    let cleared = bot_may_write(session, &recorder.store, bot, &fetched.user_groups, seen)
-        .await?
-        .and_then(|cleared| {
-            let grounds = Grounds::Verdict {
-                verdict: &decided.verdict,
-                confirmed,
-            };
-            // A dry run only asks; a real run gets the permit it writes with.
-            match options.dry_run {
-                true => Ok(None),
-                false => Permit::issue(cleared, grounds, &recorder.request_id).map(Some),
+        Decision::NeedsConfirmation => Gate::Go(true),
+        Decision::Allowed => Gate::Go(false),
+    }
+}
+
+/// What the bot's clearance to write is decided on.
+struct Clearance<'a> {
+    session: &'a Session,
+    bot: &'a BotWiki,
+    fetched: &'a Fetched,
+    decided: &'a Decided,
+    options: &'a ActOptions,
+    confirmed: bool,
+}
+
+impl Clearance<'_> {
+    /// The local stop switch and the on-wiki shutoff page, read before anything
+    /// is written, and met by a dry run too ([`guard`] re-reads the page right
+    /// before the bot's write). A real run goes on with the permit it writes
+    /// with; a dry run ends here with what a real run would do.
+    async fn permit(
+        &self,
+        recorder: &mut Recorder,
+        seen: Option<ShutoffRevision>,
+        acted: &mut Acted,
+    ) -> Result<Gate<Permit>, Error> {
+        let cleared = bot_may_write(
+            self.session,
+            &recorder.store,
+            self.bot,
+            &self.fetched.user_groups,
+            seen,
+        )
+        .await?;
+        let cleared = match cleared {
+            Ok(cleared) => cleared,
+            Err(why) => {
+                acted.steps.push(format!("nothing was done: {why}"));
+                return Ok(Gate::Ended(Ending::Refused, ExitStatus::Refused));
             }
-        });
-    let permit = match cleared {
-        Ok(Some(permit)) => permit,
-        Ok(None) => {
-            let count = match options.action {
+        };
+        if self.options.dry_run {
+            let facts = &self.fetched.facts;
+            let count = match self.options.action {
                 Action::Undelete => restorable(facts).revisions.map_or(0, |r| r.len()),
                 _ => facts.revisions.len(),
             };
             acted.steps.extend(dry_run_steps(
-                &session.policy,
+                &self.session.policy,
                 &recorder.requester.name,
-                options.action,
+                self.options.action,
                 &facts.title,
                 Some(count),
             ));
-            end(recorder, &mut acted, Ending::Allowed, ExitStatus::Success)?;
-            return Ok(acted);
+            return Ok(Gate::Ended(Ending::Allowed, ExitStatus::Success));
         }
-        Err(why) => {
-            acted.steps.push(format!("nothing was done: {why}"));
-            end(recorder, &mut acted, Ending::Refused, ExitStatus::Refused)?;
-            return Ok(acted);
-        }
-    };
-    let job = Job {
-        session,
-        bot,
-        fetched,
-        decided,
-        options,
-        permit,
-    };
-    let outcome = match options.action {
-        Action::Delete | Action::DeleteRedirect => delete(job, recorder, &mut acted).await,
-        Action::Undelete => undelete(job, recorder, &mut acted).await,
-    };
+        let grounds = Grounds::Verdict {
+            verdict: &self.decided.verdict,
+            confirmed: self.confirmed,
+        };
+        Ok(
+            match Permit::issue(cleared, grounds, &recorder.request_id) {
+                Ok(permit) => Gate::Go(permit),
+                Err(why) => {
+                    acted.steps.push(format!("nothing was done: {why}"));
+                    Gate::Ended(Ending::Refused, ExitStatus::Refused)
+                }
+            },
+        )
+    }
+}
+
+/// How the bot's write ended: done (or partial after an incident), failed,
+/// or open with its outcome unknown or unrecorded. An open request gets no
+/// `end` row: new actions on the page wait until `adminibot reconcile` reads
+/// the wiki and settles it.
+fn settle(
+    recorder: &mut Recorder,
+    acted: &mut Acted,
+    outcome: Result<(), Stop>,
+) -> Result<(), Error> {
     match outcome {
-        Ok(()) if acted.incident => {
-            end(recorder, &mut acted, Ending::Partial, ExitStatus::Partial)?;
-        }
-        Ok(()) => {
-            end(recorder, &mut acted, Ending::Done, ExitStatus::Success)?;
-        }
-        // No end row: the request stays open, and new actions on this page
-        // wait, until `adminibot reconcile` reads the wiki and settles it.
+        Ok(()) if acted.incident => end(recorder, acted, Ending::Partial, ExitStatus::Partial),
+        Ok(()) => end(recorder, acted, Ending::Done, ExitStatus::Success),
         Err(Stop {
             open: Some(open),
             why,
@@ -693,6 +781,7 @@ async fn pipeline(
             acted.steps.push(next.into());
             acted.decision = decision;
             acted.status = status;
+            Ok(())
         }
         Err(Stop { written, why, .. }) => {
             acted.steps.push(why);
@@ -701,10 +790,9 @@ async fn pipeline(
             } else {
                 (Ending::Failed, ExitStatus::Wiki)
             };
-            end(recorder, &mut acted, decision, status)?;
+            end(recorder, acted, decision, status)
         }
     }
-    Ok(acted)
 }
 
 /// What a dry run says a real run would do (`count`: revisions, when known).

@@ -687,8 +687,38 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
             .map(|cleared| Some(cleared.shutoff().clone())),
         _ => Ok(None),
     };
-    let mut pages = Vec::new();
-    for mut report in reports {
+    let ticketing = Ticketing {
+        action,
+        args,
+        listing: &listing,
+        may_run: &may_run,
+        now,
+    };
+    let pages = reports
+        .into_iter()
+        .map(|report| ticketing.page(session, report))
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(ProposeAnswer::Pages(pages))
+}
+
+/// What each judged page of a proposal is ticketed against.
+struct Ticketing<'a> {
+    action: crate::rules::Action,
+    args: &'a crate::cli::ActArgs,
+    listing: &'a [Listed],
+    may_run: &'a Result<Option<crate::wiki::actions::ShutoffRevision>, String>,
+    now: crate::facts::Timestamp,
+}
+
+impl Ticketing<'_> {
+    /// One judged page's answer: a refusal says what was not done (and what an
+    /// escalation would post); a dry run what would be; otherwise a ticket, its
+    /// proposal recorded, that the requester's signature makes executable.
+    fn page(
+        &self,
+        session: &mut Session,
+        mut report: crate::report::PageReport,
+    ) -> Result<ProposedPage, Error> {
         let mut ticket = None;
         let mut needs_confirmation = false;
         let mut escalation = None;
@@ -696,9 +726,9 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
             .result
             .as_ref()
             .ok()
-            .and_then(|judged| listed_now(&listing, judged));
+            .and_then(|judged| listed_now(self.listing, judged));
         if let Ok(judged) = &mut report.result {
-            let request_id = new_request_id(now);
+            let request_id = new_request_id(self.now);
             let user = UserRef {
                 user_id: judged.requester_id,
                 name: judged.requester.clone(),
@@ -713,10 +743,10 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                     let step = if nothing_there {
                         // An administrator could do no more: nothing to escalate.
                         format!(
-                            "nothing was done: there is nothing to {action} at `{}`",
-                            judged.title
+                            "nothing was done: there is nothing to {} at `{}`",
+                            self.action, judged.title
                         )
-                    } else if args.escalate {
+                    } else if self.args.escalate {
                         escalation =
                             Some(escalation_text(&judged.title, &request_id, &judged.verdict));
                         "nothing was done".to_string()
@@ -735,8 +765,8 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                         incident: false,
                     });
                 }
-                _ if may_run.is_err() => {
-                    let why = may_run.clone().err().unwrap_or_default();
+                _ if self.may_run.is_err() => {
+                    let why = self.may_run.clone().err().unwrap_or_default();
                     judged.acted = Some(Acted {
                         request_id,
                         decision: Ending::Refused,
@@ -746,14 +776,14 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                         incident: false,
                     });
                 }
-                _ if args.dry_run => {
+                _ if self.args.dry_run => {
                     judged.acted = Some(Acted {
                         request_id,
                         decision: Ending::Allowed,
                         steps: dry_run_steps(
                             &session.policy,
                             &user.name,
-                            action,
+                            self.action,
                             &judged.title,
                             None,
                         ),
@@ -765,32 +795,31 @@ async fn propose(session: &mut Session, body: ProposeBody) -> Result<ProposeAnsw
                 decision => {
                     needs_confirmation = decision == Decision::NeedsConfirmation;
                     let what = describe_request(
-                        action,
+                        self.action,
                         &judged.title,
                         judged.tier,
                         judged.charter.as_deref(),
                         &request_id,
                     );
                     let proposed = Proposed::Page {
-                        action,
+                        action: self.action,
                         title: judged.title.clone(),
-                        reason: args.reason.clone(),
-                        shutoff: may_run.clone().ok().flatten().map(Box::new),
+                        reason: self.args.reason.clone(),
+                        shutoff: self.may_run.clone().ok().flatten().map(Box::new),
                         listed: listed.clone(),
                     };
                     ticket = Some(issue(session, &user, proposed, &request_id, &what)?);
                 }
             }
         }
-        pages.push(ProposedPage {
+        Ok(ProposedPage {
             page: report.rendered(),
             ticket,
             needs_confirmation,
             escalation,
             listed,
-        });
+        })
     }
-    Ok(ProposeAnswer::Pages(pages))
 }
 
 /// A judged page as its queue listed it: the revision of the first listing

@@ -91,6 +91,17 @@ impl Browser {
 
     /// One WebDriver command; its `value`. Panics with the driver's error.
     fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_command(method, path, body)
+            .unwrap_or_else(|error| panic!("WebDriver {path}: {error}"))
+    }
+
+    /// One WebDriver command; its `value`, or the driver's error.
+    fn try_command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Value> {
         let url = format!("{}{path}", self.session);
         let answer: Value = self.runtime.block_on(async {
             let mut request = self.http.request(method, &url);
@@ -105,10 +116,10 @@ impl Browser {
                 .await
                 .unwrap()
         });
-        if answer["value"]["error"].is_string() {
-            panic!("WebDriver {path}: {}", answer["value"]);
+        match answer["value"]["error"].is_string() {
+            true => Err(answer["value"].clone()),
+            false => Ok(answer["value"].clone()),
         }
-        answer["value"].clone()
     }
 
     fn post(&self, path: &str, body: Value) -> Value {
@@ -180,16 +191,20 @@ impl Browser {
         self.post(&format!("/element/{element}/click"), json!({}));
     }
 
-    /// The visible text of the element `css` selects.
+    /// The visible text of the element `css` selects; empty while there is
+    /// none (or the page is being replaced under it: a reload by the poll).
     pub fn text(&self, css: &str) -> String {
-        match self.find(css) {
-            Some(element) => self
-                .get(&format!("/element/{element}/text"))
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            None => String::new(),
-        }
+        self.find(css)
+            .and_then(|element| {
+                self.try_command(
+                    reqwest::Method::GET,
+                    &format!("/element/{element}/text"),
+                    None,
+                )
+                .ok()
+            })
+            .and_then(|text| text.as_str().map(str::to_string))
+            .unwrap_or_default()
     }
 
     /// The element's property `name` as the DOM has it now (a link's `href`,
