@@ -510,7 +510,7 @@ pub async fn act(
         None => new_request_id(now),
     };
     let mut recorder = Recorder::new(store, actor, session.now, request_id, requester);
-    let seen = session.shutoff.take();
+    let seen = session.take_shutoff();
     let result = pipeline(session, &mut recorder, fetched, &decided, options, seen).await;
     session.store = Some(recorder.into_store());
     result.map(|acted| (decided, acted))

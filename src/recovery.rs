@@ -396,21 +396,19 @@ pub async fn rollback(
         };
         return Ok((settled, status));
     }
-    let bot = session
-        .bot
-        .take()
-        .ok_or_else(|| Error::Usage("rollback needs the bot's login".into()))?;
-    let result = run_plan(session, &bot, &actor, plan).await;
-    session.bot = Some(bot);
-    result
+    run_plan(session, &actor, plan).await
 }
 
 async fn run_plan(
     session: &mut Session,
-    bot: &BotWiki,
     actor: &crate::store::Actor,
     plan: Vec<Undo>,
 ) -> Result<(Vec<Settled>, ExitStatus), Error> {
+    // The bot's session is borrowed apart from the store, which each undo's
+    // recorder holds while it runs.
+    let Some(bot) = session.access.bot() else {
+        return Err(Error::Usage("rollback needs the bot's login".into()));
+    };
     let mut settled = Vec::new();
     for undo in plan {
         let now = session.now;

@@ -29,6 +29,56 @@ pub enum Login {
     CallerAndBot,
 }
 
+/// What a session holds beyond its `wiki` session, by login kind: each kind
+/// has exactly what it logged in with.
+pub enum Access {
+    /// Reads only (`check`, `list`, `audit`): `wiki` is the bot's session or an
+    /// anonymous one; there is no caller and no write.
+    Reads,
+    /// The caller's own login: `wiki` is their session, proven by the wiki.
+    Caller(WikiUser),
+    /// Acting on pages in one process: the caller's session in `wiki`, the
+    /// bot's for its writes, and the shutoff page as read at login.
+    Acting {
+        /// The caller, proven.
+        caller: WikiUser,
+        /// The bot's session.
+        bot: BotWiki,
+        /// The shutoff page's latest revision, read with the caller's identity.
+        shutoff: Option<ShutoffRevision>,
+    },
+    /// The broker service: `wiki` reads as the bot, `bot` writes; the caller is
+    /// the requester a signature proved for this job (or the bot itself, for
+    /// maintenance), once there is one.
+    Service {
+        /// The bot's writing session.
+        bot: BotWiki,
+        /// The job's proven requester.
+        caller: Option<WikiUser>,
+        /// The shutoff revision the job's proposal was cleared with.
+        shutoff: Option<ShutoffRevision>,
+    },
+}
+
+impl Access {
+    /// The bot's session, where this kind has one.
+    pub fn bot(&self) -> Option<&BotWiki> {
+        match self {
+            Access::Acting { bot, .. } | Access::Service { bot, .. } => Some(bot),
+            Access::Reads | Access::Caller(_) => None,
+        }
+    }
+
+    /// The proven caller, where this kind has one.
+    pub fn caller(&self) -> Option<&WikiUser> {
+        match self {
+            Access::Caller(caller) | Access::Acting { caller, .. } => Some(caller),
+            Access::Service { caller, .. } => caller.as_ref(),
+            Access::Reads => None,
+        }
+    }
+}
+
 /// An open command context.
 pub struct Session {
     /// `adminibot.toml`.
@@ -37,12 +87,8 @@ pub struct Session {
     pub policy: Policy,
     /// The wiki session: the caller's with `Login::Caller*`, else the bot's or anonymous.
     pub wiki: Wiki,
-    /// The bot's own session, with `Login::CallerAndBot`.
-    pub bot: Option<BotWiki>,
-    /// The caller, as the wiki proved them (with `Login::Caller`).
-    pub caller: Option<WikiUser>,
-    /// The shutoff page's latest revision, read at login (with `Login::CallerAndBot`).
-    pub shutoff: Option<ShutoffRevision>,
+    /// The caller, the bot and the shutoff revision, as the login kind has them.
+    pub access: Access,
     /// The store, when `[store]` is configured.
     pub store: Option<Store>,
     /// The moment this command runs.
@@ -77,7 +123,7 @@ impl Session {
             ),
             _ => None,
         };
-        let (wiki, caller, bot, shutoff) = match login {
+        let (wiki, access) = match login {
             Login::Caller | Login::CallerAndBot => {
                 let (username, secret) = config::caller_login(None)?;
                 // The two logins are independent: on a wiki that serves requests
@@ -105,21 +151,27 @@ impl Session {
                     });
                 }
                 info!(user = %me.name, user_id = me.user_id, groups = ?me.groups, "caller proven by the wiki");
-                (wiki, Some(me), bot, shutoff)
+                let access = match bot {
+                    Some(bot) => Access::Acting {
+                        caller: me,
+                        bot,
+                        shutoff,
+                    },
+                    None => Access::Caller(me),
+                };
+                (wiki, access)
             }
             Login::BotOrAnonymous => {
                 let bot = config.bot_login()?;
                 let wiki = Wiki::connect(api, bot.as_ref().map(|(u, s)| (u.as_str(), s))).await?;
-                (wiki, None, None, None)
+                (wiki, Access::Reads)
             }
         };
         let mut session = Session {
             config,
             policy,
             wiki,
-            bot,
-            caller,
-            shutoff,
+            access,
             store,
             now,
             tag_redirects_read: false,
@@ -148,9 +200,11 @@ impl Session {
             config,
             policy,
             wiki: reader,
-            bot: Some(bot),
-            caller,
-            shutoff: None,
+            access: Access::Service {
+                bot,
+                caller,
+                shutoff: None,
+            },
             store: Some(store),
             now,
             tag_redirects_read: false,
@@ -161,7 +215,48 @@ impl Session {
     /// What [`Session::in_service`] took, handed back: the two bot sessions and
     /// the store (`None` only if a command lost it, which is a bug).
     pub fn into_service_parts(self) -> ((Wiki, Option<BotWiki>), Option<Store>) {
-        ((self.wiki, self.bot), self.store)
+        let bot = match self.access {
+            Access::Service { bot, .. } | Access::Acting { bot, .. } => Some(bot),
+            Access::Reads | Access::Caller(_) => None,
+        };
+        ((self.wiki, bot), self.store)
+    }
+
+    /// The shutoff revision read at login (or the proposal's), taken for the
+    /// first write's clearance: later pages read it afresh.
+    pub fn take_shutoff(&mut self) -> Option<ShutoffRevision> {
+        match &mut self.access {
+            Access::Acting { shutoff, .. } | Access::Service { shutoff, .. } => shutoff.take(),
+            Access::Reads | Access::Caller(_) => None,
+        }
+    }
+
+    /// The shutoff revision read at login (or the proposal's), if any.
+    pub fn shutoff(&self) -> Option<&ShutoffRevision> {
+        match &self.access {
+            Access::Acting { shutoff, .. } | Access::Service { shutoff, .. } => shutoff.as_ref(),
+            Access::Reads | Access::Caller(_) => None,
+        }
+    }
+
+    /// The service's job: the shutoff revision its proposal was cleared with.
+    pub fn set_shutoff(&mut self, latest: Option<ShutoffRevision>) {
+        if let Access::Service { shutoff, .. } | Access::Acting { shutoff, .. } = &mut self.access {
+            *shutoff = latest;
+        }
+    }
+
+    /// Replaces the caller with what the wiki says of them now (their groups
+    /// and block, read with a page's facts), or, in the service, sets the
+    /// requester a signature proved. A session that reads only has no caller
+    /// to replace.
+    pub fn set_caller(&mut self, user: WikiUser) -> Result<(), Error> {
+        match &mut self.access {
+            Access::Caller(caller) | Access::Acting { caller, .. } => *caller = user,
+            Access::Service { caller, .. } => *caller = Some(user),
+            Access::Reads => return Err(Error::Config(config::ConfigError::NoCallerLogin)),
+        }
+        Ok(())
     }
 
     /// Reads the wiki's redirects to the policy's tag templates (`{{Cv}}` for
@@ -195,20 +290,20 @@ impl Session {
 
     /// The session that reads facts: the bot's when there is one.
     pub fn reader(&self) -> &Wiki {
-        self.bot.as_ref().map_or(&self.wiki, BotWiki::reads)
+        self.access.bot().map_or(&self.wiki, BotWiki::reads)
     }
 
     /// The bot's session, for its writes.
     pub fn bot(&self) -> Result<&BotWiki, Error> {
-        self.bot
-            .as_ref()
+        self.access
+            .bot()
             .ok_or_else(|| no_bot_login(&self.config.path))
     }
 
     /// The proven caller.
     pub fn caller(&self) -> Result<&WikiUser, Error> {
-        self.caller
-            .as_ref()
+        self.access
+            .caller()
             .ok_or_else(|| Error::Config(config::ConfigError::NoCallerLogin))
     }
 

@@ -69,7 +69,7 @@ async fn plan_queue(
     let members = read_queue(session, &category, args.limit).await?;
     let titles: Vec<String> = members.into_iter().map(|m| m.title).collect();
     let requester = session.caller()?.name.clone();
-    let saver: Vec<String> = session.shutoff.iter().map(|s| s.user.clone()).collect();
+    let saver: Vec<String> = session.shutoff().iter().map(|s| s.user.clone()).collect();
     let (judged, _) = judge_pages(session, &titles, &requester, (action, None), &saver).await?;
     let shown = rendered(&judged);
     crate::prompt::confirm_queue_plan(name, action, &shown, args)?;
@@ -132,8 +132,8 @@ pub async fn act_on_pages(
     within_batch_limit(&session.policy, titles.len())?;
     session.actor()?;
     let bot_account = session
-        .bot
-        .as_ref()
+        .access
+        .bot()
         .and_then(|b| b.account())
         .unwrap_or_default();
     if !crate::rules::same_user(bot_account, &session.policy.bot) {
@@ -146,7 +146,7 @@ pub async fn act_on_pages(
     session.read_tag_redirects().await?;
     let policy = session.policy.clone();
     // The shutoff page's saver, so their groups come with each page's facts.
-    let saver: Vec<String> = session.shutoff.iter().map(|s| s.user.clone()).collect();
+    let saver: Vec<String> = session.shutoff().iter().map(|s| s.user.clone()).collect();
     let mut reports = Vec::new();
     let bar = crate::progress::Progress::new(titles.len(), progress);
     let mut last_write: Option<std::time::Instant> = None;
@@ -298,11 +298,10 @@ fn refresh_caller(session: &mut Session, fetched: &Fetched) -> Result<(), Error>
         )));
     }
     let name = fetched.requester.name.clone();
-    session.caller = Some(WikiUser {
+    session.set_caller(WikiUser {
         user_id: fetched.requester.user_id,
         groups: fetched.user_groups.get(&name).cloned().unwrap_or_default(),
         blocked: fetched.requester_blocked.clone(),
         name,
-    });
-    Ok(())
+    })
 }

@@ -130,8 +130,8 @@ pub async fn read_queue(
 /// with one and acts with the other).
 fn requests_made(session: &Session) -> usize {
     let bot = session
-        .bot
-        .as_ref()
+        .access
+        .bot()
         .map_or(0, |bot| bot.reads().request_count());
     session.wiki.request_count() + bot
 }

@@ -357,7 +357,10 @@ impl Core {
                 return Err(e);
             }
         };
-        session.caller = Some(caller);
+        if let Err(e) = session.set_caller(caller) {
+            self.restore(session);
+            return Err(e);
+        }
         let command: Result<Proposed, Error> = serde_json::from_value(proposal.command.clone())
             .map_err(|e| Error::Usage(format!("the stored request is unreadable: {e}")));
         let answer = match command {
@@ -386,8 +389,8 @@ impl Core {
                         .await
                         .map(|(latest, _)| latest),
                 };
-                session.shutoff = match shutoff {
-                    Ok(latest) => latest,
+                match shutoff {
+                    Ok(latest) => session.set_shutoff(latest),
                     Err(e) => {
                         self.restore(session);
                         return Err(e.into());
