@@ -45,6 +45,10 @@ const USER_COOKIE: &str = "adminibot_user";
 const KEPT_FOR: Duration = Duration::from_secs(24 * 3600);
 /// At most this many requests are kept; the oldest go first.
 const KEPT_AT_MOST: usize = 2000;
+/// A request's page asks the wiki for its signature at most this often,
+/// however many tabs poll it: one `prop=revisions` read, so a page left open
+/// for its whole ten minutes costs the wiki 120 reads at most.
+const LOOK_EVERY: Duration = Duration::from_secs(5);
 
 /// The web's requests in flight, by request id: what was proposed, and how far
 /// it got. A restarted service forgets them (the audit log keeps every one).
@@ -59,6 +63,8 @@ struct WebRequest {
     needs_confirmation: bool,
     confirmed: bool,
     progress: Progress,
+    /// When the wiki was last asked for the signature.
+    looked_at: Option<Instant>,
 }
 
 #[derive(Clone)]
@@ -391,6 +397,7 @@ async fn propose(
             needs_confirmation: proposed.needs_confirmation,
             confirmed: false,
             progress: Progress::Waiting,
+            looked_at: None,
         });
     }
     let mut response = Redirect::to(&format!("/request/{id}")).into_response();
@@ -409,11 +416,15 @@ async fn advance(state: &AppState, id: &str) -> Option<WebRequest> {
         let mut requests = state.web.lock().ok()?;
         let request = requests.0.get_mut(id)?;
         let ready = matches!(request.progress, Progress::Waiting)
-            && (request.confirmed || !request.needs_confirmation);
+            && (request.confirmed || !request.needs_confirmation)
+            && request
+                .looked_at
+                .is_none_or(|at| at.elapsed() >= LOOK_EVERY);
         if !ready {
             return Some(request.clone());
         }
         request.progress = Progress::Executing;
+        request.looked_at = Some(Instant::now());
         request.confirmed
     };
     let found = ask(state, |reply| Job::FindSignature(id.to_string(), reply)).await;
