@@ -228,3 +228,42 @@ fn the_man_pages_are_current() {
         .expect("a page for delete");
     insta::assert_snapshot!("man_delete", String::from_utf8_lossy(&delete.1));
 }
+
+/// Two processes opening a new store at the same moment both get it: turning a
+/// new file to WAL answers "busy" at once to the second, which waits and tries
+/// again instead of failing (it failed 66 times in 150 before). `audit` opens
+/// the store before any request; the wiki is a socket nobody answers.
+#[test]
+fn two_processes_opening_a_new_store_at_once_both_succeed() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let api = format!("http://{}/api.php", listener.local_addr().unwrap());
+    // No bot login: an anonymous session makes no request until it reads.
+    let config = AdminibotConfig::for_api(&api, false).with_local_store();
+    let store = config.store_path();
+    for round in 0..20 {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", store.display()));
+        }
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                adminibot_command(&config.path)
+                    .arg("audit")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for run in runs {
+            let out = run.wait_with_output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    no_connection(&listener);
+}

@@ -196,8 +196,21 @@ pub(super) fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError
     // No SQL functions with side effects from triggers or views in the file.
     conn.pragma_update(None, "trusted_schema", false)?;
     // This one answers with the mode now in force, which the loop below checks.
-    let _mode: String =
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    // Turning a new file to WAL needs it to itself, and SQLite answers "busy" at
+    // once, without the busy timeout, while another process opens it too:
+    // try again for as long as the timeout would have waited.
+    let started = std::time::Instant::now();
+    let _mode: String = loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => break other?,
+        }
+    };
     // FULL: a commit survives power loss, not only a crash of the process.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
