@@ -549,29 +549,21 @@ async fn pipeline(
                 return Ok(acted);
             }
         };
-    let cleared = Clearance {
+    let page = PageContext {
         session,
         bot,
         fetched,
         decided,
         options,
-        confirmed,
     };
-    let permit = match cleared.permit(recorder, seen, &mut acted).await? {
+    let permit = match page.permit(confirmed, recorder, seen, &mut acted).await? {
         Gate::Go(permit) => permit,
         Gate::Ended(decision, status) => {
             end(recorder, &mut acted, decision, status)?;
             return Ok(acted);
         }
     };
-    let job = Job {
-        session,
-        bot,
-        fetched,
-        decided,
-        options,
-        permit,
-    };
+    let job = Job { page, permit };
     let outcome = match options.action {
         Action::Delete | Action::DeleteRedirect => delete(job, recorder, &mut acted).await,
         Action::Undelete => undelete(job, recorder, &mut acted).await,
@@ -681,23 +673,25 @@ async fn verdict_gate(
     }
 }
 
-/// What the bot's clearance to write is decided on.
-struct Clearance<'a> {
+/// What one page's stages read: the session, the bot, the page's facts, the
+/// decision on them and the request's options.
+#[derive(Clone, Copy)]
+struct PageContext<'a> {
     session: &'a Session,
     bot: &'a BotWiki,
     fetched: &'a Fetched,
     decided: &'a Decided,
     options: &'a ActOptions,
-    confirmed: bool,
 }
 
-impl Clearance<'_> {
+impl PageContext<'_> {
     /// The local stop switch and the on-wiki shutoff page, read before anything
     /// is written, and met by a dry run too ([`guard`] re-reads the page right
     /// before the bot's write). A real run goes on with the permit it writes
     /// with; a dry run ends here with what a real run would do.
     async fn permit(
         &self,
+        confirmed: bool,
         recorder: &mut Recorder,
         seen: Option<ShutoffRevision>,
         acted: &mut Acted,
@@ -734,7 +728,7 @@ impl Clearance<'_> {
         }
         let grounds = Grounds::Verdict {
             verdict: &self.decided.verdict,
-            confirmed: self.confirmed,
+            confirmed,
         };
         Ok(
             match Permit::issue(cleared, grounds, &recorder.request_id) {
@@ -852,13 +846,10 @@ fn confirmed_at_terminal(decided: &Decided, title: &str) -> bool {
     ))
 }
 
-/// Everything one page's writes need, read-only.
+/// Everything one page's writes need: what its stages read, and the permit
+/// the bot writes with.
 struct Job<'a> {
-    session: &'a Session,
-    bot: &'a BotWiki,
-    fetched: &'a Fetched,
-    decided: &'a Decided,
-    options: &'a ActOptions,
+    page: PageContext<'a>,
     permit: Permit,
 }
 
@@ -907,11 +898,14 @@ fn write_failed(written_before: bool, what: &str, err: WikiError) -> Stop {
 
 async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Result<(), Stop> {
     let Job {
-        session,
-        bot,
-        fetched,
-        decided,
-        options,
+        page:
+            PageContext {
+                session,
+                bot,
+                fetched,
+                decided,
+                options,
+            },
         permit,
     } = job;
     let facts = &fetched.facts;
@@ -1150,11 +1144,14 @@ async fn report_extra_revisions(
 
 async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Result<(), Stop> {
     let Job {
-        session,
-        bot,
-        fetched,
-        decided,
-        options,
+        page:
+            PageContext {
+                session,
+                bot,
+                fetched,
+                decided,
+                options,
+            },
         permit,
     } = job;
     let facts = &fetched.facts;

@@ -28,11 +28,6 @@ fn live_revisions_of_alice_sandbox(wiki: &TestWiki) -> String {
     .to_string()
 }
 
-fn exists(wiki: &TestWiki, title: &str) -> bool {
-    wiki.api_get(&[("action", "query"), ("titles", title)])["query"]["pages"][0]["missing"]
-        .is_null()
-}
-
 /// Alice (self tier) deletes her own recent draft: the attribution edit is in her
 /// contributions, the deletion log names AdminBot with a reason naming her, the
 /// audit chain verifies; she undeletes it within the window, and not after.
@@ -46,7 +41,7 @@ fn alice_deletes_and_undeletes_her_own_draft() {
         (0, Some("done")),
         "{deleted:#}"
     );
-    assert!(!exists(&wiki, title));
+    assert!(!wiki.exists(title));
     let request_id = deleted["request_id"].as_str().unwrap().to_string();
 
     let contribs = wiki.api_get(&[
@@ -122,7 +117,7 @@ fn alice_deletes_and_undeletes_her_own_draft() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(first_result(&out)["decision"], "refused");
-    assert!(!exists(&wiki, title));
+    assert!(!wiki.exists(title));
 
     let (code, undeleted) = act_json(&config, "Alice", &["undelete", title]);
     assert_eq!(
@@ -199,7 +194,7 @@ fn refusals_leave_the_wiki_untouched() {
         before,
         "a refusal or dry run wrote to the wiki"
     );
-    assert!(exists(&wiki, "Draft:Alice sandbox"));
+    assert!(wiki.exists("Draft:Alice sandbox"));
 }
 
 /// "Any editor in good standing can stop the bot entirely", locally or on the
@@ -263,7 +258,7 @@ fn stop_switch_shutoff_page_and_suspension_stop_deletions() {
     wiki.edit_as("Bob", "User:AdminBot/Shutoff", "off");
     wiki.edit_as("Admin", "User:AdminBot/Shutoff", "run");
     assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 0);
-    assert!(!exists(&wiki, title));
+    assert!(!wiki.exists(title));
 }
 
 /// Issue 10 #8: a dry run meets every gate the real run would, the on-wiki
@@ -302,7 +297,7 @@ fn a_dry_run_meets_the_shutoff_page_and_the_stop_switch() {
     let (code, result) = dry_run();
     assert_eq!(code, 1, "{result:#}");
     assert!(result.to_string().contains("stop switch"), "{result:#}");
-    assert!(exists(&wiki, title));
+    assert!(wiki.exists(title));
 }
 
 /// Issue 10 #13: a reason reaches the wiki's deletion log as visible text (no
@@ -354,7 +349,7 @@ fn a_reconciled_deletion_keeps_its_revisions_for_rollback() {
     if !config.crash(child) {
         reconcile_expecting(&config, 0);
     }
-    assert!(!exists(&wiki, title));
+    assert!(!wiki.exists(title));
     let deleted = support::first_audit_row(&config.path, "deleted");
     assert_eq!(deleted["detail"]["found_by"], "reconcile", "{deleted:#}");
     assert_eq!(
@@ -392,7 +387,7 @@ fn reconcile_takes_the_attribution_from_the_attribution_page_only() {
         .as_str()
         .unwrap_or_else(|| panic!("{}", support::said(&out)))
         .to_string();
-    assert!(exists(&wiki, title), "nothing deleted without the record");
+    assert!(wiki.exists(title), "nothing deleted without the record");
     break_audit_log(&config, None);
     let attribution = wiki.api_get(&[
         ("action", "query"),
@@ -452,7 +447,7 @@ fn an_edit_after_the_check_stops_the_deletion() {
         steps.contains("changed since it was checked") && steps.contains("nothing was deleted"),
         "{steps}"
     );
-    assert!(exists(&wiki, title), "the page must still exist");
+    assert!(wiki.exists(title), "the page must still exist");
     assert_eq!(
         adminibot(&config.path, &["audit", "verify"]).status.code(),
         Some(0)
@@ -473,7 +468,7 @@ fn the_shutoff_page_changed_mid_request_stops_the_write() {
         report["steps"].to_string().contains("shutoff page"),
         "{report:#}"
     );
-    assert!(exists(&wiki, title), "the page must still exist");
+    assert!(wiki.exists(title), "the page must still exist");
 }
 
 /// Extended: "Deleting redirects left over after the user moves a page".
@@ -511,8 +506,8 @@ fn alice_deletes_the_redirect_her_move_left() {
         "{done:#}"
     );
     assert_eq!(done["tier"], "extended");
-    assert!(!exists(&wiki, "Alice old title"));
-    assert!(exists(&wiki, "Alice new title"), "the moved page stays");
+    assert!(!wiki.exists("Alice old title"));
+    assert!(wiki.exists("Alice new title"), "the moved page stays");
     let contribs = wiki.api_get(&[
         ("action", "query"),
         ("list", "usercontribs"),
@@ -678,7 +673,7 @@ fn escalation_posts_the_refusal_as_the_requester() {
         text.contains("[[:Shared page]]") && text.contains("single_author"),
         "{text}"
     );
-    assert!(exists(&wiki, "Shared page"));
+    assert!(wiki.exists("Shared page"));
 }
 
 /// "Any administrator can ask the bot to undo or roll-back its recent edits, up to
@@ -743,10 +738,7 @@ fn a_killed_request_blocks_the_page_until_reconciled() {
     let title = "Draft:Alice sandbox";
     let (child, _pause) = delete_paused(&config, title, "after-delete");
     let by_itself = config.crash(child);
-    assert!(
-        !exists(&wiki, title),
-        "the deletion happened before the kill"
-    );
+    assert!(!wiki.exists(title), "the deletion happened before the kill");
 
     if by_itself {
         // A restarted service settles open requests before taking new ones.
@@ -800,7 +792,7 @@ fn a_batch_from_stdin_judges_each_page_and_sums_up() {
         "{text}"
     );
     assert!(
-        exists(&wiki, "Draft:Alice sandbox"),
+        wiki.exists("Draft:Alice sandbox"),
         "a dry run deletes nothing"
     );
     // Two logins (caller and bot, 2 requests each) and the caller's userinfo once,
@@ -848,7 +840,7 @@ fn a_page_given_twice_in_a_batch_is_acted_on_once() {
         results[0]["also_requested"],
         serde_json::json!(["Draft:alice sandbox", "draft:Alice_sandbox"])
     );
-    assert!(!exists(&wiki, title));
+    assert!(!wiki.exists(title));
     let edits_after = wiki.sql(
         "SELECT count(*) FROM revision JOIN page ON rev_page = page_id \
          WHERE page_namespace = 2 AND page_title = 'Alice/adminibot'",
@@ -907,7 +899,7 @@ fn a_long_batch_reads_the_time_and_facts_afresh_for_each_page() {
     assert_eq!(decisions, ["done", "done", "done"], "{doc:#}");
     assert_eq!(out.status.code(), Some(0), "{doc:#}");
     for title in titles {
-        assert!(!exists(&wiki, title), "{title} is still there");
+        assert!(!wiki.exists(title), "{title} is still there");
     }
 }
 
@@ -1010,17 +1002,17 @@ fn at_a_terminal_the_requester_confirms_an_irreversible_deletion() {
         !text.contains("Type `yes`") && text.contains("confirm with `--yes`"),
         "{text}"
     );
-    assert!(exists(&wiki, "Alice draft"));
+    assert!(wiki.exists("Alice draft"));
     let (code, text) = run("no\n");
     assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("warning: the bot could not undo this"),
         "{text}"
     );
-    assert!(exists(&wiki, "Alice draft"));
+    assert!(wiki.exists("Alice draft"));
     let (code, text) = run("yes\n");
     assert_eq!(code, Some(0), "{text}");
-    assert!(!exists(&wiki, "Alice draft"));
+    assert!(!wiki.exists("Alice draft"));
 }
 
 /// X-6: two runs on the same page: the second is refused while the first is under
@@ -1100,9 +1092,9 @@ fn a_move_after_the_check_stops_the_deletion() {
             .contains("changed since it was checked"),
         "{report:#}"
     );
-    assert!(exists(&wiki, title), "the redirect left by the move stays");
+    assert!(wiki.exists(title), "the redirect left by the move stays");
     assert!(
-        exists(&wiki, "Draft:Alice sandbox moved"),
+        wiki.exists("Draft:Alice sandbox moved"),
         "the moved page stays"
     );
 }
@@ -1162,7 +1154,7 @@ fn a_blocked_bot_fails_loudly_after_the_attribution() {
         report["steps"].to_string().contains("blocked"),
         "{report:#}"
     );
-    assert!(exists(&wiki, "Draft:Alice sandbox"));
+    assert!(wiki.exists("Draft:Alice sandbox"));
 }
 
 /// X-5: the title was recreated after the bot's deletion: undeleting would merge
@@ -1217,7 +1209,7 @@ fn a_lost_session_logs_in_again_once_and_deletes_once() {
     let (code, result) = resume(child, pause);
     assert_eq!(code, Some(0), "{result:#}");
     assert_eq!(result["decision"], "done");
-    assert!(!exists(&wiki, title));
+    assert!(!wiki.exists(title));
     assert_eq!(
         wiki.sql(
             "SELECT count(*) FROM logging WHERE log_type = 'delete' \
@@ -1248,7 +1240,7 @@ fn every_lost_session_is_logged_in_again_once() {
             (0, Some("done")),
             "{result:#}"
         );
-        assert!(!exists(&wiki, title));
+        assert!(!wiki.exists(title));
     }
 }
 
@@ -1292,14 +1284,14 @@ fn a_scheduled_deletion_stays_open_until_the_job_queue_has_run() {
         .to_string()
     };
     assert_eq!(deletions(), "0", "no log entry before the job runs");
-    assert!(exists(&wiki, title), "half done: the job still has to run");
+    assert!(wiki.exists(title), "half done: the job still has to run");
 
     // The page is blocked while the job waits, and reconcile says so.
     assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 1);
     assert!(reconcile_expecting(&config, 5).contains("still in the wiki's job queue"));
 
     wiki.maintenance("maintenance/runJobs.php", &[]);
-    assert!(!exists(&wiki, title));
+    assert!(!wiki.exists(title));
     assert_eq!(deletions(), "1");
 
     assert!(reconcile_expecting(&config, 0).contains("delete (log"));
@@ -1358,10 +1350,10 @@ fn a_request_the_audit_log_cannot_record_writes_nothing() {
         before.1.trim()
     ));
     assert_eq!(new_revisions.trim(), signatures.to_string(), "no bot edit");
-    assert!(exists(&wiki, title));
+    assert!(wiki.exists(title));
     break_audit_log(&config, None);
     assert_eq!(act_json(&config, "Alice", &["delete", title]).0, 0);
-    assert!(!exists(&wiki, title));
+    assert!(!wiki.exists(title));
 }
 
 /// A-5: the audit log fails right after the bot deleted the page: stderr says
@@ -1391,7 +1383,7 @@ fn an_audit_log_failing_after_the_delete_is_repaired_by_reconcile() {
         result.to_string().contains("adminibot reconcile"),
         "{result:#}"
     );
-    assert!(!exists(&wiki, title), "the deletion itself happened");
+    assert!(!wiki.exists(title), "the deletion itself happened");
 
     break_audit_log(&config, None);
     assert_eq!(
@@ -1406,7 +1398,7 @@ fn an_audit_log_failing_after_the_delete_is_repaired_by_reconcile() {
     );
     let (code, result) = act_json(&config, "Alice", &["undelete", title]);
     assert_eq!(code, 0, "{result:#}");
-    assert!(exists(&wiki, title));
+    assert!(wiki.exists(title));
 }
 
 /// Runs `adminibot reconcile` as Alice; asserts its exit code and returns stdout.

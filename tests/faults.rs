@@ -117,7 +117,7 @@ fn attribution_edits(config: &AdminibotConfig) -> usize {
 /// No write was sent and the page is still there.
 fn assert_nothing_written(wiki: &TestWiki, proxy: &FaultProxy) {
     assert_eq!(writes_sent(proxy), 0);
-    assert!(exists(wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// The run ended with `code` and said `needle` on stderr.
@@ -125,11 +125,6 @@ fn assert_exit_saying(out: &Output, code: i32, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "{stderr}");
     assert!(stderr.contains(needle), "{stderr}");
-}
-
-fn exists(wiki: &TestWiki, title: &str) -> bool {
-    wiki.api_get(&[("action", "query"), ("titles", title)])["query"]["pages"][0]["missing"]
-        .is_null()
 }
 
 fn deletions_of(wiki: &TestWiki, title: &str) -> usize {
@@ -199,7 +194,7 @@ fn server_errors_on_reads_are_retried_then_reported() {
         "one 503 is retried: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!exists(&wiki, TITLE));
+    assert!(!wiki.exists(TITLE));
 
     let (wiki, proxy, config) = setup();
     on_every_fact_read(&proxy, unavailable);
@@ -211,7 +206,7 @@ fn server_errors_on_reads_are_retried_then_reported() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was changed"));
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
     assert_eq!(writes_sent(&proxy), 0, "no write was sent");
 }
 
@@ -230,7 +225,7 @@ fn a_lost_answer_to_the_delete_is_reconciled_not_resent() {
         1,
         "the delete is never resent"
     );
-    assert!(!exists(&wiki, TITLE), "the wiki did delete it");
+    assert!(!wiki.exists(TITLE), "the wiki did delete it");
 
     let blocked = run(&config, "Alice", &["undelete", TITLE]);
     let said = support::said(&blocked);
@@ -249,7 +244,7 @@ fn a_lost_answer_to_the_delete_is_reconciled_not_resent() {
         run(&config, "Alice", &["undelete", TITLE]).status.code(),
         Some(0)
     );
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// N-4: the delete never reaches the wiki: outcome unknown until `reconcile` finds
@@ -265,7 +260,7 @@ fn a_lost_delete_request_is_closed_by_reconcile_and_can_be_asked_again() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
     let settled = run(&config, "Alice", &["reconcile"]);
     assert!(
         String::from_utf8_lossy(&settled.stdout).contains("closed as abandoned"),
@@ -276,7 +271,7 @@ fn a_lost_delete_request_is_closed_by_reconcile_and_can_be_asked_again() {
         run(&config, "Alice", &["delete", TITLE]).status.code(),
         Some(0)
     );
-    assert!(!exists(&wiki, TITLE));
+    assert!(!wiki.exists(TITLE));
     assert_eq!(deletions_of(&wiki, TITLE), 1);
 }
 
@@ -298,7 +293,7 @@ fn a_bad_token_is_refetched_once() {
         attribution_edits(&config) + 2,
         "the first edit twice (one refused), then any other"
     );
-    assert!(!exists(&wiki, TITLE));
+    assert!(!wiki.exists(TITLE));
 }
 
 /// N-8: tokens and passwords travel only in POST bodies to the configured host,
@@ -351,7 +346,7 @@ fn lasting_maxlag_gives_up_and_changes_nothing() {
     assert_exit_saying(&out, 3, "busy");
     let tries = fact_reads(&proxy);
     assert!((2..=10).contains(&tries), "{tries} tries");
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// E-4: the wiki in read-only mode (`$wgReadOnly`, set on the real wiki): the
@@ -385,7 +380,7 @@ fn a_read_only_wiki_changes_nothing() {
     );
     assert!(printed.contains("nothing was changed"), "{printed}");
     std::fs::remove_file(wiki.dir.join("Extra.php")).unwrap();
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
     assert_eq!(
         wiki.sql("SELECT max(rev_id) || '/' || max(log_id) FROM revision, logging"),
         before
@@ -405,7 +400,7 @@ fn a_refused_attribution_edit_stops_the_deletion() {
     let result = delete_expecting(&config, 3);
     assert_eq!(result["decision"], "failed");
     assert_eq!(proxy.count("POST", "delete"), 0, "no delete was sent");
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// A-9: the whole pipeline at trace level: no password, CSRF token or session
@@ -496,7 +491,7 @@ fn a_silent_wiki_times_out_and_changes_nothing() {
     );
     let tries = fact_reads(&proxy);
     assert_eq!(tries, 3, "one read and two retries");
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// E-13: a database error on the wiki's side: a read is retried; on a write the
@@ -525,7 +520,7 @@ fn internal_errors_retry_reads_and_make_writes_unknown() {
     assert_eq!(result["decision"], "unknown");
     assert_eq!(proxy.count("POST", "delete"), 1);
     assert!(
-        exists(&wiki, TITLE),
+        wiki.exists(TITLE),
         "the proxy answered for the wiki: nothing was deleted"
     );
     let settled = run(&config, "Alice", &["reconcile"]);
@@ -555,7 +550,7 @@ fn an_unknown_error_code_is_reported_verbatim() {
             && steps.contains("attribution edit r"),
         "{steps}"
     );
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
     let audit = adminibot_command(&config.path)
         .args(["audit", "--format", "json"])
         .output()
@@ -592,7 +587,7 @@ fn redirects_to_another_host_are_not_followed() {
         "the other host got {:?}",
         elsewhere.requests()
     );
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// E-3: `maxlag` on a write: the wiki did nothing, so the write is sent again.
@@ -614,7 +609,7 @@ fn maxlag_on_a_write_is_retried() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!exists(&wiki, TITLE));
+    assert!(!wiki.exists(TITLE));
     assert_eq!(
         proxy.count("POST", "edit"),
         attribution_edits(&config) + 2,
@@ -679,7 +674,7 @@ fn a_rate_limited_requester_changes_nothing() {
         "one try and two retries"
     );
     assert_eq!(proxy.count("POST", "delete"), 0);
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// X-2: an edit lands after the re-check, while the delete is on its way: the
@@ -771,7 +766,7 @@ fn truncated_answers_retry_reads_and_make_writes_unknown() {
     let result = delete_expecting(&config, 5);
     assert_eq!(result["decision"], "unknown");
     assert_eq!(proxy.count("POST", "delete"), 1);
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
     let settled = run(&config, "Alice", &["reconcile"]);
     assert!(String::from_utf8_lossy(&settled.stdout).contains("closed as abandoned"));
 }
@@ -827,7 +822,7 @@ fn a_bad_token_twice_gives_up() {
         "one fresh token, one retry, no more"
     );
     assert_eq!(deletions_of(&wiki, TITLE), 0);
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// E-10: the wiki says the session is not the expected user (`assertuser`): the
@@ -850,7 +845,7 @@ fn a_session_that_is_not_the_expected_user_deletes_nothing() {
     assert!(result["steps"]
         .to_string()
         .contains("assertnameduserfailed"));
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// I-4: no policy for the configured wiki: exit 2 before any request.
@@ -925,7 +920,7 @@ fn a_session_lost_twice_is_reported_not_looped() {
         "caller, bot, one bot re-login"
     );
     assert_eq!(deletions_of(&wiki, TITLE), 0);
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// E-15: the wiki warns about a request (here a deprecation warning added to every
@@ -966,7 +961,7 @@ fn api_warnings_are_surfaced_and_fail_strict_runs() {
         "{stderr}"
     );
     assert_eq!(writes(), 0);
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// N-2 (total deadline): every try of one call together gets one deadline, so a
@@ -979,7 +974,7 @@ fn a_total_deadline_bounds_the_retries_of_a_call() {
     assert_exit_saying(&out, 3, "total deadline of 500ms");
     let tries = fact_reads(&proxy);
     assert_eq!(tries, 2, "the third try would pass the deadline");
-    assert!(exists(&wiki, TITLE));
+    assert!(wiki.exists(TITLE));
 }
 
 /// N-2 (slow drip): the wiki's answer comes a byte every 20 ms, so no read of
@@ -1049,7 +1044,7 @@ fn a_move_racing_the_delete_is_verified_where_the_page_was_deleted() {
         .as_array()
         .unwrap()
         .is_empty());
-    assert!(!exists(&wiki, "Draft:Moved sandbox"));
+    assert!(!wiki.exists("Draft:Moved sandbox"));
 }
 
 /// The read-back of a deletion's revisions: it asks for that one property (the
@@ -1087,7 +1082,7 @@ fn a_failed_read_back_leaves_the_deletion_open_for_reconcile() {
         result["steps"].to_string().contains("read-back failed"),
         "{result:#}"
     );
-    assert!(!exists(&wiki, TITLE));
+    assert!(!wiki.exists(TITLE));
 
     let settled = run(&config, "Alice", &["reconcile"]);
     let said = support::said(&settled);
@@ -1118,7 +1113,7 @@ fn reconcile_finds_a_deletion_the_page_was_moved_away_from() {
     let out = child.wait_with_output().unwrap();
     let report = first_result(&out);
     assert_eq!(out.status.code(), Some(5), "{report:#}");
-    assert!(!exists(&wiki, "Draft:Moved sandbox"));
+    assert!(!wiki.exists("Draft:Moved sandbox"));
 
     let settled = run(&config, "Alice", &["reconcile"]);
     let said = support::said(&settled);
@@ -1173,6 +1168,6 @@ fn the_wiki_going_away_mid_batch_keeps_what_was_done_and_exits_4() {
     assert_eq!(out.status.code(), Some(4), "{doc:#}");
     assert_eq!(doc["results"][0]["decision"], "done", "{doc:#}");
     assert_eq!(doc["results"][1]["decision"], "failed", "{doc:#}");
-    assert!(!exists(&wiki, TITLE));
-    assert!(exists(&wiki, "Alice draft"));
+    assert!(!wiki.exists(TITLE));
+    assert!(wiki.exists("Alice draft"));
 }

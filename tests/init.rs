@@ -65,11 +65,6 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-fn exists(wiki: &TestWiki, title: &str) -> bool {
-    let answer = wiki.api_get(&[("action", "query"), ("titles", title)]);
-    answer["query"]["pages"][0].get("missing").is_none()
-}
-
 /// A wiki, its service, and Alice holding `self`.
 fn setup() -> (TestWiki, Service) {
     let wiki = TestWiki::start();
@@ -138,7 +133,7 @@ fn init_at_a_terminal_writes_a_config_and_secret_the_next_commands_use() {
     // And `delete` signs as Alice with the secret init wrote.
     let out = home.run(&["delete", "Draft:Alice sandbox", "--reason", "G7"], "");
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
-    assert!(!exists(&wiki, "Draft:Alice sandbox"));
+    assert!(!wiki.exists("Draft:Alice sandbox"));
     let signed_by = wiki.sql(
         "SELECT actor_name FROM revision JOIN page ON rev_page = page_id \
          JOIN actor ON rev_actor = actor_id WHERE page_namespace = 2 \

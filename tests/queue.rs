@@ -248,11 +248,6 @@ fn revisions_of(wiki: &TestWiki, namespace: u32, title: &str) -> u32 {
     .unwrap()
 }
 
-fn exists(wiki: &TestWiki, title: &str) -> bool {
-    wiki.api_get(&[("action", "query"), ("titles", title)])["query"]["pages"][0]["missing"]
-        .is_null()
-}
-
 /// `delete --queue` judges the queue, shows the plan and asks once: without
 /// `--yes` (and no terminal) nothing is written and it exits 1. With `--yes`
 /// it deletes exactly the allowed pages, each with Alice's attribution edit
@@ -286,7 +281,7 @@ fn delete_queue_acts_on_exactly_the_allowed_pages() {
         "{said}"
     );
     assert_eq!(attribution(), 0, "nothing signed");
-    assert!(exists(&wiki, "Draft:Alice queued 0"));
+    assert!(wiki.exists("Draft:Alice queued 0"));
 
     let mut command = support::adminibot_command_as(&config.path, "Alice");
     command
@@ -314,7 +309,7 @@ fn delete_queue_acts_on_exactly_the_allowed_pages() {
     };
     for title in ["Draft:Alice queued 0", "Draft:Alice queued 3"] {
         assert_eq!(of(title)["decision"], "done", "{doc:#}");
-        assert!(!exists(&wiki, title));
+        assert!(!wiki.exists(title));
     }
     for (title, why) in [
         (
@@ -328,11 +323,11 @@ fn delete_queue_acts_on_exactly_the_allowed_pages() {
             "{title}: {:#}",
             of(title)
         );
-        assert!(exists(&wiki, title), "{title} was deleted");
+        assert!(wiki.exists(title), "{title} was deleted");
     }
     for title in ["Worked example", "Carol tagged by Bob"] {
         assert_eq!(of(title)["decision"], "refused", "{doc:#}");
-        assert!(exists(&wiki, title));
+        assert!(wiki.exists(title));
     }
     // Each deletion with Alice's attribution edit and the bot's log line.
     let signed = attribution();
@@ -422,5 +417,5 @@ fn the_charters_live_condition_and_expiry_gate_a_queue() {
         gate["rule"] == "authority" && gate["passed"] == false,
         "{result:#}"
     );
-    assert!(exists(&wiki, "Carol queued A"), "a dry run deletes nothing");
+    assert!(wiki.exists("Carol queued A"), "a dry run deletes nothing");
 }

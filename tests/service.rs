@@ -25,11 +25,6 @@ fn text(out: &Output) -> String {
     )
 }
 
-fn exists(wiki: &TestWiki, title: &str) -> bool {
-    let answer = wiki.api_get(&[("action", "query"), ("titles", title)]);
-    answer["query"]["pages"][0].get("missing").is_none()
-}
-
 /// Deletion log entries the bot made through adminibot (the fixtures' own
 /// deletions name no request).
 fn bot_deletions(wiki: &TestWiki) -> usize {
@@ -117,7 +112,7 @@ fn execute(service: &Service, request_id: &Value, revid: u64) -> (u16, Value) {
 /// Nothing happened: the draft is there, the bot deleted nothing, and the
 /// store holds no request and no used signature but the grant's.
 fn assert_untouched(wiki: &TestWiki, service: &Service) {
-    assert!(exists(wiki, DRAFT));
+    assert!(wiki.exists(DRAFT));
     assert_eq!(bot_deletions(wiki), 0);
     assert_eq!(
         store_count(
@@ -207,7 +202,7 @@ fn the_requester_cannot_read_the_services_files() {
     let result = support::first_result(&out);
     assert_eq!(result["decision"], "done", "{result:#}");
     let request_id = result["request_id"].as_str().unwrap().to_string();
-    assert!(!exists(&wiki, DRAFT));
+    assert!(!wiki.exists(DRAFT));
     assert_eq!(bot_deletions(&wiki), 1);
     // The deletion names the requester; the signature is Alice's own edit.
     let reason = wiki.sql("SELECT comment_text FROM logging JOIN comment ON log_comment_id = comment_id WHERE log_type = 'delete' ORDER BY log_id DESC LIMIT 1;");
@@ -243,7 +238,7 @@ fn the_requester_cannot_read_the_services_files() {
     run_ok(&service, None, &["audit", "verify"]);
 
     run_ok(&service, Some("Alice"), &["undelete", DRAFT]);
-    assert!(exists(&wiki, DRAFT));
+    assert!(wiki.exists(DRAFT));
 }
 
 /// A revision saved by someone else than the requester signs nothing, even on
@@ -406,7 +401,7 @@ fn a_flood_of_proposals_is_answered_429() {
     let out = service.run(Some("Alice"), &["delete", DRAFT]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("too many proposals"), "{}", text(&out));
-    assert!(exists(&wiki, DRAFT));
+    assert!(wiki.exists(DRAFT));
 }
 
 /// A config or secret others may write (or read) stops the service before it
@@ -588,7 +583,7 @@ fn kinds(rows: &[Value]) -> Vec<&str> {
 #[test]
 fn killing_the_service_between_signature_and_delete_loses_nothing() {
     let (wiki, service, rows) = killed_at("before-recheck");
-    assert!(exists(&wiki, DRAFT));
+    assert!(wiki.exists(DRAFT));
     assert_eq!(bot_deletions(&wiki), 0);
     assert_eq!(
         kinds(&rows),
@@ -604,7 +599,7 @@ fn killing_the_service_between_signature_and_delete_loses_nothing() {
         "asking again works: {}",
         text(&again)
     );
-    assert!(!exists(&wiki, DRAFT));
+    assert!(!wiki.exists(DRAFT));
 }
 
 /// Killed between the delete and its audit row: the restarted service finds
@@ -612,7 +607,7 @@ fn killing_the_service_between_signature_and_delete_loses_nothing() {
 #[test]
 fn killing_the_service_between_delete_and_audit_row_loses_nothing() {
     let (wiki, service, rows) = killed_at("after-delete");
-    assert!(!exists(&wiki, DRAFT));
+    assert!(!wiki.exists(DRAFT));
     assert_eq!(bot_deletions(&wiki), 1);
     assert_eq!(
         kinds(&rows),
@@ -623,7 +618,7 @@ fn killing_the_service_between_delete_and_audit_row_loses_nothing() {
     assert_eq!(rows[4]["detail"]["decision"], "done", "{rows:#?}");
     run_ok(&service, None, &["audit", "verify", "--wiki"]);
     run_ok(&service, Some("Alice"), &["undelete", DRAFT]);
-    assert!(exists(&wiki, DRAFT));
+    assert!(wiki.exists(DRAFT));
 }
 
 /// One service per store: a second one on the same store does not start.
@@ -660,14 +655,14 @@ fn anyone_stops_the_bot_through_the_service_and_only_administrators_resume() {
     let refused = service.run(Some("Alice"), &["delete", DRAFT]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(text(&refused).contains("stop switch"), "{}", text(&refused));
-    assert!(exists(&wiki, DRAFT));
+    assert!(wiki.exists(DRAFT));
     let resume = service.run(Some("Bob"), &["resume"]);
     assert_eq!(resume.status.code(), Some(1), "{}", text(&resume));
     let grant = service.run(Some("Bob"), &["grant", "--user", "Bob", "--tier", "self"]);
     assert_eq!(grant.status.code(), Some(1), "{}", text(&grant));
     run_ok(&service, Some("Admin"), &["resume"]);
     run_ok(&service, Some("Alice"), &["delete", DRAFT]);
-    assert!(!exists(&wiki, DRAFT));
+    assert!(!wiki.exists(DRAFT));
 }
 
 /// Reads need no signature: health, info, and one request's rows by id.
@@ -769,7 +764,7 @@ fn a_client_that_pins_the_wiki_refuses_a_service_naming_another() {
         "{}",
         text(&out)
     );
-    assert!(exists(&wiki, DRAFT));
+    assert!(wiki.exists(DRAFT));
     assert_eq!(
         store_count(
             &service,
@@ -791,7 +786,7 @@ fn a_rollback_waits_for_the_stop_switch_like_any_bot_write() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(!exists(&wiki, DRAFT));
+    assert!(!wiki.exists(DRAFT));
     run_ok(
         &service,
         Some("Bob"),
@@ -803,14 +798,14 @@ fn a_rollback_waits_for_the_stop_switch_like_any_bot_write() {
     );
     assert_eq!(held.status.code(), Some(4), "{}", text(&held));
     assert!(text(&held).contains("stop switch"), "{}", text(&held));
-    assert!(!exists(&wiki, DRAFT), "nothing was undeleted while stopped");
+    assert!(!wiki.exists(DRAFT), "nothing was undeleted while stopped");
     run_ok(&service, Some("Admin"), &["resume"]);
     run_ok(
         &service,
         Some("Admin"),
         &["rollback", "--request", &request_id, "--yes"],
     );
-    assert!(exists(&wiki, DRAFT));
+    assert!(wiki.exists(DRAFT));
 }
 
 /// N-8 through the service: at trace level, neither the service's diagnostics
@@ -830,7 +825,7 @@ fn no_secret_reaches_the_services_or_the_clients_trace() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(!exists(&wiki, DRAFT));
+    assert!(!wiki.exists(DRAFT));
     let log = std::fs::read_to_string(service.dir.join(support::service::SERVICE_LOG)).unwrap();
     assert!(log.contains("DEBUG"), "the service traced:\n{log}");
     let client_trace = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -870,7 +865,7 @@ fn a_dead_executor_stops_the_service_and_nothing_is_lost() {
         .unwrap()
         .to_string();
     assert_eq!(service.wait_for_exit(), Some(70));
-    assert!(exists(&wiki, DRAFT));
+    assert!(wiki.exists(DRAFT));
     service.restart(&[]);
     let mut settled = Value::Null;
     for _ in 0..250 {
@@ -924,7 +919,7 @@ fn a_proposal_meets_the_shutoff_page_before_anyone_signs() {
         );
     }
     assert_eq!(revisions(), before, "no signature was asked for");
-    assert!(exists(&wiki, DRAFT));
+    assert!(wiki.exists(DRAFT));
 }
 
 /// A client keeps the requester's wiki session in a 0600 file of their own,
@@ -1042,7 +1037,7 @@ fn a_unix_socket_serves_the_same_requests() {
     };
     client("Admin", &["grant", "--user", "Alice", "--tier", "self"]);
     client("Alice", &["delete", DRAFT]);
-    assert!(!exists(&wiki, DRAFT));
+    assert!(!wiki.exists(DRAFT));
 
     let second = service_folder(&config);
     let out = spawn_service(second.path(), &[]).expect_err("a second service on the socket");

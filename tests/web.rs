@@ -18,11 +18,6 @@ fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
 }
 
-fn exists(wiki: &TestWiki, title: &str) -> bool {
-    let answer = wiki.api_get(&[("action", "query"), ("titles", title)]);
-    answer["query"]["pages"][0].get("missing").is_none()
-}
-
 /// The revisions of the wiki, as one number that any edit changes.
 fn wiki_state(wiki: &TestWiki) -> String {
     wiki.sql("SELECT max(rev_id) || '/' || max(log_id) || '/' || count(*) FROM revision, logging")
@@ -92,7 +87,7 @@ fn an_editor_asks_signs_on_the_wiki_and_sees_the_bot_act() {
     browser.wait_for_text("main", "done", 10);
     browser.screenshot(&screenshots().join("request-done.png"));
 
-    assert!(!exists(&wiki, "Draft:Alice sandbox"));
+    assert!(!wiki.exists("Draft:Alice sandbox"));
     let deletion = wiki.sql(&format!(
         "SELECT actor_name || ' | ' || comment_text FROM logging JOIN actor ON log_actor = actor_id \
          JOIN comment ON log_comment_id = comment_id WHERE log_type = 'delete' \
@@ -123,7 +118,7 @@ fn an_editor_asks_signs_on_the_wiki_and_sees_the_bot_act() {
         before,
         "a refused request writes nothing"
     );
-    assert!(exists(&wiki, "Shared page"));
+    assert!(wiki.exists("Shared page"));
 
     // The public pages show what happened.
     browser.goto(&format!("{}/actions", service.url));

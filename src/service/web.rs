@@ -209,30 +209,6 @@ fn well_formed(token: &str) -> bool {
     token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// `text` with its percent escapes decoded (a cookie's value).
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn frame<'a>(state: &'a AppState, nav: Nav, title: &'a str) -> Frame<'a> {
     Frame {
         info: &state.info,
@@ -256,17 +232,7 @@ fn failure_text(failure: &Failure) -> String {
 }
 
 async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (csrf, set) = csrf_token(&headers);
-    let user = cookie(&headers, USER_COOKIE)
-        .map(|u| decode(&u))
-        .unwrap_or_default();
-    let markup = pages::request_form(
-        &frame(&state, Nav::Request, "Ask the bot"),
-        &csrf,
-        &user,
-        None,
-    );
-    page(StatusCode::OK, markup, set.into_iter().collect())
+    request_form(&state, &headers, StatusCode::OK, None)
 }
 
 /// The request form's fields.
@@ -286,15 +252,25 @@ struct RequestForm {
 
 /// The request form again, with what went wrong.
 fn form_again(state: &AppState, headers: &HeaderMap, status: StatusCode, why: &str) -> Response {
+    request_form(state, headers, status, Some(why))
+}
+
+/// The request form, its user name remembered, with a `notice` if any.
+fn request_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    notice: Option<&str>,
+) -> Response {
     let (csrf, set) = csrf_token(headers);
     let user = cookie(headers, USER_COOKIE)
-        .map(|u| decode(&u))
+        .map(|u| crate::protocol::decode(&u))
         .unwrap_or_default();
     let markup = pages::request_form(
         &frame(state, Nav::Request, "Ask the bot"),
         &csrf,
         &user,
-        Some(why),
+        notice,
     );
     page(status, markup, set.into_iter().collect())
 }
@@ -776,7 +752,7 @@ mod tests {
             HeaderValue::from_static("a=1; adminibot_user=J%C3%BCrgen%20W; adminibot_csrf=00"),
         );
         assert_eq!(
-            cookie(&headers, USER_COOKIE).map(|u| decode(&u)),
+            cookie(&headers, USER_COOKIE).map(|u| crate::protocol::decode(&u)),
             Some("Jürgen W".to_string())
         );
         assert_eq!(cookie(&headers, "b"), None);

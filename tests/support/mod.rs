@@ -96,6 +96,13 @@ impl TestWiki {
         }
     }
 
+    /// Whether page `title` exists on this wiki now.
+    pub fn exists(&self, title: &str) -> bool {
+        self.api_get(&[("action", "query"), ("titles", title)])["query"]["pages"][0]
+            .get("missing")
+            .is_none()
+    }
+
     /// Anonymous GET of api.php with `format=json&formatversion=2`; panics unless
     /// the answer is HTTP 200 with JSON (API errors are JSON: check `["error"]`).
     pub fn api_get(&self, params: &[(&str, &str)]) -> Value {
