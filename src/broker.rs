@@ -203,6 +203,25 @@ pub struct Acted {
     pub incident: bool,
 }
 
+impl Acted {
+    /// A request that ended as `decision` with these steps and nothing more to say.
+    pub(crate) fn ended(
+        request_id: String,
+        decision: Ending,
+        status: ExitStatus,
+        steps: Vec<String>,
+    ) -> Self {
+        Acted {
+            request_id,
+            decision,
+            steps,
+            detail: json!({}),
+            status,
+            incident: false,
+        }
+    }
+}
+
 /// The options of one real action.
 #[derive(Debug, Clone)]
 pub struct ActOptions {
@@ -469,12 +488,6 @@ pub fn attribution_page(session: &Session, requester: &str) -> String {
     session.policy.attribution_page(requester)
 }
 
-/// The request as the attribution edit and log lines describe it.
-fn described(action: Action, title: &str, decided: &Decided, request_id: &str) -> String {
-    let charter = decided.coverage.as_ref().and_then(|c| c.charter.as_deref());
-    describe_request(action, title, decided.tier, charter, request_id)
-}
-
 /// `delete [[:Title]] (tier self, charter X, request ID)`.
 pub fn describe_request(
     action: Action,
@@ -497,10 +510,7 @@ pub async fn act(
 ) -> Result<(Decided, Acted), Error> {
     let decided = decide(session, fetched, options.action, None, now).await?;
     let actor = session.actor()?;
-    let store = session
-        .store
-        .take()
-        .ok_or_else(|| Error::NoStore(session.config.path.clone()))?;
+    let store = session.take_store()?;
     let requester = UserRef {
         user_id: fetched.requester.user_id,
         name: fetched.requester.name.clone(),
@@ -526,14 +536,12 @@ async fn pipeline(
 ) -> Result<Acted, Error> {
     let facts = &fetched.facts;
     let bot = session.bot()?;
-    let mut acted = Acted {
-        request_id: recorder.request_id.clone(),
-        decision: Ending::Refused,
-        steps: Vec::new(),
-        detail: json!({}),
-        status: ExitStatus::Refused,
-        incident: false,
-    };
+    let mut acted = Acted::ended(
+        recorder.request_id.clone(),
+        Ending::Refused,
+        ExitStatus::Refused,
+        Vec::new(),
+    );
     // One request per page at a time, across processes: an unfinished one (a
     // crash, a lost answer, another run right now) blocks this page.
     let request = request_stage(fetched, decided, options);
@@ -896,115 +904,191 @@ fn write_failed(written_before: bool, what: &str, err: WikiError) -> Stop {
     }
 }
 
+/// A deletion: the requester's attribution edit, the re-check, the bot's
+/// deletion by page id, the read-back, the on-wiki log, and the urgent review
+/// if the verdict was flagged. Each stage writes its audit row before the next.
 async fn delete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Result<(), Stop> {
-    let Job {
-        page:
-            PageContext {
-                session,
-                bot,
-                fetched,
-                decided,
-                options,
-            },
-        permit,
-    } = job;
-    let facts = &fetched.facts;
-    let request_id = recorder.request_id.clone();
-    let requester = recorder.requester.name.clone();
+    let Job { page, permit } = job;
+    let facts = &page.fetched.facts;
     let page_id = facts
         .page_id
         .ok_or_else(|| stop(false, "the page has no id"))?;
-    let what = described(options.action, &facts.title, decided, &request_id);
+    let what = page.described(recorder);
     // 1. The requester's own dummy edit, before the deletion.
     let line = attribution_line(&what);
-    let attribution_revid =
-        attribute(session, recorder, options, &what, &line, false, acted).await?;
+    let attribution_revid = attribute(page, recorder, &what, &line, false, acted).await?;
     crate::when::test_pause("before-recheck");
-
     // 2. Nothing may have changed since the facts were read, and the bot may run.
-    guard(session, bot, facts, permit.shutoff()).await.map_err(|why| {
+    guard(page.session, page.bot, facts, permit.shutoff()).await.map_err(|why| {
         stop(
             true,
             format!("{why}: nothing was deleted; the attribution edit r{attribution_revid} stays as the record"),
         )
     })?;
-
     // 3. The bot deletes by page id.
-    let reason = behalf_reason(&requester, decided.tier, &request_id, given_reason(options));
-    let (deletion, permit) = actions::delete(bot, permit, page_id, &reason)
-        .await
-        .map_err(|e| {
-            write_failed(
-                true,
-                &format!("the deletion failed after the attribution edit r{attribution_revid}"),
-                e,
-            )
-        })?;
-    crate::when::test_pause("after-delete");
-    let (log_id, deleted_title) = match deletion {
-        Deletion::Done { log_id, title } if title.is_empty() => (log_id, facts.title.clone()),
-        Deletion::Done { log_id, title } => (log_id, title),
-        Deletion::Scheduled => return Err(left_to_the_job_queue(recorder, facts, page_id)?),
-    };
-    let moved = if deleted_title == facts.title {
-        String::new()
-    } else {
-        format!(" at `{deleted_title}`, where it was moved after the check")
-    };
-    acted.steps.push(format!(
-        "deleted by the bot (log {}){moved}",
-        log_id.unwrap_or(0)
-    ));
-
+    let (deleted, permit) = page
+        .bot_deletes(permit, page_id, recorder, attribution_revid, acted)
+        .await?;
     // 4. Read back exactly what was deleted; more than was checked is an incident.
-    let read_back = read_back_deletion(bot, facts, &deleted_title, log_id).await?;
-    let row = recorder.after_write(&DeletedStage {
-        title: deleted_title.clone(),
-        page_id: Some(page_id),
-        log_id,
-        revisions: read_back.revisions.clone(),
-        scheduled: false,
-        found_by: None,
-    })?;
-    let permit = match read_back.extra.is_empty() {
-        true => permit,
-        false => {
-            report_extra_revisions(
-                session,
-                (bot, permit),
-                recorder,
-                &deleted_title,
-                &read_back.extra,
-                acted,
-            )
-            .await?
-        }
-    };
-    acted.detail = json!({ "attribution_revid": attribution_revid, "log_id": log_id, "deleted_revisions": read_back.revisions });
-
+    let (read_back, row, permit) = page
+        .record_deletion(permit, page_id, recorder, &deleted, acted)
+        .await?;
+    acted.detail = json!({ "attribution_revid": attribution_revid, "log_id": deleted.log_id, "deleted_revisions": read_back.revisions });
     // 5. The special log, with the audit chain's head, and urgent review if flagged.
-    let permit = log_on_wiki(
-        session,
-        (bot, permit),
-        recorder,
-        &format!("{what} for [[User:{requester}]]: done"),
-        &row,
-        acted,
-    )
-    .await?;
-    permit.done();
-    // Posted with the batch's others (see `crate::reviews`).
-    if decided.verdict.flagged() {
-        recorder.after_write(&ReviewDueStage {
-            title: deleted_title,
-            earlier: read_back.earlier,
-        })?;
-        acted.steps.push(format!(
-            "urgent review due: posted on `{}` with the batch's others",
-            session.policy.pages.noticeboard
-        ));
+    page.log_done(permit, recorder, &what, &row, acted).await?;
+    page.review_if_flagged(recorder, deleted.title, read_back.earlier, acted)
+}
+
+/// Where the bot's deletion happened: the page may have been moved after the check.
+struct DeletedAt {
+    title: String,
+    log_id: Option<u64>,
+}
+
+impl PageContext<'_> {
+    /// The request as the attribution edit and log lines describe it.
+    fn described(&self, recorder: &Recorder) -> String {
+        let charter = self
+            .decided
+            .coverage
+            .as_ref()
+            .and_then(|c| c.charter.as_deref());
+        describe_request(
+            self.options.action,
+            &self.fetched.facts.title,
+            self.decided.tier,
+            charter,
+            &recorder.request_id,
+        )
     }
-    Ok(())
+
+    /// The bot deletes by page id. A deletion the wiki queued leaves the
+    /// request open for reconcile.
+    async fn bot_deletes(
+        self,
+        permit: Permit,
+        page_id: u64,
+        recorder: &mut Recorder,
+        attribution_revid: u64,
+        acted: &mut Acted,
+    ) -> Result<(DeletedAt, Permit), Stop> {
+        let facts = &self.fetched.facts;
+        let reason = behalf_reason(
+            &recorder.requester.name,
+            self.decided.tier,
+            &recorder.request_id,
+            given_reason(self.options),
+        );
+        let (deletion, permit) = actions::delete(self.bot, permit, page_id, &reason)
+            .await
+            .map_err(|e| {
+                write_failed(
+                    true,
+                    &format!("the deletion failed after the attribution edit r{attribution_revid}"),
+                    e,
+                )
+            })?;
+        crate::when::test_pause("after-delete");
+        let deleted = match deletion {
+            Deletion::Done { log_id, title } if title.is_empty() => DeletedAt {
+                title: facts.title.clone(),
+                log_id,
+            },
+            Deletion::Done { log_id, title } => DeletedAt { title, log_id },
+            Deletion::Scheduled => return Err(left_to_the_job_queue(recorder, facts, page_id)?),
+        };
+        let moved = if deleted.title == facts.title {
+            String::new()
+        } else {
+            format!(
+                " at `{}`, where it was moved after the check",
+                deleted.title
+            )
+        };
+        acted.steps.push(format!(
+            "deleted by the bot (log {}){moved}",
+            deleted.log_id.unwrap_or(0)
+        ));
+        Ok((deleted, permit))
+    }
+
+    /// The `deleted` row with the revisions read back, and an incident when
+    /// more was deleted than was checked.
+    async fn record_deletion(
+        self,
+        permit: Permit,
+        page_id: u64,
+        recorder: &mut Recorder,
+        deleted: &DeletedAt,
+        acted: &mut Acted,
+    ) -> Result<(ReadBack, AuditRow, Permit), Stop> {
+        let facts = &self.fetched.facts;
+        let read_back = read_back_deletion(self.bot, facts, &deleted.title, deleted.log_id).await?;
+        let row = recorder.after_write(&DeletedStage {
+            title: deleted.title.clone(),
+            page_id: Some(page_id),
+            log_id: deleted.log_id,
+            revisions: read_back.revisions.clone(),
+            scheduled: false,
+            found_by: None,
+        })?;
+        let permit = match read_back.extra.is_empty() {
+            true => permit,
+            false => {
+                report_extra_revisions(
+                    self.session,
+                    (self.bot, permit),
+                    recorder,
+                    &deleted.title,
+                    &read_back.extra,
+                    acted,
+                )
+                .await?
+            }
+        };
+        Ok((read_back, row, permit))
+    }
+
+    /// The line on the bot's log page that ends the bot's writes for this page.
+    async fn log_done(
+        self,
+        permit: Permit,
+        recorder: &mut Recorder,
+        what: &str,
+        row: &AuditRow,
+        acted: &mut Acted,
+    ) -> Result<(), Stop> {
+        let line = format!("{what} for [[User:{}]]: done", recorder.requester.name);
+        log_on_wiki(
+            self.session,
+            (self.bot, permit),
+            recorder,
+            &line,
+            row,
+            acted,
+        )
+        .await
+        .map(Permit::done)
+    }
+
+    /// A flagged verdict's urgent review, posted with the batch's others (see
+    /// [`crate::reviews`]).
+    fn review_if_flagged(
+        self,
+        recorder: &mut Recorder,
+        title: String,
+        earlier: usize,
+        acted: &mut Acted,
+    ) -> Result<(), Stop> {
+        if self.decided.verdict.flagged() {
+            recorder.after_write(&ReviewDueStage { title, earlier })?;
+            acted.steps.push(format!(
+                "urgent review due: posted on `{}` with the batch's others",
+                self.session.policy.pages.noticeboard
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The requester's reason, or the default one.
@@ -1142,35 +1226,31 @@ async fn report_extra_revisions(
     post_noticeboard(session, bot, recorder, &text, acted).await
 }
 
+/// An undeletion: the re-check, the bot's undeletion of the revisions its own
+/// deletion removed, then the requester's attribution edit and the on-wiki log.
 async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> Result<(), Stop> {
-    let Job {
-        page:
-            PageContext {
-                session,
-                bot,
-                fetched,
-                decided,
-                options,
-            },
-        permit,
-    } = job;
-    let facts = &fetched.facts;
-    let request_id = recorder.request_id.clone();
-    let requester = recorder.requester.name.clone();
+    let Job { page, permit } = job;
+    let facts = &page.fetched.facts;
     let timestamps = own_deleted_timestamps(recorder, facts).map_err(|why| stop(false, why))?;
     // Nothing may have been recreated at the title since the check, and the bot may run.
-    guard(session, bot, facts, permit.shutoff())
+    guard(page.session, page.bot, facts, permit.shutoff())
         .await
         .map_err(|why| stop(false, format!("{why}: nothing was undeleted")))?;
-    let why = if options.reason.trim().is_empty() {
+    let why = if page.options.reason.trim().is_empty() {
         "undeletion requested by its author"
     } else {
-        options.reason.as_str()
+        page.options.reason.as_str()
     };
-    let reason = behalf_reason(&requester, decided.tier, &request_id, why);
-    let (restored, permit) = actions::undelete(bot, permit, &facts.title, &timestamps, &reason)
-        .await
-        .map_err(|e| write_failed(false, "the undeletion failed", e))?;
+    let reason = behalf_reason(
+        &recorder.requester.name,
+        page.decided.tier,
+        &recorder.request_id,
+        why,
+    );
+    let (restored, permit) =
+        actions::undelete(page.bot, permit, &facts.title, &timestamps, &reason)
+            .await
+            .map_err(|e| write_failed(false, "the undeletion failed", e))?;
     acted
         .steps
         .push(format!("undeleted {restored} revision(s) by the bot"));
@@ -1182,25 +1262,15 @@ async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> R
         found_by: None,
     })?;
     // The requester's dummy edit comes right after an undeletion.
-    let what = described(options.action, &facts.title, decided, &request_id);
+    let what = page.described(recorder);
     let line = format!("\n* ~~~~~: adminibot did {what} for me\n");
-    let attribution_revid =
-        attribute(session, recorder, options, &what, &line, true, acted).await?;
+    let attribution_revid = attribute(page, recorder, &what, &line, true, acted).await?;
     let stamps: Vec<String> = timestamps
         .iter()
         .map(|t| crate::when::format_time(*t))
         .collect();
     acted.detail = json!({ "restored": restored, "timestamps": stamps, "attribution_revid": attribution_revid });
-    log_on_wiki(
-        session,
-        (bot, permit),
-        recorder,
-        &format!("{what} for [[User:{requester}]]: done"),
-        &row,
-        acted,
-    )
-    .await
-    .map(Permit::done)
+    page.log_done(permit, recorder, &what, &row, acted).await
 }
 
 /// "A null edit will be made in the name of the actual editor with a note that
@@ -1208,9 +1278,10 @@ async fn undelete(job: Job<'_>, recorder: &mut Recorder, acted: &mut Acted) -> R
 /// the requesting editor": a dummy edit (a null edit leaves no trace) on the
 /// requester's attribution page, from their own session. Returns its revision id.
 async fn attribute(
-    session: &Session,
+    PageContext {
+        session, options, ..
+    }: PageContext<'_>,
     recorder: &mut Recorder,
-    options: &ActOptions,
     what: &str,
     line: &str,
     after_write: bool,

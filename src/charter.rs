@@ -11,7 +11,7 @@
 //! wiki and passes the clock in.
 
 use crate::facts::Timestamp;
-use crate::located::{FileError, FileErrors};
+use crate::located::{FileError, FileErrors, Problems};
 use crate::model::{Action, Tier};
 use crate::rules::rules_for;
 use crate::rules::templates::same_template;
@@ -19,7 +19,6 @@ use crate::when::{format_duration, parse_duration};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
@@ -139,11 +138,7 @@ impl Charter {
     pub fn parse(path: &Path, text: &str) -> Result<Charter, FileErrors> {
         let raw: RawCharter =
             toml::from_str(text).map_err(|e| FileError::from_toml(path, text, &e))?;
-        let mut problems = Problems {
-            path,
-            text,
-            errors: Vec::new(),
-        };
+        let mut problems = Problems::new(path, text);
         check_texts(&raw, &mut problems);
         let tiers = parse_tiers(&raw.tiers, &mut problems);
         let actions = parse_actions(&raw.actions, &tiers, &mut problems);
@@ -156,12 +151,7 @@ impl Charter {
             .live_condition
             .as_ref()
             .and_then(|live| parse_live(live, &mut problems));
-        if !problems.errors.is_empty() {
-            return Err(FileErrors {
-                errors: problems.errors,
-            });
-        }
-        Ok(Charter {
+        problems.or_value(Charter {
             path: path.to_path_buf(),
             name: raw.name.into_inner().trim().to_string(),
             description: raw.description.into_inner().trim().to_string(),
@@ -340,24 +330,6 @@ enum TimeValue {
 struct RawLive {
     category: Spanned<String>,
     older_than: Spanned<String>,
-}
-
-/// The problems found in one charter file, each at its place.
-struct Problems<'a> {
-    path: &'a Path,
-    text: &'a str,
-    errors: Vec<FileError>,
-}
-
-impl Problems<'_> {
-    fn at(&mut self, span: Range<usize>, message: String) {
-        self.errors.push(FileError::at_span(
-            self.path,
-            self.text,
-            Some(span),
-            message,
-        ));
-    }
 }
 
 /// `name` and `description`: not empty; the name on one line.

@@ -101,6 +101,45 @@ impl From<FileError> for FileErrors {
     }
 }
 
+/// The problems found so far in one file, each at its place: a parser checks
+/// every part and reports them all at once.
+pub(crate) struct Problems<'a> {
+    path: &'a Path,
+    text: &'a str,
+    errors: Vec<FileError>,
+}
+
+impl<'a> Problems<'a> {
+    /// No problems yet in `text`, read from `path`.
+    pub(crate) fn new(path: &'a Path, text: &'a str) -> Self {
+        Problems {
+            path,
+            text,
+            errors: Vec::new(),
+        }
+    }
+
+    /// A problem at `span`, or with the whole file (`None`).
+    pub(crate) fn at(&mut self, span: impl Into<Option<Range<usize>>>, message: String) {
+        self.errors.push(FileError::at_span(
+            self.path,
+            self.text,
+            span.into(),
+            message,
+        ));
+    }
+
+    /// `value` if nothing was wrong, else every problem.
+    pub(crate) fn or_value<T>(self, value: T) -> Result<T, FileErrors> {
+        match self.errors.is_empty() {
+            true => Ok(value),
+            false => Err(FileErrors {
+                errors: self.errors,
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! Loading validates everything a rule will rely on, so a rule never meets a
 //! half-valid policy; errors point at `file:line:col` like `visudo -c`.
 
-use crate::located::{FileError, FileErrors};
+use crate::located::{FileError, FileErrors, Problems};
 use crate::model::{Action, Tier};
 use crate::when::parse_duration;
 use chrono::Duration;
@@ -11,7 +11,6 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
@@ -326,117 +325,29 @@ impl Policy {
 
     /// Validates policy text; `path` is only used in messages.
     pub fn parse(path: &Path, text: &str) -> Result<Policy, FileErrors> {
-        let located = |span: Option<Range<usize>>, message: String| {
-            FileError::at_span(path, text, span, message)
-        };
         let raw: RawPolicy =
             toml::from_str(text).map_err(|e| FileError::from_toml(path, text, &e))?;
-
-        let mut errors = Vec::new();
-        let mut recency = BTreeMap::new();
-        for (key, windows) in raw.recency.namespaces {
-            match key.get_ref().parse::<i64>() {
-                Ok(ns) => {
-                    recency.insert(ns, windows);
-                }
-                Err(_) => errors.push(located(
-                    Some(key.span()),
-                    format!("`{}` is not a namespace id: recency keys are numbers such as 0 (main) or 2 (User)", key.get_ref()),
-                )),
-            }
-        }
-        if recency.is_empty() {
-            errors.push(located(
-                None,
-                "no recency windows: add `[recency.namespaces]` with at least one namespace".into(),
-            ));
-        }
-        for (name, page) in [
-            ("noticeboard", &raw.pages.noticeboard),
-            ("attribution", &raw.pages.attribution),
-            ("log", &raw.pages.log),
-            ("shutoff", &raw.pages.shutoff),
-        ] {
-            let title = page.get_ref().trim();
-            if title.is_empty() || title.contains(['#', '[', ']', '{', '}', '|', '<', '>']) {
-                let allowed = if name == "attribution" {
-                    " (besides `{requester}`)"
-                } else {
-                    ""
-                };
-                if !(name == "attribution" && valid_pattern(title)) {
-                    errors.push(located(
-                        Some(page.span()),
-                        format!("`pages.{name}` must be a page title{allowed}, not `{title}`"),
-                    ));
-                }
-            }
-        }
-        if !raw.pages.attribution.get_ref().contains("{requester}") {
-            errors.push(located(
-                Some(raw.pages.attribution.span()),
-                "`pages.attribution` must contain `{requester}` so the dummy edit lands on the requester's own page".into(),
-            ));
-        }
-        if raw.pages.run_word.get_ref().trim().is_empty() {
-            errors.push(located(
-                Some(raw.pages.run_word.span()),
-                "`pages.run_word` must not be empty".into(),
-            ));
-        }
-        for (name, list) in [
-            ("copyvio", &raw.templates.copyvio),
-            ("author_request", &raw.templates.author_request),
-        ] {
-            if list.get_ref().is_empty() {
-                errors.push(located(
-                    Some(list.span()),
-                    format!("`templates.{name}` must name at least one template"),
-                ));
-            }
-        }
+        let mut problems = Problems::new(path, text);
+        let recency = parse_recency(raw.recency.namespaces, &mut problems);
+        check_pages(&raw.pages, &mut problems);
+        check_templates(&raw.templates, &mut problems);
         if let Some(in_use) = &raw.in_use {
             if in_use.get_ref().read_limit() > MAX_IN_USE_LIMIT + 1 {
-                errors.push(located(
-                    Some(in_use.span()),
+                problems.at(
+                    in_use.span(),
                     format!("`in_use` limits must be at most {MAX_IN_USE_LIMIT}"),
-                ));
+                );
             }
         }
         if let Some(queues) = &raw.queues {
-            for (name, category) in queues.get_ref() {
-                let named = !name.is_empty()
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-                if !named {
-                    errors.push(located(
-                        Some(queues.span()),
-                        format!("queue name `{name}`: use lower-case letters, digits and `-`"),
-                    ));
-                }
-                let title = category.strip_prefix("Category:").unwrap_or_default();
-                if title.trim().is_empty() || !valid_pattern(title) || title.contains('{') {
-                    errors.push(located(
-                        Some(queues.span()),
-                        format!(
-                            "queue `{name}`: `{category}` is not a category title (`Category:...`)"
-                        ),
-                    ));
-                }
-            }
+            check_queues(queues, &mut problems);
         }
         if let Some(limits) = &raw.limits {
             if limits.get_ref().batch == 0 {
-                errors.push(located(
-                    Some(limits.span()),
-                    "`limits.batch` must be at least 1".into(),
-                ));
+                problems.at(limits.span(), "`limits.batch` must be at least 1".into());
             }
         }
-        if !errors.is_empty() {
-            return Err(FileErrors { errors });
-        }
+        problems.or_value(())?;
         Ok(Policy {
             path: path.to_path_buf(),
             wiki: raw.wiki.name,
@@ -469,6 +380,108 @@ impl Policy {
             limits: raw.limits.map(Spanned::into_inner).unwrap_or_default(),
             queues: raw.queues.map(Spanned::into_inner).unwrap_or_default(),
         })
+    }
+}
+
+/// `[recency.namespaces]`: numeric namespace keys, at least one.
+fn parse_recency(
+    namespaces: BTreeMap<Spanned<String>, Windows>,
+    problems: &mut Problems<'_>,
+) -> BTreeMap<i64, Windows> {
+    let mut recency = BTreeMap::new();
+    for (key, windows) in namespaces {
+        match key.get_ref().parse::<i64>() {
+            Ok(ns) => {
+                recency.insert(ns, windows);
+            }
+            Err(_) => problems.at(
+                key.span(),
+                format!("`{}` is not a namespace id: recency keys are numbers such as 0 (main) or 2 (User)", key.get_ref()),
+            ),
+        }
+    }
+    if recency.is_empty() {
+        problems.at(
+            None,
+            "no recency windows: add `[recency.namespaces]` with at least one namespace".into(),
+        );
+    }
+    recency
+}
+
+/// `[pages]`: page titles, the attribution page a pattern with `{requester}`,
+/// a run word.
+fn check_pages(pages: &RawPages, problems: &mut Problems<'_>) {
+    for (name, page) in [
+        ("noticeboard", &pages.noticeboard),
+        ("attribution", &pages.attribution),
+        ("log", &pages.log),
+        ("shutoff", &pages.shutoff),
+    ] {
+        let title = page.get_ref().trim();
+        if title.is_empty() || title.contains(['#', '[', ']', '{', '}', '|', '<', '>']) {
+            let allowed = if name == "attribution" {
+                " (besides `{requester}`)"
+            } else {
+                ""
+            };
+            if !(name == "attribution" && valid_pattern(title)) {
+                problems.at(
+                    page.span(),
+                    format!("`pages.{name}` must be a page title{allowed}, not `{title}`"),
+                );
+            }
+        }
+    }
+    if !pages.attribution.get_ref().contains("{requester}") {
+        problems.at(
+            pages.attribution.span(),
+            "`pages.attribution` must contain `{requester}` so the dummy edit lands on the requester's own page".into(),
+        );
+    }
+    if pages.run_word.get_ref().trim().is_empty() {
+        problems.at(
+            pages.run_word.span(),
+            "`pages.run_word` must not be empty".into(),
+        );
+    }
+}
+
+/// `[templates]`: each list names at least one template.
+fn check_templates(templates: &RawTemplates, problems: &mut Problems<'_>) {
+    for (name, list) in [
+        ("copyvio", &templates.copyvio),
+        ("author_request", &templates.author_request),
+    ] {
+        if list.get_ref().is_empty() {
+            problems.at(
+                list.span(),
+                format!("`templates.{name}` must name at least one template"),
+            );
+        }
+    }
+}
+
+/// `[queues]`: lower-case names, each a category title.
+fn check_queues(queues: &Spanned<BTreeMap<String, String>>, problems: &mut Problems<'_>) {
+    for (name, category) in queues.get_ref() {
+        let named = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !named {
+            problems.at(
+                queues.span(),
+                format!("queue name `{name}`: use lower-case letters, digits and `-`"),
+            );
+        }
+        let title = category.strip_prefix("Category:").unwrap_or_default();
+        if title.trim().is_empty() || !valid_pattern(title) || title.contains('{') {
+            problems.at(
+                queues.span(),
+                format!("queue `{name}`: `{category}` is not a category title (`Category:...`)"),
+            );
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::stages::{
     AttributedStage, DeletedStage, EndStage, Ending, IncidentStage, RequestStage, RevisionStamp,
     RollbackStage, ScheduledStage, UndeletedStage,
 };
-use crate::store::{AuditFilter, AuditRow, StoreError, UserRef};
+use crate::store::{Actor, AuditFilter, AuditRow, StoreError, UserRef};
 use crate::wiki::actions::{self, DeletedRevision, Deletion, LogOf};
 use crate::wiki::{BotWiki, Wiki};
 use std::collections::BTreeSet;
@@ -59,7 +59,6 @@ fn open_requests(rows: &[AuditRow]) -> Vec<&AuditRow> {
 /// entry appears.
 pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatus), Error> {
     let actor = session.actor()?;
-    let now = session.now;
     let rows = session.store()?.audit(&AuditFilter {
         user_id: None,
         since: None,
@@ -67,6 +66,40 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
     let mut settled = Vec::new();
     let mut status = ExitStatus::Success;
     for request in open_requests(&rows) {
+        let open = OpenRequest::from_rows(&rows, request, &actor);
+        settled.push(match read_the_wiki(session, &open).await? {
+            Reading::StillQueued { title } => {
+                status = status.max(ExitStatus::Unknown);
+                Settled {
+                    request_id: open.id,
+                    title,
+                    outcome: "the deletion is still in the wiki's job queue; run `adminibot reconcile` again once it has run".into(),
+                    ok: false,
+                }
+            }
+            Reading::Shown(shown) => close(session, &actor, open, &shown)?,
+        });
+    }
+    Ok((settled, status))
+}
+
+/// One open request as its audit rows tell it.
+struct OpenRequest<'a> {
+    id: String,
+    /// The page as judged (the wiki may show it moved since).
+    title: String,
+    requester: UserRef,
+    /// The kinds of row already recorded.
+    recorded: Vec<&'a str>,
+    /// The revisions the rules checked, kept with the request or with its
+    /// scheduling: what a deletion may have removed.
+    checked: Vec<RevisionStamp>,
+    /// Whether the wiki left the deletion to its job queue.
+    scheduled: bool,
+}
+
+impl<'a> OpenRequest<'a> {
+    fn from_rows(rows: &'a [AuditRow], request: &AuditRow, actor: &Actor) -> Self {
         let id = request.request_id.clone().unwrap_or_default();
         let asked = crate::stages::read::<RequestStage>(&request.kind, &request.detail);
         let title = asked
@@ -77,90 +110,107 @@ pub async fn reconcile(session: &mut Session) -> Result<(Vec<Settled>, ExitStatu
                     .map(|r| r.title)
             })
             .unwrap_or_default();
-        let requester = request
-            .subject
-            .clone()
-            .unwrap_or_else(|| UserRef::from(&actor));
-        let of_request = rows_of(&rows, &id);
-        let recorded: Vec<&str> = of_request.iter().map(|r| r.kind.as_str()).collect();
+        let of_request = rows_of(rows, &id);
         let scheduled = of_request
             .iter()
             .find_map(|r| crate::stages::read::<ScheduledStage>(&r.kind, &r.detail));
-        let reader = session.reader();
-        // The bot's own log entries naming the request, wherever the page was
-        // when the bot acted (it deletes by page id; a page can move).
-        let bot = session.policy.bot.clone();
-        let logged = actions::deletion_log_mentioning(reader, LogOf::User(&bot), &id).await?;
-        let title = logged
-            .iter()
-            .find(|e| e.action == "delete")
-            .map_or(title, |e| e.title.clone());
-        if scheduled.is_some() && !logged.iter().any(|e| e.action == "delete") {
-            status = status.max(ExitStatus::Unknown);
-            settled.push(Settled {
-                request_id: id,
-                title,
-                outcome: "the deletion is still in the wiki's job queue; run `adminibot reconcile` again once it has run".into(),
-                ok: false,
-            });
-            continue;
-        }
-        let page = session.policy.attribution_page(&requester.name);
-        let edits =
-            actions::attribution_edits_mentioning(reader, &requester.name, &page, &id).await?;
-        // What the deletion removed, among the revisions the rules checked
-        // (kept with the request, or with its scheduling).
-        let checked = match (&scheduled, &asked) {
+        let checked = match (&scheduled, asked) {
             (Some(row), _) => row.checked.clone(),
-            (None, Some(asked)) => asked.checked.clone(),
+            (None, Some(asked)) => asked.checked,
             (None, None) => Vec::new(),
         };
-        let deleted_now = logged.iter().any(|e| e.action == "delete");
-        let read_back = match (deleted_now, checked.is_empty()) {
-            (true, false) => Some(read_back_checked(reader, &title, &checked).await?),
-            _ => None,
-        };
-        let store = session
-            .store
-            .take()
-            .ok_or_else(|| Error::NoStore(session.config.path.clone()))?;
-        let mut recorder = Recorder::new(store, actor.clone(), now, id.clone(), requester);
-        let shown = WikiShows {
-            title: &title,
-            edits: &edits,
-            logged: &logged,
-            read_back: read_back.as_ref(),
-        };
-        let result = record_what_the_wiki_shows(&mut recorder, &recorded, &shown);
-        session.store = Some(recorder.into_store());
-        let found = result?;
-        let outcome = if logged.is_empty() {
-            format!(
-                "the wiki shows no action for it ({}); closed as abandoned",
-                describe(&found)
-            )
-        } else {
-            format!("the wiki shows {}; recorded", describe(&found))
-        };
-        settled.push(Settled {
-            request_id: id,
+        OpenRequest {
+            requester: request
+                .subject
+                .clone()
+                .unwrap_or_else(|| UserRef::from(actor)),
+            recorded: of_request.iter().map(|r| r.kind.as_str()).collect(),
+            scheduled: scheduled.is_some(),
+            checked,
             title,
-            outcome,
-            ok: true,
-        });
+            id,
+        }
     }
-    Ok((settled, status))
+}
+
+/// What reading the wiki for one open request found.
+enum Reading {
+    /// The wiki queued the deletion and has not run it yet: nothing to record.
+    StillQueued { title: String },
+    /// What to record, and then close the request with.
+    Shown(WikiShows),
+}
+
+/// Reads what the wiki shows of one open request: the bot's log entries naming
+/// it, the requester's attribution edits naming it, and what a deletion removed.
+async fn read_the_wiki(session: &Session, open: &OpenRequest<'_>) -> Result<Reading, Error> {
+    let reader = session.reader();
+    // The bot's own log entries naming the request, wherever the page was
+    // when the bot acted (it deletes by page id; a page can move).
+    let bot = &session.policy.bot;
+    let logged = actions::deletion_log_mentioning(reader, LogOf::User(bot), &open.id).await?;
+    let deletion = logged.iter().find(|e| e.action == "delete");
+    let title = deletion.map_or(open.title.clone(), |e| e.title.clone());
+    if open.scheduled && deletion.is_none() {
+        return Ok(Reading::StillQueued { title });
+    }
+    let page = session.policy.attribution_page(&open.requester.name);
+    let edits =
+        actions::attribution_edits_mentioning(reader, &open.requester.name, &page, &open.id)
+            .await?;
+    let read_back = match (deletion, open.checked.is_empty()) {
+        (Some(_), false) => Some(read_back_checked(reader, &title, &open.checked).await?),
+        _ => None,
+    };
+    Ok(Reading::Shown(WikiShows {
+        title,
+        edits,
+        logged,
+        read_back,
+    }))
+}
+
+/// Records what the wiki shows of one open request and closes it.
+fn close(
+    session: &mut Session,
+    actor: &Actor,
+    open: OpenRequest<'_>,
+    shown: &WikiShows,
+) -> Result<Settled, Error> {
+    let store = session.take_store()?;
+    let mut recorder = Recorder::new(
+        store,
+        actor.clone(),
+        session.now,
+        open.id.clone(),
+        open.requester,
+    );
+    let result = record_what_the_wiki_shows(&mut recorder, &open.recorded, shown);
+    session.store = Some(recorder.into_store());
+    let found = describe(&result?);
+    let outcome = if shown.logged.is_empty() {
+        format!("the wiki shows no action for it ({found}); closed as abandoned")
+    } else {
+        format!("the wiki shows {found}; recorded")
+    };
+    Ok(Settled {
+        request_id: open.id,
+        title: shown.title.clone(),
+        outcome,
+        ok: true,
+    })
 }
 
 /// What the wiki shows of one open request.
-struct WikiShows<'a> {
-    title: &'a str,
+struct WikiShows {
+    /// Where the bot acted, or the page as judged if it did not.
+    title: String,
     /// The requester's edits naming the request (newest first).
-    edits: &'a [u64],
+    edits: Vec<u64>,
     /// Deletion-log entries naming the request.
-    logged: &'a [actions::FoundLogEntry],
-    /// What a deletion the job queue finished removed, if it was queued.
-    read_back: Option<&'a ReadBack>,
+    logged: Vec<actions::FoundLogEntry>,
+    /// What a deletion removed, when the request kept the revisions it checked.
+    read_back: Option<ReadBack>,
 }
 
 /// Records the stages the wiki shows that the audit log lacks (`recorded`),
@@ -169,7 +219,7 @@ struct WikiShows<'a> {
 fn record_what_the_wiki_shows(
     recorder: &mut Recorder,
     recorded: &[&str],
-    shown: &WikiShows<'_>,
+    shown: &WikiShows,
 ) -> Result<Vec<String>, StoreError> {
     let mut found = Vec::new();
     let by_reconcile = || Some("reconcile".to_string());
@@ -181,7 +231,7 @@ fn record_what_the_wiki_shows(
             found_by: by_reconcile(),
         })?;
     }
-    for entry in shown.logged {
+    for entry in &shown.logged {
         let restore = entry.action == "restore";
         let kind = if restore {
             stage::UNDELETED
@@ -198,7 +248,7 @@ fn record_what_the_wiki_shows(
                 found_by: by_reconcile(),
             })?;
         } else {
-            let back = shown.read_back;
+            let back = shown.read_back.as_ref();
             if let Some(back) = back.filter(|b| !b.extra.is_empty()) {
                 recorder.record(&IncidentStage {
                     extra_revisions: back.extra.clone(),
@@ -413,6 +463,7 @@ async fn run_plan(
     for undo in plan {
         let now = session.now;
         let request_id = new_request_id(now);
+        // Not `take_store`: the bot stays borrowed from the session's other field.
         let store = session
             .store
             .take()

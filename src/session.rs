@@ -325,6 +325,13 @@ impl Session {
         self.store.as_mut().ok_or(Error::NoStore(path))
     }
 
+    /// Takes the store out for a [`crate::broker::Recorder`] to hold; the caller
+    /// puts it back with `session.store = Some(..)`.
+    pub(crate) fn take_store(&mut self) -> Result<Store, Error> {
+        let path = self.config.path.clone();
+        self.store.take().ok_or(Error::NoStore(path))
+    }
+
     /// Looks a user up on the wiki by name.
     pub async fn user(&self, name: &str) -> Result<WikiUser, Error> {
         Ok(lookup_user(&self.wiki, name).await?)

@@ -12,10 +12,12 @@ use crate::rules::Action;
 use crate::session::Session;
 use crate::wiki::facts::{fetch, fetch_many, FetchOptions, Fetched};
 use crate::wiki::users::WikiUser;
+use crate::wiki::WikiError;
+use std::time::{Duration, Instant};
 
 /// How long the facts read with a chunk of a batch are used before a page's
 /// own are read again.
-const FACTS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+const FACTS_FRESH_FOR: Duration = Duration::from_secs(5);
 
 /// Runs the pipeline for every title (read from stdin already, see
 /// [`super::resolve`]), or for the pages of `--queue`, in series, as the
@@ -122,138 +124,184 @@ async fn post_due_reviews(session: &mut Session, reports: &mut [PageReport]) {
 }
 
 /// The pipeline for each of `titles`, in series, as the session's proven caller.
+///
+/// Facts are read 50 pages at a time, right before those pages are acted on;
+/// the re-read before each write catches anything that changed meanwhile.
+/// Before anything is written, a problem with the whole run (the wiki down,
+/// the clock) ends it: nothing changed. After a write it becomes the report
+/// of the page it met, so the pages already acted on are never lost.
 pub async fn act_on_pages(
     session: &mut Session,
     titles: &[String],
     options: &ActOptions,
     progress: bool,
 ) -> Result<Vec<PageReport>, Error> {
-    let action = options.action;
     within_batch_limit(&session.policy, titles.len())?;
     session.actor()?;
-    let bot_account = session
-        .access
-        .bot()
-        .and_then(|b| b.account())
-        .unwrap_or_default();
-    if !crate::rules::same_user(bot_account, &session.policy.bot) {
-        return Err(Error::Usage(format!(
-            "the config logs the bot in as `{bot_account}`, but the policy's bot is `{}`: its log entries would not count as adminibot's own",
-            session.policy.bot
-        )));
-    }
+    bot_is_the_policys(session)?;
     let requester = session.caller()?.name.clone();
     session.read_tag_redirects().await?;
     let policy = session.policy.clone();
     // The shutoff page's saver, so their groups come with each page's facts.
     let saver: Vec<String> = session.shutoff().iter().map(|s| s.user.clone()).collect();
-    let mut reports = Vec::new();
-    let bar = crate::progress::Progress::new(titles.len(), progress);
-    let mut last_write: Option<std::time::Instant> = None;
-    let fetch_options = FetchOptions {
-        requester: &requester,
-        bot_groups: &policy.bots.groups,
-        redirect_words: &policy.redirect_words,
-        also_users: &saver,
-        usage_limit: policy.in_use.read_limit(),
+    let mut batch = Batch {
+        session,
+        options,
+        fetch_options: FetchOptions {
+            requester: &requester,
+            bot_groups: &policy.bots.groups,
+            redirect_words: &policy.redirect_words,
+            also_users: &saver,
+            usage_limit: policy.in_use.read_limit(),
+        },
+        write_interval: policy.write_interval.to_std().ok(),
+        last_write: None,
+        reports: Vec::new(),
     };
-    // Facts are read 50 pages at a time, right before those pages are acted on;
-    // the re-read before each write catches anything that changed meanwhile.
-    // Before anything is written, a problem with the whole run (the wiki down,
-    // the clock) ends it: nothing changed. After a write it becomes the report
-    // of the page it met, so the pages already acted on are never lost.
+    let bar = crate::progress::Progress::new(titles.len(), progress);
     for (c, chunk) in titles.chunks(50).enumerate() {
-        let read_at = std::time::Instant::now();
-        let all = match fetch_many(session.reader(), chunk, &fetch_options).await {
-            Ok(all) => all,
-            Err(err) if last_write.is_none() => return Err(err.into()),
-            Err(err) => {
-                let err = Error::from(err);
-                for title in chunk {
-                    reports.push(PageReport {
-                        requested: title.clone(),
-                        action,
-                        result: Err(after_a_write(&err)),
-                    });
-                }
-                continue;
-            }
+        let read_at = Instant::now();
+        let Some(all) = batch.read_chunk(chunk).await? else {
+            continue;
         };
         for (i, (title, fetched)) in chunk.iter().zip(all).enumerate() {
             bar.at(c * 50 + i, title);
-            if let Ok(fetched) = &fetched {
-                if noted_as_repeat(&mut reports, title, &fetched.facts.title) {
-                    continue;
-                }
-            }
-            let fetched = match fetched {
-                Ok(fetched) => match left_the_listing(options, &fetched) {
-                    Some(why) => {
-                        reports.push(PageReport {
-                            requested: title.clone(),
-                            action,
-                            result: Err(Error::Denied(why)),
-                        });
-                        continue;
-                    }
-                    None => Ok(fetched),
-                },
-                other => other,
-            };
-            // Writes go one page at a time, at least the policy's interval apart.
-            let mut waited = false;
-            if let (Some(at), Ok(interval)) = (last_write, policy.write_interval.to_std()) {
-                if let Some(wait) = interval.checked_sub(at.elapsed()) {
-                    tokio::time::sleep(wait).await;
-                    waited = true;
-                }
-            }
-            // The chunk's facts and the wiki's time in them age while earlier
-            // pages wait for the write interval or a confirmation: a page is
-            // judged on facts and a time read moments before.
-            let fetched = match fetched {
-                Ok(_) if waited || read_at.elapsed() > FACTS_FRESH_FOR => {
-                    fetch(session.reader(), title, &fetch_options).await
-                }
-                fetched => fetched,
-            };
-            let result = match fetched {
-                Ok(fetched) => {
-                    let acted = async {
-                        crate::permit::clock_agrees(fetched.server_time)?;
-                        refresh_caller(session, &fetched)?;
-                        let now = crate::when::clock_override().unwrap_or(fetched.server_time);
-                        let (decided, acted) = act_on(session, &fetched, options, now).await?;
-                        Ok::<_, Error>((decided, acted, now))
-                    }
-                    .await;
-                    match acted {
-                        Ok((decided, acted, now)) => {
-                            if !acted.decision.wrote_nothing() {
-                                last_write = Some(std::time::Instant::now());
-                            }
-                            Ok(Judged::new(&fetched, decided, now, Some(acted)))
-                        }
-                        Err(err) if last_write.is_none() => return Err(err),
-                        Err(err) => Err(err),
-                    }
-                }
-                Err(err) => match Error::from(err) {
-                    err if err.status() == ExitStatus::Wiki && last_write.is_none() => {
-                        return Err(err)
-                    }
-                    err => Err(err),
-                },
-            };
-            reports.push(PageReport {
-                requested: title.clone(),
-                action,
-                result,
-            });
+            batch.page(title, fetched, read_at).await?;
         }
     }
     bar.finish();
-    Ok(reports)
+    Ok(batch.reports)
+}
+
+/// The bot the config logs in must be the policy's, or its log entries would
+/// not count as adminibot's own.
+fn bot_is_the_policys(session: &Session) -> Result<(), Error> {
+    let bot_account = session
+        .access
+        .bot()
+        .and_then(|b| b.account())
+        .unwrap_or_default();
+    if crate::rules::same_user(bot_account, &session.policy.bot) {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "the config logs the bot in as `{bot_account}`, but the policy's bot is `{}`: its log entries would not count as adminibot's own",
+        session.policy.bot
+    )))
+}
+
+/// A batch under way: its reports so far, and when the bot last wrote.
+struct Batch<'a> {
+    session: &'a mut Session,
+    options: &'a ActOptions,
+    fetch_options: FetchOptions<'a>,
+    /// The policy's interval between two writes.
+    write_interval: Option<Duration>,
+    /// When the bot last wrote, if it has: from then on a failure is one
+    /// page's report, not the end of the run.
+    last_write: Option<Instant>,
+    reports: Vec<PageReport>,
+}
+
+impl Batch<'_> {
+    /// The facts of one chunk, or `None` when the read failed after a write
+    /// (then each of its pages has that failure as its report).
+    async fn read_chunk(
+        &mut self,
+        chunk: &[String],
+    ) -> Result<Option<Vec<Result<Fetched, WikiError>>>, Error> {
+        match fetch_many(self.session.reader(), chunk, &self.fetch_options).await {
+            Ok(all) => Ok(Some(all)),
+            Err(err) if self.last_write.is_none() => Err(err.into()),
+            Err(err) => {
+                let err = Error::from(err);
+                for title in chunk {
+                    self.report(title, Err(after_a_write(&err)));
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// One page: skipped if it repeats one already done or left its queue's
+    /// listing, else judged and acted on with fresh facts.
+    async fn page(
+        &mut self,
+        title: &str,
+        fetched: Result<Fetched, WikiError>,
+        read_at: Instant,
+    ) -> Result<(), Error> {
+        if let Ok(fetched) = &fetched {
+            if noted_as_repeat(&mut self.reports, title, &fetched.facts.title) {
+                return Ok(());
+            }
+            if let Some(why) = left_the_listing(self.options, fetched) {
+                self.report(title, Err(Error::Denied(why)));
+                return Ok(());
+            }
+        }
+        let waited = self.wait_for_the_write_interval().await;
+        // The chunk's facts and the wiki's time in them age while earlier
+        // pages wait for the write interval or a confirmation: a page is
+        // judged on facts and a time read moments before.
+        let fetched = match fetched {
+            Ok(_) if waited || read_at.elapsed() > FACTS_FRESH_FOR => {
+                fetch(self.session.reader(), title, &self.fetch_options).await
+            }
+            fetched => fetched,
+        };
+        // Before any write, a failure of the run ends it: anything that stops
+        // the pipeline (the clock, the store, the wiki), or the wiki failing to
+        // read a page; a page it refuses to read (a bad title) is that page's.
+        let (result, of_the_run) = match fetched {
+            Ok(fetched) => (self.act(&fetched).await, true),
+            Err(err) => {
+                let err = Error::from(err);
+                let of_the_run = err.status() == ExitStatus::Wiki;
+                (Err(err), of_the_run)
+            }
+        };
+        match result {
+            Err(err) if of_the_run && self.last_write.is_none() => Err(err),
+            result => {
+                self.report(title, result);
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes go one page at a time, at least the policy's interval apart.
+    /// Whether it waited.
+    async fn wait_for_the_write_interval(&self) -> bool {
+        let wait = self
+            .last_write
+            .zip(self.write_interval)
+            .and_then(|(at, interval)| interval.checked_sub(at.elapsed()));
+        if let Some(wait) = wait {
+            tokio::time::sleep(wait).await;
+        }
+        wait.is_some()
+    }
+
+    /// The pipeline for one page, on facts whose clock agrees with ours.
+    async fn act(&mut self, fetched: &Fetched) -> Result<Judged, Error> {
+        crate::permit::clock_agrees(fetched.server_time)?;
+        refresh_caller(self.session, fetched)?;
+        let now = crate::when::clock_override().unwrap_or(fetched.server_time);
+        let (decided, acted) = act_on(self.session, fetched, self.options, now).await?;
+        if !acted.decision.wrote_nothing() {
+            self.last_write = Some(Instant::now());
+        }
+        Ok(Judged::new(fetched, decided, now, Some(acted)))
+    }
+
+    fn report(&mut self, title: &str, result: Result<Judged, Error>) {
+        self.reports.push(PageReport {
+            requested: title.to_string(),
+            action: self.options.action,
+            result,
+        });
+    }
 }
 
 /// Why a page a queue listed may no longer be acted on, if it may not.

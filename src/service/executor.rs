@@ -722,107 +722,147 @@ impl Ticketing<'_> {
         session: &mut Session,
         mut report: crate::report::PageReport,
     ) -> Result<ProposedPage, Error> {
-        let mut ticket = None;
-        let mut needs_confirmation = false;
-        let mut escalation = None;
         let listed = report
             .result
             .as_ref()
             .ok()
             .and_then(|judged| listed_now(self.listing, judged));
+        let mut ticketed = None;
+        let mut escalation = None;
         if let Ok(judged) = &mut report.result {
-            let request_id = new_request_id(self.now);
-            let user = UserRef {
-                user_id: judged.requester_id,
-                name: judged.requester.clone(),
-            };
-            match judged.verdict.decision() {
-                Decision::Refused => {
-                    let nothing_there = judged
-                        .verdict
-                        .outcomes
-                        .iter()
-                        .any(|o| o.rule == RuleName::PageExists && !o.outcome.passed());
-                    let step = if nothing_there {
-                        // An administrator could do no more: nothing to escalate.
-                        format!(
-                            "nothing was done: there is nothing to {} at `{}`",
-                            self.action, judged.title
-                        )
-                    } else if self.args.escalate {
-                        escalation =
-                            Some(escalation_text(&judged.title, &request_id, &judged.verdict));
-                        "nothing was done".to_string()
-                    } else {
-                        format!(
-                            "nothing was done; `--escalate` asks an administrator on `{}`",
-                            session.policy.pages.noticeboard
-                        )
-                    };
-                    judged.acted = Some(Acted {
-                        request_id,
-                        decision: Ending::Refused,
-                        steps: vec![step],
-                        detail: json!({}),
-                        status: ExitStatus::Refused,
-                        incident: false,
-                    });
+            match self.answer(session, judged, listed.clone())? {
+                PageAnswer::Ended {
+                    acted,
+                    escalation: posted,
+                } => {
+                    judged.acted = Some(acted);
+                    escalation = posted;
                 }
-                _ if self.may_run.is_err() => {
-                    let why = self.may_run.clone().err().unwrap_or_default();
-                    judged.acted = Some(Acted {
-                        request_id,
-                        decision: Ending::Refused,
-                        steps: vec![format!("nothing was done: {why}")],
-                        detail: json!({}),
-                        status: ExitStatus::Refused,
-                        incident: false,
-                    });
-                }
-                _ if self.args.dry_run => {
-                    judged.acted = Some(Acted {
-                        request_id,
-                        decision: Ending::Allowed,
-                        steps: dry_run_steps(
-                            &session.policy,
-                            &user.name,
-                            self.action,
-                            &judged.title,
-                            None,
-                        ),
-                        detail: json!({}),
-                        status: ExitStatus::Success,
-                        incident: false,
-                    });
-                }
-                decision => {
-                    needs_confirmation = decision == Decision::NeedsConfirmation;
-                    let what = describe_request(
-                        self.action,
-                        &judged.title,
-                        judged.tier,
-                        judged.charter.as_deref(),
-                        &request_id,
-                    );
-                    let proposed = Proposed::Page {
-                        action: self.action,
-                        title: judged.title.clone(),
-                        reason: self.args.reason.clone(),
-                        shutoff: self.may_run.clone().ok().flatten().map(Box::new),
-                        listed: listed.clone(),
-                    };
-                    ticket = Some(issue(session, &user, proposed, &request_id, &what)?);
-                }
+                PageAnswer::Ticket {
+                    ticket,
+                    needs_confirmation,
+                } => ticketed = Some((ticket, needs_confirmation)),
             }
         }
         Ok(ProposedPage {
             page: report.rendered(),
-            ticket,
-            needs_confirmation,
+            needs_confirmation: ticketed.as_ref().is_some_and(|(_, confirm)| *confirm),
+            ticket: ticketed.map(|(ticket, _)| ticket),
             escalation,
             listed,
         })
     }
+
+    fn answer(
+        &self,
+        session: &mut Session,
+        judged: &crate::report::Judged,
+        listed: Option<Listed>,
+    ) -> Result<PageAnswer, Error> {
+        let request_id = new_request_id(self.now);
+        let ended = |decision, status, steps| PageAnswer::Ended {
+            acted: Acted::ended(request_id.clone(), decision, status, steps),
+            escalation: None,
+        };
+        let user = UserRef {
+            user_id: judged.requester_id,
+            name: judged.requester.clone(),
+        };
+        Ok(match (judged.verdict.decision(), self.may_run) {
+            (Decision::Refused, _) => self.refusal(session, judged, &request_id),
+            (_, Err(why)) => ended(
+                Ending::Refused,
+                ExitStatus::Refused,
+                vec![format!("nothing was done: {why}")],
+            ),
+            _ if self.args.dry_run => ended(
+                Ending::Allowed,
+                ExitStatus::Success,
+                dry_run_steps(
+                    &session.policy,
+                    &user.name,
+                    self.action,
+                    &judged.title,
+                    None,
+                ),
+            ),
+            (decision, Ok(shutoff)) => {
+                let what = describe_request(
+                    self.action,
+                    &judged.title,
+                    judged.tier,
+                    judged.charter.as_deref(),
+                    &request_id,
+                );
+                let proposed = Proposed::Page {
+                    action: self.action,
+                    title: judged.title.clone(),
+                    reason: self.args.reason.clone(),
+                    shutoff: shutoff.clone().map(Box::new),
+                    listed,
+                };
+                PageAnswer::Ticket {
+                    ticket: issue(session, &user, proposed, &request_id, &what)?,
+                    needs_confirmation: decision == Decision::NeedsConfirmation,
+                }
+            }
+        })
+    }
+
+    /// A refused page: nothing was done, and what `--escalate` posts (when
+    /// there is something an administrator could do).
+    fn refusal(
+        &self,
+        session: &Session,
+        judged: &crate::report::Judged,
+        request_id: &str,
+    ) -> PageAnswer {
+        let nothing_there = judged
+            .verdict
+            .outcomes
+            .iter()
+            .any(|o| o.rule == RuleName::PageExists && !o.outcome.passed());
+        let mut escalation = None;
+        let step = if nothing_there {
+            // An administrator could do no more: nothing to escalate.
+            format!(
+                "nothing was done: there is nothing to {} at `{}`",
+                self.action, judged.title
+            )
+        } else if self.args.escalate {
+            escalation = Some(escalation_text(&judged.title, request_id, &judged.verdict));
+            "nothing was done".to_string()
+        } else {
+            format!(
+                "nothing was done; `--escalate` asks an administrator on `{}`",
+                session.policy.pages.noticeboard
+            )
+        };
+        PageAnswer::Ended {
+            acted: Acted::ended(
+                request_id.to_string(),
+                Ending::Refused,
+                ExitStatus::Refused,
+                vec![step],
+            ),
+            escalation,
+        }
+    }
+}
+
+/// What a proposal answers for one judged page.
+enum PageAnswer {
+    /// Nothing will be done: the report says why (and what an escalation
+    /// would post, when asked).
+    Ended {
+        acted: Acted,
+        escalation: Option<String>,
+    },
+    /// A ticket that the requester's signature makes executable.
+    Ticket {
+        ticket: Ticket,
+        needs_confirmation: bool,
+    },
 }
 
 /// A judged page as its queue listed it: the revision of the first listing

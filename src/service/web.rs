@@ -280,31 +280,10 @@ async fn propose(
     headers: HeaderMap,
     Form(form): Form<RequestForm>,
 ) -> Response {
-    if !csrf_ok(&headers, &form.csrf) {
-        return form_again(
-            &state,
-            &headers,
-            StatusCode::FORBIDDEN,
-            "This form expired or came from another site: nothing was asked. Send it again from this page.",
-        );
-    }
-    let (title, user) = (form.title.trim(), form.user.trim());
-    if title.is_empty() || user.is_empty() {
-        return form_again(
-            &state,
-            &headers,
-            StatusCode::BAD_REQUEST,
-            "Give the page's title and your user name.",
-        );
-    }
-    if !["delete", "undelete", "delete-redirect"].contains(&form.action.as_str()) {
-        return form_again(
-            &state,
-            &headers,
-            StatusCode::BAD_REQUEST,
-            "Choose delete, undelete or delete-redirect.",
-        );
-    }
+    let body = match proposal_of(&headers, &form) {
+        Ok(body) => body,
+        Err((status, why)) => return form_again(&state, &headers, status, &why),
+    };
     if let Err(wait) = take_proposal(&state) {
         let mut response = form_again(
             &state,
@@ -317,33 +296,12 @@ async fn propose(
         }
         return response;
     }
-    // The same command the CLI would send: `adminibot ACTION --reason R -- TITLE`.
-    let args = [
-        "adminibot",
-        form.action.as_str(),
-        "--reason",
-        form.reason.trim(),
-        "--",
-        title,
-    ];
-    let command = match Cli::try_parse_from(args) {
-        Ok(cli) => cli.command,
-        Err(e) => {
-            let why = e.to_string();
-            let first = why.lines().next().unwrap_or_default();
-            return form_again(&state, &headers, StatusCode::BAD_REQUEST, first);
-        }
-    };
     let remember = HeaderValue::from_str(&format!(
         "{USER_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{}",
-        crate::protocol::encode(user),
+        crate::protocol::encode(&body.user),
         secure_suffix(&headers)
     ))
     .ok();
-    let body = ProposeBody {
-        user: user.to_string(),
-        command,
-    };
     let answer = ask(&state, |reply| Job::Propose(body, TestEnv::new(), reply)).await;
     let proposed = match answer.0 {
         Ok(ProposeAnswer::Pages(mut pages)) if !pages.is_empty() => pages.remove(0),
@@ -381,6 +339,50 @@ async fn propose(
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// The proposal a filled-in form asks for: the same command the CLI would
+/// send (`adminibot ACTION --reason R -- TITLE`), or why the form is sent back.
+fn proposal_of(
+    headers: &HeaderMap,
+    form: &RequestForm,
+) -> Result<ProposeBody, (StatusCode, String)> {
+    if !csrf_ok(headers, &form.csrf) {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "This form expired or came from another site: nothing was asked. Send it again from this page.".into(),
+        ));
+    }
+    let (title, user) = (form.title.trim(), form.user.trim());
+    if title.is_empty() || user.is_empty() {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "Give the page's title and your user name.".into(),
+        ));
+    }
+    if !["delete", "undelete", "delete-redirect"].contains(&form.action.as_str()) {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "Choose delete, undelete or delete-redirect.".into(),
+        ));
+    }
+    let args = [
+        "adminibot",
+        form.action.as_str(),
+        "--reason",
+        form.reason.trim(),
+        "--",
+        title,
+    ];
+    let command = Cli::try_parse_from(args).map_err(|e| {
+        let why = e.to_string();
+        let first = why.lines().next().unwrap_or_default().to_string();
+        (StatusCode::BAD_REQUEST, first)
+    })?;
+    Ok(ProposeBody {
+        user: user.to_string(),
+        command: command.command,
+    })
 }
 
 /// Moves a request on: if it waits for its signature (and any confirmation

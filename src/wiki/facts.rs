@@ -514,6 +514,63 @@ async fn complete(
     reads: Vec<Result<PageRead, WikiError>>,
     options: &FetchOptions<'_>,
 ) -> Result<Vec<Result<Fetched, WikiError>>, WikiError> {
+    let first_target = match reads.as_slice() {
+        [Ok(read)] => targets_of(&read.facts, options.redirect_words)
+            .into_iter()
+            .next(),
+        _ => None,
+    };
+    let (found, target_answer) = match listed_users(&reads, options, first_target.is_some()) {
+        Some(listed) => (listed.as_array().cloned().unwrap_or_default(), None),
+        None => look_up_users(wiki, &reads, options, first_target.as_deref()).await?,
+    };
+    let users = read_users(&Value::Array(found), options)?;
+    let first = first_target.zip(target_answer);
+    let mut fetched = Vec::with_capacity(reads.len());
+    for read in reads {
+        fetched.push(match read {
+            Ok(read) => {
+                Ok(with_users_and_targets(wiki, read, &users, first.as_ref(), options).await?)
+            }
+            Err(err) => Err(err),
+        });
+    }
+    Ok(fetched)
+}
+
+/// The users the composite read of one page already listed, when they are all
+/// the request needs: its editors are the requester and `also_users` (the usual
+/// case, a page by its requester) and it has no redirect target to read.
+fn listed_users<'r>(
+    reads: &'r [Result<PageRead, WikiError>],
+    options: &FetchOptions<'_>,
+    has_target: bool,
+) -> Option<&'r Value> {
+    let [Ok(read)] = reads else { return None };
+    if has_target {
+        return None;
+    }
+    let known: Vec<&str> = std::iter::once(options.requester)
+        .chain(options.also_users.iter().map(String::as_str))
+        .collect();
+    let all_known = read
+        .facts
+        .editor_names()
+        .iter()
+        .filter(|name| !name.contains('>'))
+        .all(|name| known.iter().any(|k| crate::rules::same_user(k, name)));
+    read.users.as_ref().filter(|_| all_known)
+}
+
+/// Asks the wiki for the users' groups and blocks, 50 per request (one page
+/// reads only as many as fit one request), with one page's first redirect
+/// target in the first request. Returns the users and that request's answer.
+async fn look_up_users(
+    wiki: &Wiki,
+    reads: &[Result<PageRead, WikiError>],
+    options: &FetchOptions<'_>,
+    first_target: Option<&str>,
+) -> Result<(Vec<Value>, Option<Value>), WikiError> {
     let others: BTreeSet<String> = reads
         .iter()
         .flatten()
@@ -521,44 +578,22 @@ async fn complete(
         .chain(options.also_users.iter().cloned())
         .filter(|u| !u.contains('>') && !crate::rules::same_user(u, options.requester))
         .collect();
-    let mut users: Vec<String> = vec![options.requester.to_string()];
-    users.extend(others);
-    let single = reads.len() == 1;
-    let first_target = match reads.first() {
-        Some(Ok(read)) if single => targets_of(&read.facts, options.redirect_words)
-            .into_iter()
-            .next(),
-        _ => None,
-    };
-    let mut found: Vec<Value> = Vec::new();
+    let users: Vec<String> = std::iter::once(options.requester.to_string())
+        .chain(others)
+        .collect();
+    let with_deleted = reads.iter().flatten().all(|r| r.with_deleted);
+    let chunks = users
+        .chunks(BATCH)
+        .take(if reads.len() == 1 { 1 } else { usize::MAX });
+    let mut found = Vec::new();
     let mut target_answer = None;
-    // One page whose editors the composite read already listed (its author is
-    // the requester, the usual case) needs no users request.
-    let listed = match reads.as_slice() {
-        [Ok(read)] if first_target.is_none() => read.users.as_ref().filter(|_| {
-            let known: Vec<&str> = std::iter::once(options.requester)
-                .chain(options.also_users.iter().map(String::as_str))
-                .collect();
-            read.facts
-                .editor_names()
-                .iter()
-                .filter(|name| !name.contains('>'))
-                .all(|name| known.iter().any(|k| crate::rules::same_user(k, name)))
-        }),
-        _ => None,
-    };
-    if let Some(listed) = listed {
-        found.extend(listed.as_array().cloned().unwrap_or_default());
-    }
-    let to_look_up = if listed.is_some() { 0 } else { users.len() };
-    for (i, chunk) in users[..to_look_up].chunks(BATCH).enumerate() {
+    for (i, chunk) in chunks.enumerate() {
         let mut params = vec![
             param("ususers", chunk.join("|")),
             param("usprop", "groups|blockinfo"),
             param("list", "users"),
         ];
-        let with_deleted = reads.iter().flatten().all(|r| r.with_deleted);
-        if let (0, Some(target)) = (i, &first_target) {
+        if let (0, Some(target)) = (i, first_target) {
             params = target_params(target, with_deleted, params);
         }
         let answer = wiki.query(&params).await?;
@@ -571,47 +606,47 @@ async fn complete(
         if i == 0 && first_target.is_some() {
             target_answer = Some(answer);
         }
-        if single {
-            // One page reads only as many users as fit one request.
-            break;
-        }
     }
-    let users = read_users(&Value::Array(found), options)?;
-    let mut fetched = Vec::with_capacity(reads.len());
-    for read in reads {
-        let Ok(mut read) = read else {
-            fetched.push(Err(read.err().expect("an error")));
-            continue;
+    Ok((found, target_answer))
+}
+
+/// One page's facts with its bot editors and the history of every page it
+/// ever redirected to (the first one's from `first`, the answer that already
+/// holds it).
+async fn with_users_and_targets(
+    wiki: &Wiki,
+    mut read: PageRead,
+    users: &Users,
+    first: Option<&(String, Value)>,
+    options: &FetchOptions<'_>,
+) -> Result<Fetched, WikiError> {
+    read.facts.bot_editors = read
+        .facts
+        .editor_names()
+        .into_iter()
+        .filter(|name| users.bots.contains(name))
+        .collect();
+    for target in targets_of(&read.facts, options.redirect_words) {
+        let history = match first {
+            Some((first, answer)) if *first == target => {
+                read_target(&target, answer, read.with_deleted)?
+            }
+            _ => {
+                let answer = wiki
+                    .query(&target_params(&target, read.with_deleted, Vec::new()))
+                    .await?;
+                read_target(&target, &answer, read.with_deleted)?
+            }
         };
-        read.facts.bot_editors = read
-            .facts
-            .editor_names()
-            .into_iter()
-            .filter(|name| users.bots.contains(name))
-            .collect();
-        for target in targets_of(&read.facts, options.redirect_words) {
-            let history = match (&target_answer, &first_target) {
-                (Some(answer), Some(first)) if *first == target => {
-                    read_target(&target, answer, read.with_deleted)?
-                }
-                _ => {
-                    let answer = wiki
-                        .query(&target_params(&target, read.with_deleted, Vec::new()))
-                        .await?;
-                    read_target(&target, &answer, read.with_deleted)?
-                }
-            };
-            read.facts.redirect_targets.push(history);
-        }
-        fetched.push(Ok(Fetched {
-            facts: read.facts,
-            requester: users.requester.clone(),
-            requester_blocked: users.requester_blocked.clone(),
-            user_groups: users.groups.clone(),
-            server_time: read.server_time,
-        }));
+        read.facts.redirect_targets.push(history);
     }
-    Ok(fetched)
+    Ok(Fetched {
+        facts: read.facts,
+        requester: users.requester.clone(),
+        requester_blocked: users.requester_blocked.clone(),
+        user_groups: users.groups.clone(),
+        server_time: read.server_time,
+    })
 }
 
 /// Asks the wiki why `letitle` refused `title`.
