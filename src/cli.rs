@@ -448,6 +448,7 @@ pub enum IssuersCommand {
 pub enum BlocklistCommand {
     /// Add a page (or a prefix ending in `*`, like `User:Alice/*`) or a user.
     Add {
+        /// The page, prefix or user.
         #[command(flatten)]
         target: BlockTargetArgs,
         /// Why, for the audit log and the refused requester
@@ -456,6 +457,7 @@ pub enum BlocklistCommand {
     },
     /// Remove an entry.
     Remove {
+        /// The page, prefix or user.
         #[command(flatten)]
         target: BlockTargetArgs,
         /// Why, for the audit log

@@ -5,6 +5,9 @@
 //! [`rules::Verdict`]) and [`report`] (text and JSON for people and scripts).
 //! [`error`] maps every failure to one message and exit code.
 
+// Every public item says what it is; clippy's `-D warnings` holds it.
+#![warn(missing_docs)]
+
 pub mod authority;
 pub mod broker;
 pub mod charter;

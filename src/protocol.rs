@@ -76,6 +76,47 @@ pub fn encode(text: &str) -> String {
     }
     out
 }
+
+/// `text` with its percent escapes decoded: the reverse of [`encode`] (the
+/// web page's remembered user name). A broken escape stays as it is.
+pub fn decode(text: &str) -> String {
+    String::from_utf8_lossy(&unescape(text, false).unwrap_or_default()).into_owned()
+}
+
+/// `text` with its percent escapes decoded, as PHP's `rawurlencode` wrote it
+/// (the wiki's normalised titles); `None` if an escape is broken or the bytes
+/// are not UTF-8.
+pub fn decode_exact(text: &str) -> Option<String> {
+    String::from_utf8(unescape(text, true)?).ok()
+}
+
+/// The bytes of `text` with its percent escapes decoded; a broken escape is
+/// `None` when `strict`, else kept as it is.
+fn unescape(text: &str, strict: bool) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'%', None) if strict => return None,
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `POST /v1/read`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReadBody {
     /// A read-only command, resolved by the client (`check --as` filled in).
@@ -245,34 +286,24 @@ pub struct StopSwitch {
     pub reason: String,
 }
 
-/// `text` with its percent escapes decoded: the reverse of [`encode`] (the
-/// web page's remembered user name).
-pub fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rawurlencoded_titles_decode_and_broken_escapes_do_not() {
+        assert_eq!(
+            decode_exact("Cafe%CC%81%20test").as_deref(),
+            Some("Cafe\u{301} test")
+        );
+        assert_eq!(decode_exact("a-b_c.d~e").as_deref(), Some("a-b_c.d~e"));
+        assert_eq!(decode_exact("%C3"), None);
+        assert_eq!(decode_exact("%G1"), None);
+        assert_eq!(decode_exact("%4"), None);
+        // The web page's cookie: nothing is refused, a broken escape stays.
+        assert_eq!(decode("%G1%41%4"), "%G1A%4");
+        assert_eq!(decode(&encode("Zoë & co")), "Zoë & co");
+    }
 
     #[test]
     fn wiki_pages_are_beside_the_api() {

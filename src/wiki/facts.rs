@@ -404,7 +404,7 @@ fn normalised_title(query: &Value, requested: &str) -> String {
         .filter_map(|n| {
             let from = text(&n["from"])?;
             let from = if n["fromencoded"].as_bool() == Some(true) {
-                percent_decode(from)?
+                crate::protocol::decode_exact(from)?
             } else {
                 from.to_string()
             };
@@ -423,25 +423,6 @@ fn normalised_title(query: &Value, requested: &str) -> String {
         }
     }
     title
-}
-
-/// Undoes PHP's `rawurlencode`; `None` if the bytes are not UTF-8 or an escape is
-/// broken.
-fn percent_decode(encoded: &str) -> Option<String> {
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The plain facts of one page entry, and its log and users from `query`.
@@ -962,17 +943,5 @@ mod tests {
         assert_eq!(page["pageid"], 7);
         let page = page_of(&answer, "Alice draft").unwrap();
         assert_eq!(page["pageid"], 7);
-    }
-
-    #[test]
-    fn rawurlencoded_titles_decode_and_broken_escapes_do_not() {
-        assert_eq!(
-            percent_decode("Cafe%CC%81%20test").as_deref(),
-            Some("Cafe\u{301} test")
-        );
-        assert_eq!(percent_decode("a-b_c.d~e").as_deref(), Some("a-b_c.d~e"));
-        assert_eq!(percent_decode("%C3"), None);
-        assert_eq!(percent_decode("%G1"), None);
-        assert_eq!(percent_decode("%4"), None);
     }
 }
