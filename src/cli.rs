@@ -312,6 +312,22 @@ impl Command {
             _ => None,
         }
     }
+
+    /// A command that only reads what anyone may see (judging pages, the
+    /// queues, the audit log, the grants, the issuers and the blocklist): it
+    /// needs no signature and no caller's login.
+    pub fn reads_public(&self) -> bool {
+        matches!(
+            self,
+            Command::Check(_)
+                | Command::Queue(_)
+                | Command::Audit(_)
+                | Command::List { user: Some(_), .. }
+                | Command::List { all: true, .. }
+                | Command::Issuers(IssuersCommand::List)
+                | Command::Blocklist(BlocklistCommand::List)
+        )
+    }
 }
 
 /// Arguments of `delete`, `undelete` and `delete-redirect`.
@@ -549,4 +565,39 @@ pub enum PolicyCommand {
         /// The policy file [default: the one named in the config]
         file: Option<PathBuf>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(line: &str) -> Command {
+        Cli::try_parse_from(line.split(' ')).expect(line).command
+    }
+
+    #[test]
+    fn only_public_reads_go_unsigned() {
+        for line in [
+            "adminibot check Draft:X",
+            "adminibot queue",
+            "adminibot audit",
+            "adminibot list --user Alice",
+            "adminibot list --all",
+            "adminibot issuers list",
+            "adminibot blocklist list",
+        ] {
+            assert!(parsed(line).reads_public(), "{line}");
+        }
+        for line in [
+            "adminibot list",
+            "adminibot delete Draft:X",
+            "adminibot grant --user Alice --tier self",
+            "adminibot issuers add Admin --tier self",
+            "adminibot blocklist add --page Main_Page",
+            "adminibot stop --reason vandalism",
+            "adminibot reconcile",
+        ] {
+            assert!(!parsed(line).reads_public(), "{line}");
+        }
+    }
 }

@@ -7,7 +7,7 @@
 //! (`/v1/execute`) with the signature's revision id. What is printed, and the
 //! exit code, are those of the commands run in one process.
 
-use crate::cli::{Command, IssuersCommand};
+use crate::cli::Command;
 use crate::commands::Output;
 use crate::config::{self, BrokerConfig, ClientConfig, ConfigError, LoginConfig, Secret};
 use crate::error::{Error, ExitStatus};
@@ -38,13 +38,9 @@ pub fn run(command: &Command, config: &ClientConfig, progress: bool) -> Result<O
     crate::commands::runtime()?.block_on(async {
         let client = Client::new(broker, config.login.clone())?;
         match command {
-            Command::Check(_)
-            | Command::Queue(_)
-            | Command::Audit(_)
-            | Command::Issuers(IssuersCommand::List)
-            | Command::Blocklist(crate::cli::BlocklistCommand::List)
-            | Command::Reconcile => client.read(command.clone()).await,
-            Command::List { all: true, .. } => client.read(command.clone()).await,
+            Command::Reconcile => client.read(command.clone()).await,
+            command if command.reads_public() => client.read(command.clone()).await,
+            // Your own grants: the name comes from your login.
             Command::List { user, .. } => {
                 let user = match user {
                     Some(user) => user.clone(),

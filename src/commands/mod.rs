@@ -9,7 +9,7 @@ pub mod init;
 pub mod queue;
 pub mod recovery;
 
-use crate::cli::{BlocklistCommand, Cli, Command, IssuersCommand, PolicyCommand};
+use crate::cli::{Cli, Command, PolicyCommand};
 use crate::config::{self, Config, ConfigKind};
 use crate::error::{Error, ExitStatus};
 use crate::report::{compose_json, compose_status, compose_text, RenderedPage};
@@ -162,14 +162,8 @@ pub fn login_for(command: &Command) -> Login {
         | Command::DeleteRedirect(_)
         | Command::Reconcile
         | Command::Rollback { .. } => Login::CallerAndBot,
-        Command::Check(_)
-        | Command::Queue(_)
-        | Command::Audit(_)
-        | Command::List { user: Some(_), .. }
-        | Command::List { all: true, .. }
-        | Command::Issuers(IssuersCommand::List)
-        | Command::Blocklist(BlocklistCommand::List)
-        | Command::Policy(_) => Login::BotOrAnonymous,
+        Command::Policy(_) => Login::BotOrAnonymous,
+        command if command.reads_public() => Login::BotOrAnonymous,
         _ => Login::Caller,
     }
 }

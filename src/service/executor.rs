@@ -9,7 +9,7 @@ use crate::broker::{
     attribution_line, attribution_summary, describe_request, dry_run_steps, escalation_text,
     new_request_id, ActOptions, Acted, Listed, Signature,
 };
-use crate::cli::{BlocklistCommand, Command, IssuersCommand};
+use crate::cli::Command;
 use crate::commands::queue::{queue_category, read_queue};
 use crate::commands::{self, act::act_on_pages, check::judge_pages};
 use crate::config::{Config, Secret};
@@ -306,18 +306,7 @@ impl Core {
     }
 
     async fn read(&mut self, command: Command) -> Result<RemoteOutput, Error> {
-        let readable = matches!(
-            command,
-            Command::Check(_)
-                | Command::Queue(_)
-                | Command::Audit(_)
-                | Command::List { user: Some(_), .. }
-                | Command::List { all: true, .. }
-                | Command::Issuers(IssuersCommand::List)
-                | Command::Blocklist(BlocklistCommand::List)
-                | Command::Reconcile
-        );
-        if !readable {
+        if !(command.reads_public() || matches!(command, Command::Reconcile)) {
             return Err(Error::Usage(
                 "only check, queue, list --user, list --all, audit, issuers list, blocklist list and reconcile need no signature; other commands do".into(),
             ));
