@@ -563,9 +563,9 @@ async fn look_up_users(
         .chain(others)
         .collect();
     let with_deleted = reads.iter().flatten().all(|r| r.with_deleted);
-    let chunks = users
-        .chunks(BATCH)
-        .take(if reads.len() == 1 { 1 } else { usize::MAX });
+    // One page reads only as many users as fit one request.
+    let requests = if reads.len() == 1 { 1 } else { usize::MAX };
+    let chunks = users.chunks(BATCH).take(requests);
     let mut found = Vec::new();
     let mut target_answer = None;
     for (i, chunk) in chunks.enumerate() {
