@@ -567,15 +567,25 @@ async fn status(state: &AppState) -> Result<crate::protocol::Status, Response> {
         .map_err(|failure| unavailable(state, &failure))
 }
 
-async fn status_page(State(state): State<AppState>) -> Response {
-    match status(&state).await {
+/// A page drawn from the service's status (`render`), under `nav` and `title`.
+async fn status_view(
+    state: &AppState,
+    nav: Nav,
+    title: &str,
+    render: fn(&Frame<'_>, &crate::protocol::Status) -> maud::Markup,
+) -> Response {
+    match status(state).await {
         Ok(status) => page(
             StatusCode::OK,
-            pages::status(&frame(&state, Nav::Status, "Status"), &status),
+            render(&frame(state, nav, title), &status),
             Vec::new(),
         ),
         Err(response) => response,
     }
+}
+
+async fn status_page(State(state): State<AppState>) -> Response {
+    status_view(&state, Nav::Status, "Status", pages::status).await
 }
 
 async fn status_json(State(state): State<AppState>) -> Response {
@@ -719,14 +729,7 @@ async fn grants_json(State(state): State<AppState>) -> Response {
 }
 
 async fn audit_page(State(state): State<AppState>) -> Response {
-    match status(&state).await {
-        Ok(status) => page(
-            StatusCode::OK,
-            pages::audit(&frame(&state, Nav::Audit, "Audit log"), &status),
-            Vec::new(),
-        ),
-        Err(response) => response,
-    }
+    status_view(&state, Nav::Audit, "Audit log", pages::audit).await
 }
 
 async fn audit_json(State(state): State<AppState>) -> Response {
